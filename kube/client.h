@@ -1,0 +1,86 @@
+// A typed-path, untyped-body REST client for the Kubernetes API: objects are nlohmann::json.
+// Every call returns a Result: the object on success, or an Error built from the server's
+// metav1.Status (code, reason, message). Thread-safe; the Transport does the I/O.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/result.h"
+#include "kube/transport.h"
+
+namespace dwcp::kube {
+
+using json = nlohmann::json;
+
+// Which collection a call addresses: group "" is the core API (/api/v1).
+struct ResourceType {
+  std::string group;
+  std::string version;
+  std::string resource;  // plural, lower case: "regions", "leases"
+  std::string kind;
+  bool namespaced = true;
+
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+  // "/apis/G/V[/namespaces/NS]/RESOURCE[/NAME][/SUBRESOURCE]"; ns is ignored for cluster scope.
+  std::string path(const std::string& ns = "", const std::string& name = "",
+                    const std::string& subresource = "") const;
+};
+
+enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  std::string resourceVersion;
+  std::string resourceVersionMatch;
+  int limit = 0;
+  std::string continueToken;
+};
+
+struct WatchOptions {
+  std::string resourceVersion;
+  std::string labelSelector;
+  std::string fieldSelector;
+  int timeoutSeconds = 300;
+  bool allowBookmarks = true;
+  bool sendInitialEvents = false;  // streaming list; needs resourceVersionMatch=NotOlderThan
+};
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<Transport> transport);
+
+  Result<json> get(const ResourceType& type, const std::string& ns, const std::string& name);
+  // Lists every page (limit/continue) and returns one List with the last page's resourceVersion.
+  Result<json> list(const ResourceType& type, const std::string& ns, const ListOptions& options = {});
+  Result<json> create(const ResourceType& type, const std::string& ns, const json& object);
+  // PUT of the whole object; the object's metadata.resourceVersion is the precondition.
+  Result<json> update(const ResourceType& type, const json& object);
+  // PUT to /status; writes only status (the status subresource).
+  Result<json> updateStatus(const ResourceType& type, const json& object);
+  Result<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                     PatchType patchType, const json& patch, const std::string& subresource = "",
+                     const std::string& fieldManager = "", bool force = false);
+  Status remove(const ResourceType& type, const std::string& ns, const std::string& name);
+  // Opens a watch stream; the caller reads lines of JSON events from it.
+  StreamResponse watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+                       std::chrono::seconds idleTimeout);
+  // Raw request for paths outside the typed helpers (/readyz, discovery).
+  Response raw(const Request& request) { return transport_->send(request); }
+
+  Transport& transport() { return *transport_; }
+
+ private:
+  Result<json> call(Request request);
+  std::shared_ptr<Transport> transport_;
+};
+
+// Builds an Error from a non-2xx response (a metav1.Status body when the server sent one).
+Error errorFromResponse(const Response& response);
+// Percent-encodes a query value.
+std::string urlEncode(const std::string& value);
+
+}  // namespace dwcp::kube
