@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# A real local Kubernetes control plane: etcd and kube-apiserver as processes on loopback, with
+# freshly generated certificates, as controller-runtime's envtest does. Several can run at once,
+# each in its own DIR.
+#
+#   hack/controlplane.sh start DIR           start etcd + kube-apiserver, write DIR/kubeconfig
+#   hack/controlplane.sh stop DIR            stop both
+#   hack/controlplane.sh stop-apiserver DIR  stop only kube-apiserver (etcd keeps the data)
+#   hack/controlplane.sh start-apiserver DIR start it again on the same port
+#   hack/controlplane.sh status DIR          exit 0 when /readyz answers ok
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${DWCP_TOOLS_DIR:-$ROOT/.tools}/bin"
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -eq 2 ]] || usage
+cmd="$1"
+mkdir -p "$2"
+DIR="$(cd "$2" && pwd)"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+gen_certs() {
+  local pki="$DIR/pki"
+  mkdir -p "$pki"
+  [[ -f "$pki/admin.crt" ]] && return 0
+  (
+    cd "$pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dwcp-local-ca" \
+      -keyout ca.key -out ca.crt 2>/dev/null
+    cat > serving.ext <<EXT
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1
+extendedKeyUsage=serverAuth
+EXT
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout serving.key \
+      -out serving.csr 2>/dev/null
+    openssl x509 -req -in serving.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile serving.ext -out serving.crt 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=admin/O=system:masters" -keyout admin.key \
+      -out admin.csr 2>/dev/null
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out admin.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    chmod 600 ./*.key
+  )
+}
+
+write_kubeconfig() {
+  local pki="$DIR/pki" b64="base64 -w0"
+  cat > "$DIR/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:${APISERVER_PORT}
+    certificate-authority-data: $($b64 < "$pki/ca.crt")
+users:
+- name: admin
+  user:
+    client-certificate-data: $($b64 < "$pki/admin.crt")
+    client-key-data: $($b64 < "$pki/admin.key")
+contexts:
+- name: local
+  context: {cluster: local, user: admin, namespace: default}
+current-context: local
+KC
+  chmod 600 "$DIR/kubeconfig"
+}
+
+is_running() { [[ -f "$DIR/$1.pid" ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+stop_one() {
+  local name="$1"
+  is_running "$name" || { rm -f "$DIR/$name.pid"; return 0; }
+  local pid; pid="$(cat "$DIR/$name.pid")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$DIR/$name.pid"
+}
+
+wait_ready() {
+  local url="https://127.0.0.1:${APISERVER_PORT}/readyz" pki="$DIR/pki"
+  for _ in $(seq 1 600); do
+    if curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$url" >/dev/null 2>&1; then
+      return 0
+    fi
+    is_running kube-apiserver || { echo "controlplane: kube-apiserver exited; see $DIR/kube-apiserver.log" >&2; tail -20 "$DIR/kube-apiserver.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "controlplane: kube-apiserver not ready after 60 s; see $DIR/kube-apiserver.log" >&2
+  return 1
+}
+
+start_etcd() {
+  is_running etcd && return 0
+  nohup "$BIN/etcd" --name default --data-dir "$DIR/etcd-data" \
+    --listen-client-urls "http://127.0.0.1:${ETCD_PORT}" --advertise-client-urls "http://127.0.0.1:${ETCD_PORT}" \
+    --listen-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" --initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
+    --initial-cluster "default=http://127.0.0.1:${ETCD_PEER_PORT}" --unsafe-no-fsync \
+    --quota-backend-bytes 4294967296 --log-level warn > "$DIR/etcd.log" 2>&1 &
+  echo $! > "$DIR/etcd.pid"
+}
+
+start_apiserver() {
+  is_running kube-apiserver && return 0
+  local pki="$DIR/pki"
+  nohup "$BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:${ETCD_PORT}" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "${APISERVER_PORT}" \
+    --tls-cert-file "$pki/serving.crt" --tls-private-key-file "$pki/serving.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-cluster-ip-range 10.0.0.0/24 --authorization-mode RBAC \
+    --allow-privileged=true --disable-admission-plugins ServiceAccount \
+    --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 \
+    --v 1 > "$DIR/kube-apiserver.log" 2>&1 &
+  echo $! > "$DIR/kube-apiserver.pid"
+}
+
+load_env() {
+  if [[ -f "$DIR/ports.env" ]]; then
+    # shellcheck disable=SC1091
+    source "$DIR/ports.env"
+  else
+    ETCD_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
+    printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\n' "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" > "$DIR/ports.env"
+  fi
+}
+
+case "$cmd" in
+  start)
+    for tool in etcd kube-apiserver kubectl; do
+      [[ -x "$BIN/$tool" ]] || bash "$ROOT/hack/build-tools.sh" >/dev/null
+    done
+    gen_certs; load_env; write_kubeconfig
+    start_etcd; start_apiserver; wait_ready
+    echo "$DIR/kubeconfig"
+    ;;
+  stop) stop_one kube-apiserver; stop_one etcd ;;
+  stop-apiserver) stop_one kube-apiserver ;;
+  start-apiserver) load_env; start_apiserver; wait_ready ;;
+  status) load_env; curl -sf --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" "https://127.0.0.1:${APISERVER_PORT}/readyz" >/dev/null ;;
+  *) usage ;;
+esac
