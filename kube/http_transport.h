@@ -1,0 +1,46 @@
+// HttpTransport: the Transport to a real API server over HTTP(S), configured from a RestConfig
+// (server CA, client certificate and key, bearer token or token file re-read when it rotates).
+// Thread-safe. send() and openStream() block the calling thread: call them from your own
+// threads, never from a cpprestsdk pool thread. Transport failures come back as status 0.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "kube/clock.h"
+#include "kube/kubeconfig.h"
+#include "kube/result.h"
+#include "kube/transport.h"
+
+namespace dwcp::kube {
+
+struct HttpTransportOptions {
+  std::chrono::seconds requestTimeout{30};  // send(): no byte for this long ends the request
+  // The token file is re-read when its mtime or size changes, and at least this often.
+  std::chrono::seconds tokenRefreshInterval{60};
+  const Clock* clock = nullptr;  // for tokenRefreshInterval; nullptr: RealClock
+  std::string userAgent = "dwcp-federation";
+};
+
+class HttpTransport final : public Transport {
+ public:
+  // Validates the server URL and the PEM data (an Error names the bad field).
+  static Result<std::shared_ptr<HttpTransport>> create(const RestConfig& config,
+                                                       HttpTransportOptions options = {});
+  ~HttpTransport() override;
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  Response send(const Request& request) override;
+  // The idle timeout applies to every wait: headers and each later read().
+  StreamResponse openStream(const Request& request, std::chrono::seconds idleTimeout) override;
+
+  struct Impl;
+
+ private:
+  explicit HttpTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dwcp::kube

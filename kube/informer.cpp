@@ -1,0 +1,10 @@
+#include "kube/informer.h"
+
+#include <utility>
+
+namespace dwcp::kube {
+
+Informer::Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options)
+    : type_(type), reflector_(client, std::move(type), store_, clock, std::move(options)) {}
+
+}  // namespace dwcp::kube

@@ -1,0 +1,137 @@
+#include "kube/store.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dwcp::kube {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string stringAt(const json& object, const char* field) {
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return {};
+  auto value = metadata->find(field);
+  if (value == metadata->end() || !value->is_string()) return {};
+  return value->get<std::string>();
+}
+
+// Same object version: equal resourceVersions when both carry one, otherwise equal content.
+bool sameVersion(const json& a, const json& b) {
+  const std::string rvA = stringAt(a, "resourceVersion");
+  const std::string rvB = stringAt(b, "resourceVersion");
+  if (!rvA.empty() && !rvB.empty()) return rvA == rvB;
+  return a == b;
+}
+
+}  // namespace
+
+std::string objectKey(const json& object) {
+  if (!object.is_object()) return {};
+  const std::string name = stringAt(object, "name");
+  if (name.empty()) return {};
+  const std::string ns = stringAt(object, "namespace");
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+ObjectPtr Store::get(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : it->second;
+}
+
+std::vector<ObjectPtr> Store::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(items_.size());
+  for (const auto& [key, object] : items_) out.push_back(object);
+  return out;
+}
+
+std::vector<std::string> Store::keys() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(items_.size());
+  for (const auto& [key, object] : items_) out.push_back(key);
+  return out;
+}
+
+size_t Store::size() const {
+  std::lock_guard lock(mu_);
+  return items_.size();
+}
+
+std::vector<StoreChange> Store::replace(std::vector<json> items) {
+  // Build the side buffer without the lock: readers keep using the current map meanwhile.
+  std::map<std::string, ObjectPtr> fresh;
+  for (auto& item : items) {
+    std::string key = objectKey(item);
+    if (key.empty()) {
+      spdlog::warn("store: skipping a listed object without metadata.name");
+      continue;
+    }
+    fresh[std::move(key)] = std::make_shared<const json>(std::move(item));
+  }
+
+  std::map<std::string, ObjectPtr> old;
+  {
+    std::lock_guard lock(mu_);
+    old.swap(items_);
+    items_ = fresh;  // copies pointers only; `fresh` stays ours for the diff below
+    synced_ = true;
+  }
+  syncedCv_.notify_all();
+
+  // Both maps are ordered by key: one merge pass finds additions, updates and deletions.
+  std::vector<StoreChange> changes;
+  auto o = old.begin();
+  auto n = fresh.begin();
+  while (o != old.end() || n != fresh.end()) {
+    if (n == fresh.end() || (o != old.end() && o->first < n->first)) {
+      changes.push_back({StoreChange::Kind::kDeleted, o->first, o->second, nullptr});
+      ++o;
+    } else if (o == old.end() || n->first < o->first) {
+      changes.push_back({StoreChange::Kind::kAdded, n->first, nullptr, n->second});
+      ++n;
+    } else {
+      if (!sameVersion(*o->second, *n->second)) {
+        changes.push_back({StoreChange::Kind::kUpdated, n->first, o->second, n->second});
+      }
+      ++o;
+      ++n;
+    }
+  }
+  return changes;
+}
+
+ObjectPtr Store::upsert(json object) {
+  std::string key = objectKey(object);
+  if (key.empty()) return nullptr;
+  auto fresh = std::make_shared<const json>(std::move(object));
+  std::lock_guard lock(mu_);
+  auto& slot = items_[key];
+  ObjectPtr previous = std::move(slot);
+  slot = std::move(fresh);
+  return previous;
+}
+
+ObjectPtr Store::erase(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = items_.find(key);
+  if (it == items_.end()) return nullptr;
+  ObjectPtr previous = std::move(it->second);
+  items_.erase(it);
+  return previous;
+}
+
+bool Store::hasSynced() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
+bool Store::waitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return syncedCv_.wait_for(lock, timeout, [&] { return synced_; });
+}
+
+}  // namespace dwcp::kube
