@@ -1,0 +1,71 @@
+// The Region controller. For this operator's own region it computes status from the signals
+// this cluster has: phase, healthScore (API reachability, recent reconcile errors, capacity in
+// use), allocated/available (summed from the VMPlacements placed here), routingWeight and
+// conditions; remote regions get phase Unknown until federation peers report them. Status is
+// written through /status only when it changed, with observedGeneration.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "controllers/health_signals.h"
+#include "kube/client.h"
+#include "kube/clock.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "kube/reflector.h"
+#include "kube/store.h"
+
+namespace dwcp::controllers {
+
+inline constexpr const char* kRegionControllerName = "region";
+
+struct RegionControllerDeps {
+  const kube::Store* regions = nullptr;       // Region cache
+  const kube::Store* vmPlacements = nullptr;  // VMPlacement cache (capacity in use)
+  kube::Client* client = nullptr;
+  kube::EventRecorder* events = nullptr;      // optional
+  kube::Clock* clock = nullptr;
+  const HealthSignals* signals = nullptr;     // optional: no signals means healthy
+  std::string localRegion;
+  double failoverThreshold = 70.0;            // healthScore below it: Degraded
+  std::function<void(const std::string& region, double score)> reportHealth;  // optional
+};
+
+// Inputs of the status computation, separated from I/O so it is table-testable.
+struct RegionInputs {
+  nlohmann::json region;  // the Region object
+  bool local = false;
+  HealthSnapshot signals;
+  double failoverThreshold = 70.0;
+  int64_t allocatedCpu = 0, allocatedMemoryMiB = 0, allocatedStorageGiB = 0, allocatedVMs = 0;
+  std::string duplicateEndpointOf;  // another Region with the same endpoint, if any
+};
+
+// Returns the desired status: `current` with this controller's fields recomputed (fields it does
+// not own, and conditions of other types, are kept; conditions keep their lastTransitionTime
+// from `current` when their status did not change).
+nlohmann::json computeRegionStatus(const RegionInputs& in, const nlohmann::json& current,
+                                   kube::Clock::WallTime now);
+
+class RegionController {
+ public:
+  explicit RegionController(RegionControllerDeps deps);
+
+  // Handlers that map watch events to Region keys through `enqueue(key, reason)`.
+  using Enqueue = std::function<void(const std::string& key, const std::string& reason)>;
+  kube::EventHandler regionHandler(Enqueue enqueue) const;
+  kube::EventHandler vmPlacementHandler(Enqueue enqueue) const;
+
+  kube::ReconcileResult reconcile(const std::string& key, const std::string& reason);
+
+  // Sums the resources of the VMPlacements whose status.region is `region`.
+  RegionInputs sumAllocated(const std::string& region, RegionInputs in) const;
+
+ private:
+  RegionControllerDeps deps_;
+};
+
+}  // namespace dwcp::controllers

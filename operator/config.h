@@ -1,0 +1,113 @@
+// The operator's YAML configuration: the sections of the DWCP configuration files (federation
+// regions defaults, placement, failover, routing, ddos protection, monitoring) plus the operator's
+// own runtime knobs. loadConfig() validates everything once; an error names the key path
+// ("placement.algorithm: must be one of hybrid, latency, cost, balanced, geo-proximity").
+// Unknown keys are errors, so a typo never silently falls back to a default.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kube/result.h"
+
+namespace dwcp::op {
+
+struct RegionDefaults {
+  int priority = 50;
+  bool enabled = true;
+};
+
+// A region listed in the config file (the DWCP `regions[]`). Region custom resources are the
+// truth in a cluster; these entries only seed defaults and are checked for consistency.
+struct ConfigRegion {
+  std::string id;
+  std::string name;
+  std::string cloudProvider;
+  double totalCpu = 0;
+  double totalMemoryMiB = 0;
+  int priority = 50;
+  bool enabled = true;
+};
+
+struct PlacementWeights {
+  double latency = 0.30;
+  double cost = 0.20;
+  double capacity = 0.20;
+  double health = 0.20;
+  double priority = 0.10;
+};
+
+struct PlacementConfig {
+  std::string algorithm = "hybrid";
+  bool enablePreemption = true;
+  int maxConcurrentMigrations = 5;
+  PlacementWeights weights;
+};
+
+struct FailoverConfig {
+  bool autoFailover = true;
+  double failoverThreshold = 70.0;  // health score below which a region is suspected
+  std::chrono::milliseconds maxFailoverTime{30000};
+};
+
+struct RoutingConfig {
+  std::string algorithm = "hybrid";
+  bool enableDdosProtection = true;
+  bool enableTrafficShaping = true;
+  double maxRequestsPerSec = 1000;
+  double maxBytesPerSec = 100000000;
+  std::chrono::milliseconds blacklistDuration{3600 * 1000};
+};
+
+struct SlaDefinition {
+  std::string id;
+  std::string name;
+  std::string metric;
+  double target = 0;
+  std::string op = "less_than";
+  double compliance = 99.9;
+  std::string severity = "high";
+};
+
+struct MonitoringConfig {
+  std::chrono::milliseconds interval{10000};
+  bool enableTracing = true;
+  std::chrono::milliseconds traceRetention{7LL * 24 * 3600 * 1000};
+  std::vector<SlaDefinition> slaDefinitions;
+};
+
+struct StateConfig {
+  std::string consistency = "quorum";  // eventual, local, quorum, strong
+  int replicationWorkers = 4;
+  bool compression = false;
+};
+
+struct RuntimeConfig {
+  int regionWorkers = 2;
+  std::string leaseNamespace = "dwcp-system";
+  std::string leaseName = "dwcp-operator-leader";
+};
+
+struct Config {
+  RegionDefaults regionDefaults;
+  std::vector<ConfigRegion> regions;
+  PlacementConfig placement;
+  FailoverConfig failover;
+  RoutingConfig routing;
+  MonitoringConfig monitoring;
+  StateConfig state;
+  RuntimeConfig runtime;
+};
+
+// Parses YAML text (the whole file). `source` names the file in error messages.
+kube::Result<Config> parseConfig(const std::string& yamlText, const std::string& source = "config");
+// Reads and parses a file; an unreadable file is an error naming it.
+kube::Result<Config> loadConfig(const std::string& path);
+
+// Parses "500ms", "5s", "10m", "1h", "7d" (and combinations such as "1h30m").
+kube::Result<std::chrono::milliseconds> parseDuration(const std::string& text);
+
+}  // namespace dwcp::op

@@ -1,0 +1,148 @@
+#include "operator/config.h"
+
+#include <gtest/gtest.h>
+
+namespace dwcp::op {
+namespace {
+
+TEST(ConfigTest, EmptyFileGivesDefaults) {
+  auto c = parseConfig("", "empty.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->placement.algorithm, "hybrid");
+  EXPECT_DOUBLE_EQ(c->failover.failoverThreshold, 70.0);
+  EXPECT_EQ(c->failover.maxFailoverTime, std::chrono::seconds(30));
+  EXPECT_DOUBLE_EQ(c->routing.maxRequestsPerSec, 1000);
+  EXPECT_DOUBLE_EQ(c->routing.maxBytesPerSec, 100000000);
+  EXPECT_EQ(c->routing.blacklistDuration, std::chrono::hours(1));
+  EXPECT_EQ(c->monitoring.interval, std::chrono::seconds(10));
+  EXPECT_EQ(c->monitoring.traceRetention, std::chrono::hours(24 * 7));
+}
+
+TEST(ConfigTest, FullFileParses) {
+  const char* yaml = R"(
+federation:
+  region_defaults: {priority: 60, enabled: true}
+  regions:
+    - id: us-east-1
+      name: US East
+      cloud_provider: aws
+      capacity: {total_cpu: 10000, total_memory: 40960000}
+      priority: 90
+    - id: eu-west-1
+      enabled: false
+  placement:
+    algorithm: cost
+    enable_preemption: false
+    max_concurrent_migrations: 9
+    weights: {latency: 1, cost: 2, capacity: 0, health: 0, priority: 0}
+  failover: {auto_failover: false, failover_threshold: 65.5, max_failover_time: 20s}
+routing:
+  global: {algorithm: geo-proximity, enable_ddos_protection: false, enable_traffic_shaping: true}
+  ddos_protection:
+    thresholds: {max_requests_per_sec: 500, max_bytes_per_sec: 1000000}
+    blacklist_duration: 30m
+monitoring:
+  interval: 5s
+  enable_tracing: false
+  trace_retention: 2d
+  sla_definitions:
+    - {id: latency, name: P99 latency, metric: p99_latency, target: 100, operator: less_than, compliance: 99.9, severity: high}
+state: {consistency: strong, replication_workers: 20, compression: true}
+runtime: {region_workers: 4}
+)";
+  auto c = parseConfig(yaml, "full.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->regions.size(), 2u);
+  EXPECT_EQ(c->regions[0].id, "us-east-1");
+  EXPECT_DOUBLE_EQ(c->regions[0].totalCpu, 10000);
+  EXPECT_EQ(c->regions[0].priority, 90);
+  EXPECT_EQ(c->regions[1].priority, 60);  // from region_defaults
+  EXPECT_FALSE(c->regions[1].enabled);
+  EXPECT_EQ(c->placement.algorithm, "cost");
+  EXPECT_FALSE(c->placement.enablePreemption);
+  EXPECT_EQ(c->placement.maxConcurrentMigrations, 9);
+  EXPECT_DOUBLE_EQ(c->placement.weights.cost, 2);
+  EXPECT_FALSE(c->failover.autoFailover);
+  EXPECT_DOUBLE_EQ(c->failover.failoverThreshold, 65.5);
+  EXPECT_EQ(c->failover.maxFailoverTime, std::chrono::seconds(20));
+  EXPECT_EQ(c->routing.algorithm, "geo-proximity");
+  EXPECT_EQ(c->routing.blacklistDuration, std::chrono::minutes(30));
+  ASSERT_EQ(c->monitoring.slaDefinitions.size(), 1u);
+  EXPECT_EQ(c->monitoring.slaDefinitions[0].metric, "p99_latency");
+  EXPECT_EQ(c->state.consistency, "strong");
+  EXPECT_EQ(c->state.replicationWorkers, 20);
+  EXPECT_EQ(c->runtime.regionWorkers, 4);
+}
+
+struct BadCase {
+  const char* name;
+  const char* yaml;
+  const char* expect;  // substring of the error message: the key path
+};
+
+class ConfigBadTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigBadTest, ErrorNamesTheKey) {
+  auto c = parseConfig(GetParam().yaml, "bad.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(GetParam().expect), std::string::npos) << c.error().message;
+  EXPECT_EQ(c.error().message.rfind("bad.yaml: ", 0), 0u) << c.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigBadTest,
+    ::testing::Values(
+        BadCase{"unknown_top", "federaton: {}\n", "federaton: unknown key"},
+        BadCase{"unknown_nested", "federation: {placement: {algoritm: cost}}\n", "federation.placement.algoritm: unknown key"},
+        BadCase{"bad_algorithm", "federation: {placement: {algorithm: fastest}}\n", "federation.placement.algorithm: must be one of"},
+        BadCase{"threshold_range", "federation: {failover: {failover_threshold: 170}}\n", "federation.failover.failover_threshold: must be between 0 and 100"},
+        BadCase{"threshold_type", "federation: {failover: {failover_threshold: high}}\n", "federation.failover.failover_threshold: must be a number"},
+        BadCase{"bad_duration", "federation: {failover: {max_failover_time: 30 seconds}}\n", "federation.failover.max_failover_time: invalid duration"},
+        BadCase{"bad_unit", "routing: {ddos_protection: {blacklist_duration: 1y}}\n", "routing.ddos_protection.blacklist_duration: invalid duration \"1y\": unknown unit"},
+        BadCase{"bool_type", "routing: {global: {enable_ddos_protection: maybe}}\n", "routing.global.enable_ddos_protection: must be true or false"},
+        BadCase{"rps_zero", "routing: {ddos_protection: {thresholds: {max_requests_per_sec: 0}}}\n", "routing.ddos_protection.thresholds.max_requests_per_sec: must be between"},
+        BadCase{"regions_not_list", "federation: {regions: {id: x}}\n", "federation.regions: must be a list"},
+        BadCase{"region_no_id", "federation: {regions: [{name: x}]}\n", "federation.regions[0].id: is required"},
+        BadCase{"region_dup", "federation: {regions: [{id: a}, {id: a}]}\n", "federation.regions[1].id: duplicate"},
+        BadCase{"region_priority", "federation: {regions: [{id: a, priority: 101}]}\n", "federation.regions[0].priority: must be between 0 and 100"},
+        BadCase{"region_priority_frac", "federation: {regions: [{id: a, priority: 5.5}]}\n", "federation.regions[0].priority: must be an integer"},
+        BadCase{"weights_zero", "federation: {placement: {weights: {latency: 0, cost: 0, capacity: 0, health: 0, priority: 0}}}\n", "federation.placement.weights: at least one weight"},
+        BadCase{"sla_operator", "monitoring: {sla_definitions: [{id: a, metric: m, target: 1, operator: equals}]}\n", "monitoring.sla_definitions[0].operator: must be one of"},
+        BadCase{"sla_target_missing", "monitoring: {sla_definitions: [{id: a, metric: m}]}\n", "monitoring.sla_definitions[0].target: is required"},
+        BadCase{"consistency", "state: {consistency: linearizable}\n", "state.consistency: must be one of eventual, local, quorum, strong"},
+        BadCase{"not_yaml", "federation: [unclosed\n", "not valid YAML"},
+        BadCase{"root_not_map", "- a\n- b\n", "(root): must be a mapping"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DurationTest, Parses) {
+  EXPECT_EQ(*parseDuration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(*parseDuration("1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(*parseDuration("7d"), std::chrono::hours(168));
+  EXPECT_EQ(*parseDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(parseDuration("").ok());
+  EXPECT_FALSE(parseDuration("s").ok());
+  EXPECT_FALSE(parseDuration("10").ok());
+}
+
+TEST(ConfigTest, MissingFileNamesIt) {
+  auto c = loadConfig("/nonexistent/dwcp.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("/nonexistent/dwcp.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dwcp::op
+
+namespace dwcp::op {
+namespace {
+
+TEST(ConfigTest, ShippedExampleParses) {
+  auto c = loadConfig(std::string(DWCP_SOURCE_DIR) + "/config/dwcp-operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->regions.size(), 1u);
+  EXPECT_EQ(c->monitoring.slaDefinitions.size(), 1u);
+  EXPECT_EQ(c->runtime.leaseNamespace, "dwcp-system");
+}
+
+}  // namespace
+}  // namespace dwcp::op

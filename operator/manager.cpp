@@ -1,0 +1,235 @@
+#include "operator/manager.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/groupversion.h"
+#include "controllers/health_signals.h"
+#include "controllers/region_controller.h"
+#include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "kube/http_transport.h"
+#include "kube/informer.h"
+#include "kube/kubeconfig.h"
+#include "kube/leader_election.h"
+#include "operator/health_server.h"
+#include "operator/metrics.h"
+
+namespace dwcp::op {
+
+using namespace std::chrono_literals;
+
+struct Manager::State {
+  Options options;
+  Config config;
+  kube::Clock& clock = kube::RealClock::instance();
+  OperatorMetrics metrics;
+  controllers::HealthSignals signals;
+  std::shared_ptr<kube::Transport> transport;
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<kube::Informer> regions;
+  std::unique_ptr<kube::Informer> vmPlacements;
+  std::unique_ptr<kube::EventRecorder> events;
+  std::unique_ptr<controllers::RegionController> regionController;
+  std::unique_ptr<kube::Controller> regionRunner;
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::unique_ptr<HealthServer> health;
+  std::thread controllersThread;
+  std::thread probeThread;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool lost = false;
+  bool controllersStarted = false;
+  bool shutDown = false;
+
+  void startControllers() {
+    std::lock_guard lock(mu);
+    if (controllersStarted || stopping) return;
+    controllersStarted = true;
+    metrics.setLeader(true);
+    controllersThread = std::thread([this] {
+      spdlog::info("starting controllers once caches sync");
+      if (auto s = regionRunner->run(); !s.ok()) {
+        spdlog::error("region controller did not start: {}", s.error().message);
+        std::lock_guard lock(mu);
+        lost = true;  // nothing useful can happen: exit and let the restart policy retry
+        cv.notify_all();
+      }
+    });
+  }
+
+  void probeLoop() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      auto started = std::chrono::steady_clock::now();
+      kube::Response r = client->raw({"GET", "/readyz", "", "application/json", {}});
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      signals.recordApiProbe(r.status == 200, seconds);
+      if (r.status != 200) spdlog::warn("API server /readyz: {}", r.status == 0 ? r.body : std::to_string(r.status));
+      lock.lock();
+      cv.wait_for(lock, 10s, [this] { return stopping; });
+    }
+  }
+};
+
+Manager::Manager(Options options, Config config) : state_(std::make_unique<State>()) {
+  state_->options = std::move(options);
+  state_->config = std::move(config);
+}
+
+Manager::~Manager() { shutdown(); }
+
+kube::Status Manager::start() {
+  State& s = *state_;
+  auto rest = kube::loadDefault(s.options.kubeconfig, s.options.context);
+  if (!rest.ok()) return rest.error();
+  spdlog::info("dwcp-operator for region {} using {}", s.options.region, rest->redacted());
+  auto transport = kube::HttpTransport::create(*rest);
+  if (!transport.ok()) return transport.error();
+  s.transport = transport.value();
+  s.client = std::make_unique<kube::Client>(s.transport);
+
+  s.regions = std::make_unique<kube::Informer>(*s.client, api::kRegionResource, s.clock);
+  s.vmPlacements = std::make_unique<kube::Informer>(*s.client, api::kVMPlacementResource, s.clock);
+
+  kube::EventRecorderConfig eventConfig;
+  eventConfig.reportingController = "federation.dwcp.io/dwcp-operator";
+  eventConfig.reportingInstance = "dwcp-operator-" + s.options.region;
+  s.events = std::make_unique<kube::EventRecorder>(*s.client, s.clock, eventConfig);
+
+  controllers::RegionControllerDeps deps;
+  deps.regions = &s.regions->store();
+  deps.vmPlacements = &s.vmPlacements->store();
+  deps.client = s.client.get();
+  deps.events = s.events.get();
+  deps.clock = &s.clock;
+  deps.signals = &s.signals;
+  deps.localRegion = s.options.region;
+  deps.failoverThreshold = s.config.failover.failoverThreshold;
+  deps.reportHealth = [&s](const std::string& region, double score) { s.metrics.setRegionHealth(region, score); };
+  s.regionController = std::make_unique<controllers::RegionController>(std::move(deps));
+
+  kube::ControllerOptions runnerOptions;
+  runnerOptions.name = controllers::kRegionControllerName;
+  runnerOptions.workers = s.config.runtime.regionWorkers;
+  runnerOptions.hasSynced = {[&s] { return s.regions->hasSynced(); }, [&s] { return s.vmPlacements->hasSynced(); }};
+  runnerOptions.queue.name = controllers::kRegionControllerName;
+  runnerOptions.queue.metrics = s.metrics.queueHooks(controllers::kRegionControllerName);
+  auto hooks = s.metrics.controllerHooks(controllers::kRegionControllerName);
+  runnerOptions.metrics.reconciled = [&s, hooks](std::string_view result, double seconds) {
+    s.signals.recordReconcile(result != kube::kReconcileError);
+    hooks.reconciled(result, seconds);
+  };
+  s.regionRunner = std::make_unique<kube::Controller>(
+      runnerOptions, [&s](const std::string& key, const std::string& reason) {
+        return s.regionController->reconcile(key, reason);
+      });
+  auto enqueue = [&s](const std::string& key, const std::string& reason) { s.regionRunner->enqueue(key, reason); };
+  s.regions->addHandler(s.regionController->regionHandler(enqueue));
+  s.vmPlacements->addHandler(s.regionController->vmPlacementHandler(enqueue));
+
+  std::vector<CounterSource> sources;
+  for (kube::Informer* informer : {s.regions.get(), s.vmPlacements.get()}) {
+    const std::string resource = informer->type().resource;
+    sources.push_back({"dwcp_watch_restarts_total", "Watches restarted after the first, per resource.",
+                       {{"resource", resource}}, [informer] { return double(informer->reflector().watchRestarts()); }});
+    sources.push_back({"dwcp_watch_relists_total", "Full relists after the first list, per resource.",
+                       {{"resource", resource}}, [informer] { return double(informer->reflector().relists()); }});
+    sources.push_back({"dwcp_watch_events_total", "Watch events received, per resource.",
+                       {{"resource", resource}}, [informer] { return double(informer->reflector().events()); }});
+  }
+  s.metrics.addCounterSources(std::move(sources));
+  s.metrics.setLeader(false);
+
+  if (s.options.metricsBindAddress != "0") {
+    auto port = s.metrics.serve(s.options.metricsBindAddress);
+    if (!port.ok()) return port.error();
+    spdlog::info("serving metrics on {}", s.options.metricsBindAddress);
+  }
+  std::vector<HealthCheck> liveness = {{"ping", [] { return kube::okStatus(); }}};
+  std::vector<HealthCheck> readiness = {
+      {"informers-synced", [&s]() -> kube::Status {
+         if (s.regions->hasSynced() && s.vmPlacements->hasSynced()) return kube::okStatus();
+         return kube::Error{0, "NotSynced", "Region and VMPlacement caches not synced yet"};
+       }}};
+  if (s.options.healthProbeBindAddress != "0") {
+    s.health = std::make_unique<HealthServer>(std::move(liveness), std::move(readiness));
+    auto port = s.health->start(s.options.healthProbeBindAddress);
+    if (!port.ok()) return port.error();
+    spdlog::info("serving health probes on {}", s.options.healthProbeBindAddress);
+  }
+
+  s.events->start();
+  s.regions->start();
+  s.vmPlacements->start();
+  s.probeThread = std::thread([&s] { s.probeLoop(); });
+
+  if (!s.options.leaderElect) {
+    s.startControllers();
+    return kube::okStatus();
+  }
+  kube::LeaderElectionConfig le;
+  le.leaseNamespace = s.options.leaderElectionNamespace.empty() ? s.config.runtime.leaseNamespace
+                                                                : s.options.leaderElectionNamespace;
+  le.leaseName = (s.options.leaderElectionId.empty() ? s.config.runtime.leaseName : s.options.leaderElectionId);
+  kube::LeaderCallbacks callbacks;
+  callbacks.onStartedLeading = [&s] {
+    spdlog::info("became leader");
+    s.startControllers();
+  };
+  callbacks.onStoppedLeading = [&s] {
+    std::lock_guard lock(s.mu);
+    s.metrics.setLeader(false);
+    if (!s.stopping && s.controllersStarted) {
+      spdlog::error("stopped leading");
+      s.lost = true;
+      s.cv.notify_all();
+    }
+  };
+  callbacks.onNewLeader = [](const std::string& id) { spdlog::info("leader is now {}", id.empty() ? "(none)" : id); };
+  auto elector = kube::LeaderElector::create(*s.client, s.clock, le, callbacks);
+  if (!elector.ok()) return elector.error();
+  s.elector = std::move(elector.value());
+  spdlog::info("leader election on Lease {}/{} as {}", le.leaseNamespace, le.leaseName, s.elector->identity());
+  s.elector->start();
+  return kube::okStatus();
+}
+
+bool Manager::lostLeadership() const {
+  std::lock_guard lock(state_->mu);
+  return state_->lost;
+}
+
+void Manager::waitUntil(const std::atomic<bool>& stop) {
+  std::unique_lock lock(state_->mu);
+  while (!stop && !state_->lost) state_->cv.wait_for(lock, 100ms);
+}
+
+void Manager::shutdown() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.shutDown) return;
+    s.shutDown = true;
+    s.stopping = true;
+    s.cv.notify_all();
+  }
+  // Stop taking work and let in-flight reconciles finish, then hand the lease over.
+  if (s.regionRunner) s.regionRunner->stop();
+  if (s.controllersThread.joinable()) s.controllersThread.join();
+  if (s.elector) s.elector->stop();
+  if (s.regions) s.regions->stop();
+  if (s.vmPlacements) s.vmPlacements->stop();
+  if (s.probeThread.joinable()) s.probeThread.join();
+  if (s.events) s.events->stop();
+  if (s.health) s.health->stop();
+}
+
+}  // namespace dwcp::op

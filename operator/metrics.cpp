@@ -1,0 +1,158 @@
+#include "operator/metrics.h"
+
+#include <mutex>
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
+
+#include "operator/options.h"
+
+namespace dwcp::op {
+
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& durationBuckets() {
+  // 1 ms to 60 s; controller-runtime's reconcile_time_seconds uses a similar spread.
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  return b;
+}
+
+}  // namespace
+
+class OperatorMetrics::SourceCollector final : public prometheus::Collectable {
+ public:
+  void add(std::vector<CounterSource> sources) {
+    std::lock_guard lock(mu_);
+    for (auto& s : sources) sources_.push_back(std::move(s));
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::lock_guard lock(mu_);
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& s : sources_) {
+      prometheus::MetricFamily* family = nullptr;
+      for (auto& f : families) {
+        if (f.name == s.name) family = &f;
+      }
+      if (!family) {
+        families.push_back({s.name, s.help, prometheus::MetricType::Counter, {}});
+        family = &families.back();
+      }
+      prometheus::ClientMetric metric;
+      for (const auto& [k, v] : s.labels) metric.label.push_back({k, v});
+      metric.counter.value = s.read ? s.read() : 0;
+      family->metric.push_back(std::move(metric));
+    }
+    return families;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<CounterSource> sources_;
+};
+
+OperatorMetrics::OperatorMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      sources_(std::make_shared<SourceCollector>()),
+      reconcileTotal_(prometheus::BuildCounter()
+                          .Name("controller_runtime_reconcile_total")
+                          .Help("Reconciles per controller and result (success, error, requeue).")
+                          .Register(*registry_)),
+      reconcileErrors_(prometheus::BuildCounter()
+                           .Name("controller_runtime_reconcile_errors_total")
+                           .Help("Reconciles that failed, per controller.")
+                           .Register(*registry_)),
+      reconcileTime_(prometheus::BuildHistogram()
+                         .Name("controller_runtime_reconcile_time_seconds")
+                         .Help("Time spent in one reconcile, per controller.")
+                         .Register(*registry_)),
+      queueDepth_(prometheus::BuildGauge().Name("workqueue_depth").Help("Keys waiting in the work queue.").Register(*registry_)),
+      queueAdds_(prometheus::BuildCounter().Name("workqueue_adds_total").Help("Keys queued (merged adds excluded).").Register(*registry_)),
+      queueRetries_(prometheus::BuildCounter().Name("workqueue_retries_total").Help("Keys requeued with backoff after an error.").Register(*registry_)),
+      queueLatency_(prometheus::BuildHistogram()
+                        .Name("workqueue_queue_duration_seconds")
+                        .Help("Time a key waits in the queue before a worker takes it.")
+                        .Register(*registry_)),
+      queueWork_(prometheus::BuildHistogram()
+                     .Name("workqueue_work_duration_seconds")
+                     .Help("Time a worker holds a key.")
+                     .Register(*registry_)),
+      regionHealth_(prometheus::BuildGauge()
+                        .Name("dwcp_federation_region_health_score")
+                        .Help("Health score of a region, 0 to 100.")
+                        .Register(*registry_)),
+      leader_(prometheus::BuildGauge()
+                  .Name("dwcp_federation_operator_leader")
+                  .Help("1 while this replica holds the leader lease (or runs without election).")
+                  .Register(*registry_)) {}
+
+OperatorMetrics::~OperatorMetrics() = default;
+
+kube::ControllerMetrics OperatorMetrics::controllerHooks(const std::string& controller) {
+  auto& success = reconcileTotal_.Add({{"controller", controller}, {"result", "success"}});
+  auto& error = reconcileTotal_.Add({{"controller", controller}, {"result", "error"}});
+  auto& requeue = reconcileTotal_.Add({{"controller", controller}, {"result", "requeue"}});
+  auto& errors = reconcileErrors_.Add({{"controller", controller}});
+  auto& time = reconcileTime_.Add({{"controller", controller}}, durationBuckets());
+  kube::ControllerMetrics hooks;
+  hooks.reconciled = [&success, &error, &requeue, &errors, &time](std::string_view result, double seconds) {
+    if (result == kube::kReconcileError) {
+      error.Increment();
+      errors.Increment();
+    } else if (result == kube::kReconcileRequeue) {
+      requeue.Increment();
+    } else {
+      success.Increment();
+    }
+    time.Observe(seconds);
+  };
+  return hooks;
+}
+
+kube::WorkQueueMetrics OperatorMetrics::queueHooks(const std::string& queue) {
+  auto& depth = queueDepth_.Add({{"name", queue}});
+  auto& adds = queueAdds_.Add({{"name", queue}});
+  auto& retries = queueRetries_.Add({{"name", queue}});
+  auto& latency = queueLatency_.Add({{"name", queue}}, durationBuckets());
+  auto& work = queueWork_.Add({{"name", queue}}, durationBuckets());
+  kube::WorkQueueMetrics hooks;
+  hooks.depth = [&depth](size_t d) { depth.Set(static_cast<double>(d)); };
+  hooks.added = [&adds] { adds.Increment(); };
+  hooks.retried = [&retries] { retries.Increment(); };
+  hooks.queueLatencySeconds = [&latency](double s) { latency.Observe(s); };
+  hooks.workDurationSeconds = [&work](double s) { work.Observe(s); };
+  return hooks;
+}
+
+void OperatorMetrics::addCounterSources(std::vector<CounterSource> sources) { sources_->add(std::move(sources)); }
+
+void OperatorMetrics::setRegionHealth(const std::string& region, double score) {
+  regionHealth_.Add({{"region", region}}).Set(score);
+}
+
+void OperatorMetrics::setLeader(bool leading) { leader_.Add({}).Set(leading ? 1 : 0); }
+
+kube::Result<int> OperatorMetrics::serve(const std::string& bindAddress) {
+  auto address = parseBindAddress("--metrics-bind-address", bindAddress);
+  if (!address.ok()) return address.error();
+  std::string listen = (address->host.empty() ? "0.0.0.0" : address->host) + ":" + std::to_string(address->port);
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen);
+  } catch (const std::exception& e) {
+    return kube::Error{0, "BindFailed", "--metrics-bind-address: cannot listen on " + bindAddress + ": " + e.what()};
+  }
+  exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(sources_);
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? address->port : ports.front();
+}
+
+std::string OperatorMetrics::serialize() const {
+  auto families = registry_->Collect();
+  auto extra = sources_->Collect();
+  families.insert(families.end(), extra.begin(), extra.end());
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace dwcp::op

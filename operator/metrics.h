@@ -1,0 +1,74 @@
+// The operator's Prometheus metrics: the runtime's own (reconciles, errors and durations per
+// controller, work-queue depth and latency, watch restarts and relists) and the federation's
+// (dwcp_federation_*). Served on --metrics-bind-address by prometheus-cpp's Exposer.
+// Thread-safe: prometheus-cpp metrics are; hooks may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "kube/controller.h"
+#include "kube/result.h"
+#include "kube/workqueue.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace dwcp::op {
+
+// A counter read from elsewhere at scrape time (e.g. a Reflector's restart count).
+struct CounterSource {
+  std::string name;
+  std::string help;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::function<double()> read;
+};
+
+class OperatorMetrics {
+ public:
+  OperatorMetrics();
+  ~OperatorMetrics();
+
+  // Hooks that feed the runtime metrics of one controller and its queue.
+  kube::ControllerMetrics controllerHooks(const std::string& controller);
+  kube::WorkQueueMetrics queueHooks(const std::string& queue);
+  // Registers counters read at scrape time; call before serve().
+  void addCounterSources(std::vector<CounterSource> sources);
+
+  void setRegionHealth(const std::string& region, double score);
+  void setLeader(bool leading);
+
+  // Starts serving /metrics on "HOST:PORT" (":PORT" for every address). Returns the bound port.
+  kube::Result<int> serve(const std::string& bindAddress);
+  // The text exposition of everything registered (for tests and a TLS listener).
+  std::string serialize() const;
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+ private:
+  class SourceCollector;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<SourceCollector> sources_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>& reconcileTotal_;
+  prometheus::Family<prometheus::Counter>& reconcileErrors_;
+  prometheus::Family<prometheus::Histogram>& reconcileTime_;
+  prometheus::Family<prometheus::Gauge>& queueDepth_;
+  prometheus::Family<prometheus::Counter>& queueAdds_;
+  prometheus::Family<prometheus::Counter>& queueRetries_;
+  prometheus::Family<prometheus::Histogram>& queueLatency_;
+  prometheus::Family<prometheus::Histogram>& queueWork_;
+  prometheus::Family<prometheus::Gauge>& regionHealth_;
+  prometheus::Family<prometheus::Gauge>& leader_;
+};
+
+}  // namespace dwcp::op

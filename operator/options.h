@@ -1,0 +1,36 @@
+// Command-line flags of dwcp-operator. parseOptions() never exits or prints; it returns an
+// error that names the flag ("--metrics-bind-address: \"x\" is not HOST:PORT") or the help text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kube/result.h"
+
+namespace dwcp::op {
+
+struct Options {
+  std::string region;                  // this cluster's Region name (required)
+  std::string kubeconfig;              // empty: $KUBECONFIG, in-cluster, ~/.kube/config
+  std::string context;
+  std::string configFile;              // optional YAML configuration
+  bool leaderElect = false;
+  std::string leaderElectionNamespace;  // default from the config file (dwcp-system)
+  std::string leaderElectionId;
+  std::string metricsBindAddress = ":8080";      // "0" disables
+  std::string healthProbeBindAddress = ":8081";  // "0" disables
+  std::string logLevel = "info";
+  bool showHelp = false;
+};
+
+kube::Result<Options> parseOptions(const std::vector<std::string>& args);
+std::string usage();
+
+// Splits "HOST:PORT" (HOST may be empty, meaning every address). Error names `flag`.
+struct BindAddress {
+  std::string host;
+  int port = 0;
+};
+kube::Result<BindAddress> parseBindAddress(const std::string& flag, const std::string& value);
+
+}  // namespace dwcp::op

@@ -1,0 +1,75 @@
+#include "operator/options.h"
+
+#include <gtest/gtest.h>
+
+namespace dwcp::op {
+namespace {
+
+TEST(OptionsTest, ParsesEveryFlag) {
+  auto o = parseOptions({"--region", "us-east-1", "--kubeconfig=/k", "--config", "/c.yaml",
+                         "--leader-elect", "--metrics-bind-address", "127.0.0.1:9090",
+                         "--health-probe-bind-address=:0", "--log-level", "debug",
+                         "--leader-election-namespace", "ns", "--leader-election-id", "id"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->region, "us-east-1");
+  EXPECT_EQ(o->kubeconfig, "/k");
+  EXPECT_EQ(o->configFile, "/c.yaml");
+  EXPECT_TRUE(o->leaderElect);
+  EXPECT_EQ(o->metricsBindAddress, "127.0.0.1:9090");
+  EXPECT_EQ(o->healthProbeBindAddress, ":0");
+  EXPECT_EQ(o->logLevel, "debug");
+  EXPECT_EQ(o->leaderElectionNamespace, "ns");
+  EXPECT_EQ(o->leaderElectionId, "id");
+}
+
+TEST(OptionsTest, Defaults) {
+  auto o = parseOptions({"--region=eu-west-1"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->leaderElect);
+  EXPECT_EQ(o->metricsBindAddress, ":8080");
+  EXPECT_EQ(o->healthProbeBindAddress, ":8081");
+}
+
+TEST(OptionsTest, Help) {
+  auto o = parseOptions({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->showHelp);
+  EXPECT_NE(usage().find("--region"), std::string::npos);
+}
+
+struct Bad {
+  std::vector<std::string> args;
+  std::string expect;
+};
+
+TEST(OptionsTest, BadArgumentsNameTheFlag) {
+  const std::vector<Bad> cases = {
+      {{}, "--region: is required"},
+      {{"--region", "US_EAST"}, "--region: \"US_EAST\" is not a DNS label"},
+      {{"--region"}, "--region: needs a value"},
+      {{"--region", "a", "--bogus"}, "unknown flag \"--bogus\""},
+      {{"--region", "a", "--metrics-bind-address", "8080"}, "--metrics-bind-address: \"8080\" is not HOST:PORT"},
+      {{"--region", "a", "--health-probe-bind-address=:99999"}, "--health-probe-bind-address: port 99999 is out of range"},
+      {{"--region", "a", "--leader-elect=yes"}, "--leader-elect: \"yes\" is not true or false"},
+      {{"--region", "a", "--log-level", "loud"}, "--log-level: \"loud\""},
+      {{"--region", "a", "--config", "--leader-elect"}, "--config: needs a value"},
+  };
+  for (const auto& c : cases) {
+    auto o = parseOptions(c.args);
+    ASSERT_FALSE(o.ok()) << c.expect;
+    EXPECT_NE(o.error().message.find(c.expect), std::string::npos) << o.error().message;
+  }
+}
+
+TEST(BindAddressTest, Splits) {
+  auto b = parseBindAddress("--x", ":8080");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "");
+  EXPECT_EQ(b->port, 8080);
+  b = parseBindAddress("--x", "[::1]:9");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "[::1]");
+}
+
+}  // namespace
+}  // namespace dwcp::op
