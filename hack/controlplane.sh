@@ -5,18 +5,25 @@
 #
 #   hack/controlplane.sh start DIR           start etcd + kube-apiserver, write DIR/kubeconfig
 #   hack/controlplane.sh stop DIR            stop both
-#   hack/controlplane.sh stop-apiserver DIR  stop only kube-apiserver (etcd keeps the data)
-#   hack/controlplane.sh start-apiserver DIR start it again on the same port
+#   hack/controlplane.sh stop-apiserver DIR [N]   stop only kube-apiserver N (default 1)
+#   hack/controlplane.sh start-apiserver DIR [N]  start it again on the same port; N=2 starts a
+#                                                 second apiserver on the same etcd and writes
+#                                                 DIR/kubeconfig-2 (for changes made while the
+#                                                 first is down)
 #   hack/controlplane.sh status DIR          exit 0 when /readyz answers ok
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${DWCP_TOOLS_DIR:-$ROOT/.tools}/bin"
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-[[ $# -eq 2 ]] || usage
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -eq 2 || $# -eq 3 ]] || usage
 cmd="$1"
 mkdir -p "$2"
 DIR="$(cd "$2" && pwd)"
+N="${3:-1}"
+[[ "$N" == 1 || "$N" == 2 ]] || usage
+APISERVER_NAME="kube-apiserver"
+[[ "$N" == 2 ]] && APISERVER_NAME="kube-apiserver-2"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -49,15 +56,15 @@ EXT
   )
 }
 
-write_kubeconfig() {
-  local pki="$DIR/pki" b64="base64 -w0"
-  cat > "$DIR/kubeconfig" <<KC
+write_kubeconfig() {  # write_kubeconfig PORT FILE
+  local pki="$DIR/pki" b64="base64 -w0" port="$1" file="$2"
+  cat > "$file" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: local
   cluster:
-    server: https://127.0.0.1:${APISERVER_PORT}
+    server: https://127.0.0.1:${port}
     certificate-authority-data: $($b64 < "$pki/ca.crt")
 users:
 - name: admin
@@ -69,7 +76,7 @@ contexts:
   context: {cluster: local, user: admin, namespace: default}
 current-context: local
 KC
-  chmod 600 "$DIR/kubeconfig"
+  chmod 600 "$file"
 }
 
 is_running() { [[ -f "$DIR/$1.pid" ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
@@ -84,16 +91,16 @@ stop_one() {
   rm -f "$DIR/$name.pid"
 }
 
-wait_ready() {
-  local url="https://127.0.0.1:${APISERVER_PORT}/readyz" pki="$DIR/pki"
+wait_ready() {  # wait_ready PORT NAME
+  local url="https://127.0.0.1:$1/readyz" pki="$DIR/pki" name="$2"
   for _ in $(seq 1 600); do
     if curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$url" >/dev/null 2>&1; then
       return 0
     fi
-    is_running kube-apiserver || { echo "controlplane: kube-apiserver exited; see $DIR/kube-apiserver.log" >&2; tail -20 "$DIR/kube-apiserver.log" >&2; return 1; }
+    is_running "$name" || { echo "controlplane: $name exited; see $DIR/$name.log" >&2; tail -20 "$DIR/$name.log" >&2; return 1; }
     sleep 0.1
   done
-  echo "controlplane: kube-apiserver not ready after 60 s; see $DIR/kube-apiserver.log" >&2
+  echo "controlplane: $name not ready after 60 s; see $DIR/$name.log" >&2
   return 1
 }
 
@@ -107,12 +114,12 @@ start_etcd() {
   echo $! > "$DIR/etcd.pid"
 }
 
-start_apiserver() {
-  is_running kube-apiserver && return 0
-  local pki="$DIR/pki"
+start_apiserver() {  # start_apiserver PORT NAME
+  local port="$1" name="$2" pki="$DIR/pki"
+  is_running "$name" && return 0
   nohup "$BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:${ETCD_PORT}" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "${APISERVER_PORT}" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$port" \
     --tls-cert-file "$pki/serving.crt" --tls-private-key-file "$pki/serving.key" \
     --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc \
@@ -120,8 +127,8 @@ start_apiserver() {
     --service-cluster-ip-range 10.0.0.0/24 --authorization-mode RBAC \
     --allow-privileged=true --disable-admission-plugins ServiceAccount \
     --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 \
-    --v 1 > "$DIR/kube-apiserver.log" 2>&1 &
-  echo $! > "$DIR/kube-apiserver.pid"
+    --v 1 > "$DIR/$name.log" 2>&1 &
+  echo $! > "$DIR/$name.pid"
 }
 
 load_env() {
@@ -130,7 +137,9 @@ load_env() {
     source "$DIR/ports.env"
   else
     ETCD_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
-    printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\n' "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" > "$DIR/ports.env"
+    APISERVER2_PORT="$(free_port)"
+    printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\nAPISERVER2_PORT=%s\n' \
+      "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$APISERVER2_PORT" > "$DIR/ports.env"
   fi
 }
 
@@ -139,13 +148,18 @@ case "$cmd" in
     for tool in etcd kube-apiserver kubectl; do
       [[ -x "$BIN/$tool" ]] || bash "$ROOT/hack/build-tools.sh" >/dev/null
     done
-    gen_certs; load_env; write_kubeconfig
-    start_etcd; start_apiserver; wait_ready
+    gen_certs; load_env; write_kubeconfig "$APISERVER_PORT" "$DIR/kubeconfig"
+    start_etcd; start_apiserver "$APISERVER_PORT" kube-apiserver; wait_ready "$APISERVER_PORT" kube-apiserver
     echo "$DIR/kubeconfig"
     ;;
-  stop) stop_one kube-apiserver; stop_one etcd ;;
-  stop-apiserver) stop_one kube-apiserver ;;
-  start-apiserver) load_env; start_apiserver; wait_ready ;;
+  stop) stop_one kube-apiserver-2; stop_one kube-apiserver; stop_one etcd ;;
+  stop-apiserver) stop_one "$APISERVER_NAME" ;;
+  start-apiserver)
+    load_env
+    port="$APISERVER_PORT"; [[ "$N" == 2 ]] && port="$APISERVER2_PORT"
+    [[ "$N" == 2 ]] && write_kubeconfig "$port" "$DIR/kubeconfig-2"
+    start_apiserver "$port" "$APISERVER_NAME"; wait_ready "$port" "$APISERVER_NAME"
+    ;;
   status) load_env; curl -sf --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" "https://127.0.0.1:${APISERVER_PORT}/readyz" >/dev/null ;;
   *) usage ;;
 esac

@@ -1,0 +1,50 @@
+# dwcp-federation: the front door. `make run` runs the operator on a local control plane (or the
+# cluster of $KUBECONFIG); `make test` runs every test CI runs.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+REGION ?= us-east-1
+
+.PHONY: all deps tools configure build test unit-test e2e-test run bench-runtime clean help
+
+all: build
+
+help:
+	@echo "make run            install what is missing, build, run the operator (local control plane unless KUBECONFIG is set)"
+	@echo "make test           every test: unit tests (ctest) and integration tests on a real kube-apiserver"
+	@echo "make build          build/bin/dwcp-operator"
+	@echo "make unit-test      unit tests only"
+	@echo "make e2e-test       integration tests only"
+	@echo "make bench-runtime  cold-start benchmark (10,000 VMPlacements)"
+
+deps:
+	@bash hack/install-deps.sh
+
+tools:
+	@bash hack/build-tools.sh >/dev/null
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	ninja -C $(BUILD_DIR) -j $(JOBS)
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+e2e-test: build tools
+	bash e2e/run.sh
+
+test: unit-test e2e-test
+
+run: build tools
+	REGION=$(REGION) bash hack/run.sh
+
+bench-runtime: build tools
+	bash bench/cold_start.sh
+
+clean:
+	rm -rf $(BUILD_DIR)
