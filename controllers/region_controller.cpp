@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/groupversion.h"
+#include "api/region.h"
 #include "kube/conditions.h"
 
 namespace dwcp::controllers {
@@ -54,7 +55,9 @@ json computeRegionStatus(const RegionInputs& in, const json& current, kube::Cloc
                         : json::array();
   status["observedGeneration"] = generation;
 
-  if (!in.duplicateEndpointOf.empty()) {
+  if (!in.invalidSpec.empty()) {
+    setCondition(conditions, "Valid", false, "InvalidSpec", in.invalidSpec, generation, now);
+  } else if (!in.duplicateEndpointOf.empty()) {
     setCondition(conditions, "Valid", false, "DuplicateEndpoint",
                  "spec.endpoint is also the endpoint of Region " + in.duplicateEndpointOf +
                      "; each region needs its own peer endpoint",
@@ -205,6 +208,9 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   in.local = name == deps_.localRegion;
   in.failoverThreshold = deps_.failoverThreshold;
   if (deps_.signals) in.signals = deps_.signals->snapshot();
+  // The CRD's schema and CEL rules check one object as it is written; objects stored before a
+  // schema change, or written around it, are checked again here with the same field names.
+  if (auto parsed = api::parseRegion(region); !parsed.ok()) in.invalidSpec = parsed.error().message;
   const std::string endpoint = stringAt(region, "/spec/endpoint"_json_pointer);
   for (const auto& other : deps_.regions->list()) {
     std::string otherName = stringAt(*other, "/metadata/name"_json_pointer);
@@ -234,14 +240,20 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
     if (written.error().isNotFound()) return kube::ReconcileResult::success();
     return kube::ReconcileResult::failure("region " + name + ": status write failed: " + written.error().toString());
   }
-  spdlog::info("region {}: status written (phase {}, health {}) after: {}", name, desired.value("phase", ""),
-               desired.value("healthScore", -1.0), reason);
+  spdlog::info("region {}: status written (phase {}) after: {}", name, desired.value("phase", ""), reason);
   if (deps_.events && current.value("phase", "") != desired.value("phase", "")) {
     bool bad = desired["phase"] == "Degraded" || desired["phase"] == "Failed";
     deps_.events->record(written.value(), bad ? kube::EventType::kWarning : kube::EventType::kNormal,
                          "PhaseChanged", "UpdateStatus",
                          "phase " + current.value("phase", std::string("(none)")) + " -> " +
                              desired.value("phase", std::string()));
+  }
+  const json* valid = kube::findCondition(desired["conditions"], "Valid");
+  const json* wasValid = current.contains("conditions") ? kube::findCondition(current["conditions"], "Valid") : nullptr;
+  if (deps_.events && valid && valid->value("status", "") == "False" &&
+      (!wasValid || wasValid->value("reason", "") != valid->value("reason", ""))) {
+    deps_.events->record(written.value(), kube::EventType::kWarning, valid->value("reason", "Invalid"),
+                         "Validate", valid->value("message", ""));
   }
   return kube::ReconcileResult::success();
 }

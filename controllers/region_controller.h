@@ -42,6 +42,7 @@ struct RegionInputs {
   double failoverThreshold = 70.0;
   int64_t allocatedCpu = 0, allocatedMemoryMiB = 0, allocatedStorageGiB = 0, allocatedVMs = 0;
   std::string duplicateEndpointOf;  // another Region with the same endpoint, if any
+  std::string invalidSpec;          // api::parseRegion's error (names the fields), if any
 };
 
 // Returns the desired status: `current` with this controller's fields recomputed (fields it does

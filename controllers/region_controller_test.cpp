@@ -668,6 +668,24 @@ TEST_F(RegionControllerTest, DuplicateEndpointIsReportedOnBothRegions) {
   EXPECT_EQ(conditionOf(json::parse(statusWrites().back().body)["status"], "Valid")["status"], "True");
 }
 
+TEST_F(RegionControllerTest, SpecThatBypassedTheSchemaIsReportedInvalidNamingTheField) {
+  echoStatusWrites();
+  json region = makeRegion("us-east-1");
+  region["spec"]["priority"] = 500;               // the CRD says 0-100
+  region["spec"]["capacity"]["cpu"] = "lots";     // and an integer
+  regions_.replace({region});
+
+  ASSERT_TRUE(reconcile("us-east-1").ok());
+  auto writes = statusWrites();
+  ASSERT_EQ(writes.size(), 1u);
+  json valid = conditionOf(json::parse(writes[0].body)["status"], "Valid");
+  EXPECT_EQ(valid["status"], "False");
+  EXPECT_EQ(valid["reason"], "InvalidSpec");
+  const std::string message = valid["message"].get<std::string>();
+  EXPECT_NE(message.find("spec.priority"), std::string::npos) << message;
+  EXPECT_NE(message.find("spec.capacity.cpu"), std::string::npos) << message;
+}
+
 TEST_F(RegionControllerTest, PhaseChangeRecordsAnEvent) {
   auto fallback = [](const kube::Request& request) {
     json object = json::parse(request.body);
