@@ -1,5 +1,7 @@
 #include "kube/reflector.h"
 
+#include <malloc.h>
+
 #include <map>
 #include <utility>
 
@@ -196,6 +198,10 @@ void Reflector::finishInitialList(std::vector<json> items, const std::string& re
   spdlog::debug("reflector {}: listed {} objects at resourceVersion {} ({} changes)",
                 type_.resource, count, resourceVersion, changes.size());
   dispatch(changes);
+  changes.clear();
+  // A large list leaves its page buffers and the replaced objects free in malloc's arenas; hand
+  // them back to the system so resident memory reflects the cache, not the peak of the list.
+  if (count > 1000) malloc_trim(0);
   {
     std::lock_guard lock(mu_);
     synced_ = true;
