@@ -201,6 +201,36 @@ TEST_F(ReflectorTest, ListedItemsGetApiVersionAndKind) {
   EXPECT_EQ((*a)["kind"], "Widget");
 }
 
+TEST_F(ReflectorTest, ManagedFieldsAreDroppedFromListedAndWatchedObjects) {
+  json listed = widget("a", "7");
+  listed["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}, {"operation", "Apply"}}});
+  json watched = widget("b", "8");
+  watched["metadata"]["managedFields"] = listed["metadata"]["managedFields"];
+  transport->expect("GET", kList, {200, listBody("7", {listed})});
+  transport->expectStream(kWatch, {StreamStep::chunk(line("ADDED", watched)), StreamStep::end()});
+  transport->expectStream(kWatch, {StreamStep::block()});
+  start();
+  ASSERT_TRUE(waitForWatches(2));
+  for (const char* key : {"default/a", "default/b"}) {
+    auto object = store.get(key);
+    ASSERT_NE(object, nullptr) << key;
+    EXPECT_FALSE((*object)["metadata"].contains("managedFields")) << key;
+    EXPECT_EQ((*object)["metadata"]["name"], std::string(key).substr(8));
+  }
+}
+
+TEST_F(ReflectorTest, ManagedFieldsAreKeptWhenAsked) {
+  json listed = widget("a", "7");
+  listed["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}}});
+  transport->expect("GET", kList, {200, listBody("7", {listed})});
+  transport->expectStream(kWatch, {StreamStep::block()});
+  ReflectorOptions options = fastOptions();
+  options.stripManagedFields = false;
+  start(options);
+  ASSERT_TRUE(waitForWatches(1));
+  EXPECT_TRUE((*store.get("default/a"))["metadata"].contains("managedFields"));
+}
+
 TEST_F(ReflectorTest, GoneStatusRelistsAndDropsMissingObjects) {
   transport->expect("GET", kList, {200, listBody("10", {widget("a", "5"), widget("b", "6")})});
   transport->expectStream(kWatch, {}, 410, expiredStatus().dump());
