@@ -41,7 +41,7 @@ e2e-test: build tools
 test: unit-test e2e-test
 
 run: build tools
-	REGION=$(REGION) bash hack/run.sh
+	REGION=$(REGION) BUILD_DIR=$(BUILD_DIR) bash hack/run.sh
 
 bench-runtime: build tools
 	bash bench/cold_start.sh

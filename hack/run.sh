@@ -26,12 +26,12 @@ fi
 "$KUBECTL" apply -f "$ROOT/crds/" >/dev/null
 "$KUBECTL" wait --for condition=established --timeout=60s -f "$ROOT/crds/" >/dev/null
 "$KUBECTL" create namespace dwcp-system --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
-"$KUBECTL" apply -f "$ROOT/examples/regions.yaml"
+"$KUBECTL" apply -f "$ROOT/examples/"
 echo "run: dwcp-operator --region $REGION (Ctrl-C stops it); try: $KUBECTL get rg" >&2
 echo "run: export KUBECONFIG=$KUBECONFIG" >&2
 
 # The operator runs as a child so the trap can stop the control plane after it exits.
-"$ROOT/build/bin/dwcp-operator" --region "$REGION" --metrics-bind-address "${METRICS_ADDR:-127.0.0.1:8080}" \
+"$ROOT/${BUILD_DIR:-build}/bin/dwcp-operator" --region "$REGION" --metrics-bind-address "${METRICS_ADDR:-127.0.0.1:8080}" \
   --health-probe-bind-address "${HEALTH_ADDR:-127.0.0.1:8081}" "$@" &
 op=$!
 trap 'kill -TERM $op 2>/dev/null || true' INT TERM
