@@ -164,14 +164,15 @@ std::optional<Error> parseFederation(const Section& s, Config& c) {
   DWCP_TRY(p.getBool("enable_preemption", c.placement.enablePreemption));
   DWCP_TRY(p.getInt("max_concurrent_migrations", c.placement.maxConcurrentMigrations, 1, 10000));
   Section w = p.sub("weights");
-  DWCP_TRY(w.checkKeys({"latency", "cost", "capacity", "health", "priority"}));
+  DWCP_TRY(w.checkKeys({"latency", "cost", "capacity", "health", "priority", "spread"}));
   auto& wt = c.placement.weights;
   DWCP_TRY(w.getNumber("latency", wt.latency, 0, 1000));
   DWCP_TRY(w.getNumber("cost", wt.cost, 0, 1000));
   DWCP_TRY(w.getNumber("capacity", wt.capacity, 0, 1000));
   DWCP_TRY(w.getNumber("health", wt.health, 0, 1000));
   DWCP_TRY(w.getNumber("priority", wt.priority, 0, 1000));
-  if (wt.latency + wt.cost + wt.capacity + wt.health + wt.priority <= 0) {
+  DWCP_TRY(w.getNumber("spread", wt.spread, 0, 1000));
+  if (wt.latency + wt.cost + wt.capacity + wt.health + wt.priority + wt.spread <= 0) {
     return invalid("", w.display(), "at least one weight must be positive");
   }
 
@@ -241,8 +242,9 @@ std::optional<Error> parseRoot(const Section& root, Config& c) {
   DWCP_TRY(st.getInt("replication_workers", c.state.replicationWorkers, 1, 256));
   DWCP_TRY(st.getBool("compression", c.state.compression));
   Section rt = root.sub("runtime");
-  DWCP_TRY(rt.checkKeys({"region_workers", "lease_namespace", "lease_name"}));
+  DWCP_TRY(rt.checkKeys({"region_workers", "vmplacement_workers", "lease_namespace", "lease_name"}));
   DWCP_TRY(rt.getInt("region_workers", c.runtime.regionWorkers, 1, 64));
+  DWCP_TRY(rt.getInt("vmplacement_workers", c.runtime.vmPlacementWorkers, 1, 64));
   DWCP_TRY(rt.getString("lease_namespace", c.runtime.leaseNamespace));
   DWCP_TRY(rt.getString("lease_name", c.runtime.leaseName));
   return std::nullopt;

@@ -38,6 +38,7 @@ struct PlacementWeights {
   double capacity = 0.20;
   double health = 0.20;
   double priority = 0.10;
+  double spread = 0.10;  // VMs of one spreadGroup prefer distinct regions
 };
 
 struct PlacementConfig {
@@ -87,6 +88,7 @@ struct StateConfig {
 
 struct RuntimeConfig {
   int regionWorkers = 2;
+  int vmPlacementWorkers = 4;
   std::string leaseNamespace = "dwcp-system";
   std::string leaseName = "dwcp-operator-leader";
 };

@@ -106,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"region_dup", "federation: {regions: [{id: a}, {id: a}]}\n", "federation.regions[1].id: duplicate"},
         BadCase{"region_priority", "federation: {regions: [{id: a, priority: 101}]}\n", "federation.regions[0].priority: must be between 0 and 100"},
         BadCase{"region_priority_frac", "federation: {regions: [{id: a, priority: 5.5}]}\n", "federation.regions[0].priority: must be an integer"},
-        BadCase{"weights_zero", "federation: {placement: {weights: {latency: 0, cost: 0, capacity: 0, health: 0, priority: 0}}}\n", "federation.placement.weights: at least one weight"},
+        BadCase{"weights_zero", "federation: {placement: {weights: {latency: 0, cost: 0, capacity: 0, health: 0, priority: 0, spread: 0}}}\n", "federation.placement.weights: at least one weight"},
         BadCase{"sla_operator", "monitoring: {sla_definitions: [{id: a, metric: m, target: 1, operator: equals}]}\n", "monitoring.sla_definitions[0].operator: must be one of"},
         BadCase{"sla_target_missing", "monitoring: {sla_definitions: [{id: a, metric: m}]}\n", "monitoring.sla_definitions[0].target: is required"},
         BadCase{"consistency", "state: {consistency: linearizable}\n", "state.consistency: must be one of eventual, local, quorum, strong"},

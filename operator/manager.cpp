@@ -9,8 +9,10 @@
 #include "api/groupversion.h"
 #include "controllers/health_signals.h"
 #include "controllers/region_controller.h"
+#include "controllers/vmplacement_controller.h"
 #include "kube/client.h"
 #include "kube/controller.h"
+#include "kube/discovery.h"
 #include "kube/events.h"
 #include "kube/http_transport.h"
 #include "kube/informer.h"
@@ -36,6 +38,9 @@ struct Manager::State {
   std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<controllers::RegionController> regionController;
   std::unique_ptr<kube::Controller> regionRunner;
+  std::unique_ptr<kube::Discovery> discovery;
+  std::unique_ptr<controllers::VMPlacementController> vmController;
+  std::unique_ptr<kube::Controller> vmRunner;
   std::unique_ptr<kube::LeaderElector> elector;
   std::unique_ptr<HealthServer> health;
   std::thread controllersThread;
@@ -55,12 +60,16 @@ struct Manager::State {
     metrics.setLeader(true);
     controllersThread = std::thread([this] {
       spdlog::info("starting controllers once caches sync");
-      if (auto s = regionRunner->run(); !s.ok()) {
-        spdlog::error("region controller did not start: {}", s.error().message);
+      auto fail = [this](const std::string& what) {
+        spdlog::error("{}", what);
         std::lock_guard lock(mu);
         lost = true;  // nothing useful can happen: exit and let the restart policy retry
         cv.notify_all();
-      }
+      };
+      if (auto s = regionRunner->run(); !s.ok()) return fail("region controller did not start: " + s.error().message);
+      // The placement ledger is loaded from the synced cache before the first placement.
+      vmController->seedLedger();
+      if (auto s = vmRunner->run(); !s.ok()) return fail("vmplacement controller did not start: " + s.error().message);
     });
   }
 
@@ -134,6 +143,37 @@ kube::Status Manager::start() {
   auto enqueue = [&s](const std::string& key, const std::string& reason) { s.regionRunner->enqueue(key, reason); };
   s.regions->addHandler(s.regionController->regionHandler(enqueue));
   s.vmPlacements->addHandler(s.regionController->vmPlacementHandler(enqueue));
+
+  s.discovery = std::make_unique<kube::Discovery>(*s.client, s.clock);
+  controllers::VMPlacementControllerDeps vmDeps;
+  vmDeps.regions = &s.regions->store();
+  vmDeps.vmPlacements = &s.vmPlacements->store();
+  vmDeps.client = s.client.get();
+  vmDeps.discovery = s.discovery.get();
+  vmDeps.events = s.events.get();
+  vmDeps.clock = &s.clock;
+  vmDeps.localRegion = s.options.region;
+  const auto& w = s.config.placement.weights;
+  vmDeps.engine.hybridWeights = {w.latency, w.cost, w.capacity, w.health, w.priority, w.spread};
+  vmDeps.engine.enablePreemption = s.config.placement.enablePreemption;
+  vmDeps.observeDecision = [&s](double seconds, const std::string& result) { s.metrics.observePlacement(seconds, result); };
+  s.vmController = std::make_unique<controllers::VMPlacementController>(std::move(vmDeps));
+  kube::ControllerOptions vmOptions;
+  vmOptions.name = controllers::kVMPlacementControllerName;
+  vmOptions.workers = s.config.runtime.vmPlacementWorkers;
+  vmOptions.hasSynced = runnerOptions.hasSynced;
+  vmOptions.queue.name = controllers::kVMPlacementControllerName;
+  vmOptions.queue.metrics = s.metrics.queueHooks(controllers::kVMPlacementControllerName);
+  auto vmHooks = s.metrics.controllerHooks(controllers::kVMPlacementControllerName);
+  vmOptions.metrics.reconciled = [&s, vmHooks](std::string_view result, double seconds) {
+    s.signals.recordReconcile(result != kube::kReconcileError);
+    vmHooks.reconciled(result, seconds);
+  };
+  s.vmRunner = std::make_unique<kube::Controller>(
+      vmOptions, [&s](const std::string& key, const std::string& reason) { return s.vmController->reconcile(key, reason); });
+  auto enqueueVM = [&s](const std::string& key, const std::string& reason) { s.vmRunner->enqueue(key, reason); };
+  s.vmPlacements->addHandler(s.vmController->vmPlacementHandler(enqueueVM));
+  s.regions->addHandler(s.vmController->regionHandler(enqueueVM));
 
   std::vector<CounterSource> sources;
   for (kube::Informer* informer : {s.regions.get(), s.vmPlacements.get()}) {
@@ -222,6 +262,7 @@ void Manager::shutdown() {
     s.cv.notify_all();
   }
   // Stop taking work and let in-flight reconciles finish, then hand the lease over.
+  if (s.vmRunner) s.vmRunner->stop();
   if (s.regionRunner) s.regionRunner->stop();
   if (s.controllersThread.joinable()) s.controllersThread.join();
   if (s.elector) s.elector->stop();

@@ -85,7 +85,25 @@ OperatorMetrics::OperatorMetrics()
       leader_(prometheus::BuildGauge()
                   .Name("dwcp_federation_operator_leader")
                   .Help("1 while this replica holds the leader lease (or runs without election).")
-                  .Register(*registry_)) {}
+                  .Register(*registry_)),
+      placementLatency_(prometheus::BuildHistogram()
+                            .Name("dwcp_federation_placement_latency_seconds")
+                            .Help("Placement engine decision time (the SLA threshold is 0.1 s).")
+                            .Register(*registry_)),
+      placements_(prometheus::BuildCounter()
+                      .Name("dwcp_federation_placements_total")
+                      .Help("Placement decisions by result.")
+                      .Register(*registry_)) {
+  // Engine decisions take microseconds; the buckets reach the design's 100 ms target.
+  placementHistogram_ = &placementLatency_.Add(
+      {}, prometheus::Histogram::BucketBoundaries{0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                  0.001, 0.005, 0.01, 0.05, 0.1, 0.25});
+}
+
+void OperatorMetrics::observePlacement(double seconds, const std::string& result) {
+  placementHistogram_->Observe(seconds);
+  placements_.Add({{"result", result}}).Increment();
+}
 
 OperatorMetrics::~OperatorMetrics() = default;
 

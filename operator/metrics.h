@@ -45,6 +45,8 @@ class OperatorMetrics {
   void addCounterSources(std::vector<CounterSource> sources);
 
   void setRegionHealth(const std::string& region, double score);
+  // One placement engine decision: its time and result (placed, preempting, unschedulable, invalid).
+  void observePlacement(double seconds, const std::string& result);
   void setLeader(bool leading);
 
   // Starts serving /metrics on "HOST:PORT" (":PORT" for every address). Returns the bound port.
@@ -69,6 +71,9 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Histogram>& queueWork_;
   prometheus::Family<prometheus::Gauge>& regionHealth_;
   prometheus::Family<prometheus::Gauge>& leader_;
+  prometheus::Family<prometheus::Histogram>& placementLatency_;
+  prometheus::Family<prometheus::Counter>& placements_;
+  prometheus::Histogram* placementHistogram_ = nullptr;
 };
 
 }  // namespace dwcp::op

@@ -1,0 +1,495 @@
+#include "controllers/vmplacement_controller.h"
+
+#include <chrono>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "api/groupversion.h"
+#include "api/region.h"
+#include "controllers/placement_mapping.h"
+#include "engines/placement/explain.h"
+#include "kube/conditions.h"
+#include "kube/finalizers.h"
+#include "kube/time_format.h"
+
+namespace dwcp::controllers {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string stringAt(const json& object, const json::json_pointer& pointer) {
+  if (!object.contains(pointer)) return {};
+  const json& v = object.at(pointer);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+int64_t intAt(const json& object, const json::json_pointer& pointer) {
+  if (!object.contains(pointer)) return 0;
+  const json& v = object.at(pointer);
+  return v.is_number_integer() ? v.get<int64_t>() : 0;
+}
+
+// Phases whose VMs wait for capacity and are retried when it changes.
+bool waitsForCapacity(const std::string& phase) {
+  return phase.empty() || phase == "Pending" || phase == "Unschedulable" || phase == "Preempted";
+}
+
+bool holdsCapacity(const std::string& phase) { return phase == "Placed" || phase == "Migrating"; }
+
+void condition(json& status, const char* type, const char* value, const std::string& reason,
+               const std::string& message, int64_t generation, kube::Clock::WallTime now) {
+  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = json::array();
+  (void)kube::setCondition(status["conditions"], {type, value, reason, message.substr(0, 32768), generation}, now);
+}
+
+// Region fields that change where VMs may go; allocation figures are ours and are not.
+bool placementRelevantChange(const json& before, const json& after) {
+  auto pick = [](const json& r) {
+    return json{{"generation", r.value("/metadata/generation"_json_pointer, json())},
+                {"phase", r.value("/status/phase"_json_pointer, json())},
+                {"health", r.value("/status/healthScore"_json_pointer, json())},
+                {"peers", r.value("/status/peers"_json_pointer, json())}};
+  };
+  return pick(before) != pick(after);
+}
+
+}  // namespace
+
+VMPlacementController::VMPlacementController(VMPlacementControllerDeps deps)
+    : deps_(std::move(deps)), engine_(deps_.engine) {}
+
+kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
+  enqueue_ = enqueue;
+  kube::EventHandler h;
+  h.onAdd = [enqueue](const json& o) { enqueue(kube::objectKey(o), "VMPlacement added"); };
+  h.onUpdate = [this, enqueue](const json& before, const json& after) {
+    const std::string key = kube::objectKey(after);
+    if (before.value("/metadata/generation"_json_pointer, 0) != after.value("/metadata/generation"_json_pointer, 0)) {
+      enqueue(key, "VMPlacement spec changed");
+    } else if (after.contains("/metadata/deletionTimestamp"_json_pointer)) {
+      enqueue(key, "VMPlacement deleting");
+    } else {
+      enqueue(key, "VMPlacement updated");
+    }
+    // A VM that stopped holding capacity (preempted, failed) frees room for the waiting ones.
+    if (holdsCapacity(stringAt(before, "/status/phase"_json_pointer)) &&
+        !holdsCapacity(stringAt(after, "/status/phase"_json_pointer))) {
+      enqueueWaiting("capacity released by " + key);
+    }
+  };
+  h.onDelete = [this, enqueue](const json& o) {
+    const std::string key = kube::objectKey(o);
+    forget(key);  // normally done by the finalizer already
+    enqueueWaiting("VMPlacement " + key + " deleted");
+  };
+  return h;
+}
+
+kube::EventHandler VMPlacementController::regionHandler(Enqueue enqueue) {
+  enqueue_ = enqueue;
+  auto changed = [this](const std::string& why) {
+    {
+      std::lock_guard lock(mu_);
+      snapshot_.reset();
+    }
+    enqueueWaiting(why);
+  };
+  kube::EventHandler h;
+  h.onAdd = [changed](const json& o) { changed("Region " + kube::objectKey(o) + " added"); };
+  h.onUpdate = [changed](const json& before, const json& after) {
+    if (placementRelevantChange(before, after)) changed("Region " + kube::objectKey(after) + " changed");
+  };
+  h.onDelete = [changed](const json& o) { changed("Region " + kube::objectKey(o) + " deleted"); };
+  return h;
+}
+
+void VMPlacementController::enqueueWaiting(const std::string& reason) {
+  if (!enqueue_ || !deps_.vmPlacements) return;
+  for (const auto& vm : deps_.vmPlacements->list()) {
+    if (vm->contains("/metadata/deletionTimestamp"_json_pointer)) continue;
+    if (waitsForCapacity(stringAt(*vm, "/status/phase"_json_pointer))) enqueue_(kube::objectKey(*vm), reason);
+  }
+}
+
+void VMPlacementController::seedLedger() {
+  std::lock_guard lock(mu_);
+  ledger_.clear();
+  snapshot_.reset();
+  for (const auto& object : deps_.vmPlacements->list()) {
+    const std::string region = stringAt(*object, "/status/region"_json_pointer);
+    if (region.empty() || !holdsCapacity(stringAt(*object, "/status/phase"_json_pointer))) continue;
+    auto vm = api::parseVMPlacement(*object);
+    if (!vm.ok()) continue;
+    const std::string key = kube::objectKey(*object);
+    ledger_[key] = toPlacedVM(key, region, vm->spec);
+  }
+  spdlog::info("placement ledger seeded with {} placed VMs", ledger_.size());
+}
+
+std::map<std::string, std::string> VMPlacementController::ledger() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::string> out;
+  for (const auto& [key, vm] : ledger_) out[key] = vm.region;
+  return out;
+}
+
+placement::Snapshot* VMPlacementController::snapshotLocked() {
+  if (snapshot_) return &*snapshot_;
+  std::vector<placement::RegionInfo> regions;
+  std::vector<placement::RttSample> rtts;
+  std::map<std::string, size_t> index;
+  for (const auto& object : deps_.regions->list()) {
+    auto region = api::parseRegion(*object);
+    if (!region.ok()) continue;  // the Region controller reports it
+    auto samples = rttSamples(*region);
+    rtts.insert(rtts.end(), samples.begin(), samples.end());
+    index[region->metadata.name] = regions.size();
+    regions.push_back(toRegionInfo(*region));
+  }
+  std::vector<placement::PlacedVM> vms;
+  vms.reserve(ledger_.size());
+  for (const auto& [key, vm] : ledger_) {
+    auto it = index.find(vm.region);
+    if (it == index.end()) continue;
+    auto& allocated = regions[it->second].allocated;
+    allocated.cpu += vm.resources.cpu;
+    allocated.memoryMiB += vm.resources.memoryMiB;
+    allocated.storageGiB += vm.resources.storageGiB;
+    allocated.vms += 1;
+    vms.push_back(vm);
+  }
+  auto built = placement::Snapshot::build(std::move(regions), rtts, vms);
+  if (!built.ok()) {
+    spdlog::error("placement snapshot: {}", built.error().message);
+    return nullptr;
+  }
+  snapshot_ = std::move(built.value());
+  return &*snapshot_;
+}
+
+void VMPlacementController::assume(const placement::PlacedVM& vm) {
+  std::lock_guard lock(mu_);
+  assumeLocked(vm);
+}
+
+void VMPlacementController::assumeLocked(const placement::PlacedVM& vm) {
+  ledger_[vm.key] = vm;
+  if (!snapshot_) return;
+  snapshot_->remove(vm.key);
+  if (!snapshot_->add(vm).ok()) snapshot_.reset();
+}
+
+void VMPlacementController::forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (ledger_.erase(key) && snapshot_) snapshot_->remove(key);
+}
+
+kube::ReconcileResult VMPlacementController::writeStatus(const json& object, json status) {
+  const json current = object.value("status", json::object());
+  if (!kube::statusChanged(current, status)) return kube::ReconcileResult::success();
+  json updated = object;
+  updated["status"] = std::move(status);
+  auto written = deps_.client->updateStatus(api::kVMPlacementResource, updated);
+  if (written.ok()) return kube::ReconcileResult::success();
+  if (written.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
+  if (written.error().isNotFound()) return kube::ReconcileResult::success();
+  return kube::ReconcileResult::failure("status write: " + written.error().toString());
+}
+
+kube::Status VMPlacementController::deleteWorkload(const json& object) {
+  const json ref = object.value("/status/workloadRef"_json_pointer, json::object());
+  const std::string name = ref.value("name", "");
+  if (name.empty() || !deps_.discovery) return kube::okStatus();
+  auto type = deps_.discovery->resourceFor(ref.value("apiVersion", ""), ref.value("kind", ""));
+  if (!type.ok()) return type.error().isNotFound() ? kube::okStatus() : kube::Status(type.error());
+  auto removed = deps_.client->remove(*type, ref.value("namespace", ""), name);
+  if (!removed.ok() && !removed.error().isNotFound()) return removed.error();
+  return kube::okStatus();
+}
+
+std::optional<std::string> VMPlacementController::materialize(const json& object, const api::VMPlacement& vm,
+                                                               json& status) {
+  const auto now = deps_.clock->wallNow();
+  const int64_t generation = vm.metadata.generation;
+  auto reject = [&](const std::string& reason, const std::string& message) {
+    status.erase("workloadRef");
+    condition(status, "WorkloadReady", "False", reason, message, generation, now);
+    if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
+    return std::nullopt;
+  };
+  const json& tmpl = *vm.spec.template_;
+  const std::string apiVersion = tmpl.value("apiVersion", "");
+  const std::string kind = tmpl.value("kind", "");
+  auto type = deps_.discovery->resourceFor(apiVersion, kind);
+  if (!type.ok()) {
+    if (type.error().isNotFound() || type.error().code == 422) {
+      return reject("UnknownKind", "spec.template: " + type.error().message);
+    }
+    return "discovery of " + apiVersion + " " + kind + ": " + type.error().toString();
+  }
+  if (!type->namespaced) {
+    return reject("TemplateRejected", "spec.template: kind " + kind + " is cluster-scoped; the workload must be namespaced");
+  }
+  json workload = tmpl;
+  json& meta = workload["metadata"];
+  if (!meta.is_object()) meta = json::object();
+  const std::string ns = vm.metadata.namespace_;
+  if (meta.contains("namespace") && meta["namespace"] != ns) {
+    return reject("TemplateRejected", "spec.template.metadata.namespace: must be empty or " + ns +
+                                          " (the workload lives beside its VMPlacement)");
+  }
+  meta["namespace"] = ns;
+  if (!meta.contains("name") || !meta["name"].is_string() || meta["name"].get<std::string>().empty()) {
+    meta["name"] = vm.metadata.name;
+  }
+  meta["labels"][kPlacementLabel] = vm.metadata.name;
+  meta["labels"][kRegionLabel] = deps_.localRegion;
+  meta["annotations"]["federation.dwcp.io/epoch"] = std::to_string(status.value("epoch", int64_t{0}));
+  meta["ownerReferences"] = json::array({{{"apiVersion", std::string(api::kApiVersion)},
+                                          {"kind", "VMPlacement"},
+                                          {"name", vm.metadata.name},
+                                          {"uid", vm.metadata.uid},
+                                          {"controller", true},
+                                          {"blockOwnerDeletion", true}}});
+  const std::string name = meta["name"].get<std::string>();
+  auto applied = deps_.client->patch(*type, ns, name, kube::PatchType::kApply, workload, "", kFieldManager, true);
+  if (!applied.ok()) {
+    const int code = applied.error().code;
+    if (code >= 400 && code < 500 && code != 409 && code != 429) {
+      return reject("TemplateRejected", "spec.template: the API server rejected " + kind + " " + ns + "/" + name +
+                                            ": " + applied.error().message);
+    }
+    return "applying spec.template: " + applied.error().toString();
+  }
+  status["workloadRef"] = {{"apiVersion", apiVersion},
+                           {"kind", kind},
+                           {"namespace", ns},
+                           {"name", name},
+                           {"uid", applied->value("/metadata/uid"_json_pointer, std::string())}};
+  condition(status, "WorkloadReady", "True", "Materialized", kind + " " + ns + "/" + name + " applied in region " +
+                                                                   deps_.localRegion,
+            generation, now);
+  return std::nullopt;
+}
+
+kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object,
+                                                      const api::VMPlacement&) {
+  if (!kube::hasFinalizer(object, kPlacementFinalizer)) return kube::ReconcileResult::success();
+  if (auto removed = deleteWorkload(object); !removed.ok()) {
+    return kube::ReconcileResult::failure("deleting the workload of " + key + ": " + removed.error().toString());
+  }
+  forget(key);
+  auto patched = kube::removeFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
+  if (!patched.ok()) {
+    if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
+    if (!patched.error().isNotFound()) return kube::ReconcileResult::failure("removing finalizer: " + patched.error().toString());
+  }
+  enqueueWaiting("capacity released by " + key);
+  return kube::ReconcileResult::success();
+}
+
+kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& preemptor, int priority,
+                                                            const std::vector<placement::Victim>& victims) {
+  for (const auto& victim : victims) {
+    auto object = deps_.vmPlacements->get(victim.key);
+    if (!object) continue;
+    json status = object->value("status", json::object());
+    const int64_t generation = intAt(*object, "/metadata/generation"_json_pointer);
+    const std::string message = "preempted by " + preemptor + " (priority " + std::to_string(priority) +
+                                ") to free capacity in " + victim.region + "; waiting for capacity";
+    if (auto removed = deleteWorkload(*object); !removed.ok()) {
+      spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
+    }
+    status["phase"] = "Preempted";
+    status.erase("region");
+    status.erase("score");
+    status.erase("workloadRef");
+    status["epoch"] = status.value("epoch", int64_t{0}) + 1;
+    status["message"] = message;
+    condition(status, "Placed", "False", "Preempted", message, generation, deps_.clock->wallNow());
+    auto result = writeStatus(*object, status);
+    if (!result.ok()) return result;
+    if (deps_.events) deps_.events->record(*object, kube::EventType::kWarning, "Preempted", "Preempt", message);
+  }
+  return kube::ReconcileResult::success();
+}
+
+kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, const std::string& reason) {
+  auto cached = deps_.vmPlacements->get(key);
+  if (!cached) {
+    forget(key);
+    return kube::ReconcileResult::success();
+  }
+  json object = *cached;
+  const auto now = deps_.clock->wallNow();
+  const int64_t generation = intAt(object, "/metadata/generation"_json_pointer);
+  json status = object.value("status", json::object());
+  if (!status.is_object()) status = json::object();
+
+  auto parsed = api::parseVMPlacement(object);
+  if (object.contains("/metadata/deletionTimestamp"_json_pointer)) {
+    return finalize(key, object, parsed.ok() ? *parsed : api::VMPlacement{});
+  }
+  if (!parsed.ok()) {
+    forget(key);
+    status["phase"] = "Failed";
+    status["observedGeneration"] = generation;
+    status["message"] = parsed.error().message;
+    condition(status, "Placed", "False", "InvalidSpec", parsed.error().message, generation, now);
+    if (deps_.events && object.value("/status/message"_json_pointer, std::string()) != parsed.error().message) {
+      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
+    }
+    return writeStatus(object, status);
+  }
+  const api::VMPlacement& vm = *parsed;
+
+  if (!kube::hasFinalizer(object, kPlacementFinalizer)) {
+    auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
+    if (!patched.ok()) {
+      if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
+      if (patched.error().isNotFound()) return kube::ReconcileResult::success();
+      return kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString());
+    }
+    object = std::move(patched.value());  // carries the new resourceVersion for the status write
+  }
+
+  const std::string phase = status.value("phase", "");
+  if (phase == "Migrating") return kube::ReconcileResult::success();  // the Migration controller's
+  const std::string currentRegion = holdsCapacity(phase) ? status.value("region", "") : "";
+  const placement::Request request = toRequest(key, vm.spec);
+
+  std::string moveReason;
+  if (!currentRegion.empty()) {
+    const bool specChanged = status.value("observedGeneration", int64_t{-1}) != generation;
+    if (!specChanged) {
+      assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
+      return ensureWorkload(object, vm, status, currentRegion);
+    }
+    std::optional<placement::Rejection> misfit;
+    {
+      std::lock_guard lock(mu_);
+      placement::Snapshot* snapshot = snapshotLocked();
+      if (!snapshot) return kube::ReconcileResult::failure("no placement snapshot");
+      auto checked = engine_.check(*snapshot, request, currentRegion);
+      if (checked.ok()) {
+        misfit = checked.value();
+      } else {
+        misfit = placement::Rejection{currentRegion, placement::Reason::kNotAllowed, "", 0, 0};
+      }
+      if (!misfit) assumeLocked(toPlacedVM(key, currentRegion, vm.spec));
+    }
+    if (!misfit) {
+      status["observedGeneration"] = generation;
+      status["message"] = "spec changed; region " + currentRegion + " still satisfies every constraint";
+      condition(status, "Placed", "True", "Placed", "placed in " + currentRegion, generation, now);
+      return ensureWorkload(object, vm, status, currentRegion);
+    }
+    moveReason = "region " + currentRegion + " no longer fits: " + placement::describe(*misfit) + "; ";
+  }
+
+  placement::Decision decision;
+  double seconds = 0;
+  {
+    std::lock_guard lock(mu_);
+    placement::Snapshot* snapshot = snapshotLocked();
+    if (!snapshot) return kube::ReconcileResult::failure("no placement snapshot");
+    auto started = std::chrono::steady_clock::now();
+    decision = engine_.place(*snapshot, request);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (decision.outcome == placement::Outcome::kPlaced || decision.outcome == placement::Outcome::kPlacedWithPreemption) {
+      for (const auto& victim : decision.victims) ledger_.erase(victim.key);
+      ledger_[key] = toPlacedVM(key, decision.region, vm.spec);
+      if (!snapshot->commit(request, decision).ok()) snapshot_.reset();
+    } else if (ledger_.erase(key) && snapshot_) {
+      snapshot_->remove(key);  // it had a region that no longer fits and nothing else does
+    }
+  }
+  if (deps_.observeDecision) {
+    static const char* names[] = {"placed", "preempting", "unschedulable", "invalid"};
+    deps_.observeDecision(seconds, names[static_cast<int>(decision.outcome)]);
+  }
+
+  switch (decision.outcome) {
+    case placement::Outcome::kPlaced:
+    case placement::Outcome::kPlacedWithPreemption: {
+      if (!decision.victims.empty()) {
+        auto preempted = preemptVictims(key, vm.spec.priority, decision.victims);
+        if (!preempted.ok()) return preempted;
+      }
+      if (!currentRegion.empty() && currentRegion != decision.region && currentRegion == deps_.localRegion) {
+        if (auto removed = deleteWorkload(object); !removed.ok()) {
+          return kube::ReconcileResult::failure("removing the workload from " + currentRegion + ": " +
+                                                removed.error().toString());
+        }
+        status.erase("workloadRef");
+      }
+      status["phase"] = "Placed";
+      status["region"] = decision.region;
+      status["score"] = std::round(decision.score * 100.0) / 100.0;
+      status["candidates"] = candidatesJson(decision.candidates);
+      status["message"] = moveReason + decision.message;
+      status["placedAt"] = kube::formatRfc3339(now);
+      status["epoch"] = status.value("epoch", int64_t{0}) + 1;
+      status["observedGeneration"] = generation;
+      condition(status, "Placed", "True", "Placed", "placed in " + decision.region, generation, now);
+      if (deps_.events) {
+        deps_.events->record(object, kube::EventType::kNormal, "Placed", "Place",
+                             "placed in " + decision.region + " (score " +
+                                 std::to_string(static_cast<int>(std::round(decision.score))) + "): " +
+                                 decision.message);
+      }
+      return ensureWorkload(object, vm, status, decision.region);
+    }
+    case placement::Outcome::kUnschedulable: {
+      const bool preempted = phase == "Preempted";
+      status["phase"] = preempted ? "Preempted" : "Unschedulable";
+      for (const char* field : {"region", "score", "candidates", "workloadRef"}) status.erase(field);
+      const std::string message = moveReason + decision.message;
+      const bool news = status.value("message", "") != message;
+      status["message"] = message;
+      status["observedGeneration"] = generation;
+      condition(status, "Placed", "False", preempted ? "Preempted" : "Unschedulable", message, generation, now);
+      if (deps_.events && news) {
+        deps_.events->record(object, kube::EventType::kWarning, "Unschedulable", "Place", message);
+      }
+      if (!currentRegion.empty() && currentRegion == deps_.localRegion) {
+        if (auto removed = deleteWorkload(object); !removed.ok()) {
+          return kube::ReconcileResult::failure("removing the workload: " + removed.error().toString());
+        }
+      }
+      return writeStatus(object, status);
+    }
+    case placement::Outcome::kInvalid:
+      status["phase"] = "Failed";
+      status["message"] = decision.message;
+      status["observedGeneration"] = generation;
+      condition(status, "Placed", "False", "InvalidSpec", decision.message, generation, now);
+      return writeStatus(object, status);
+  }
+  (void)reason;
+  return kube::ReconcileResult::success();
+}
+
+kube::ReconcileResult VMPlacementController::ensureWorkload(const json& object, const api::VMPlacement& vm,
+                                                            json status, const std::string& region) {
+  const int64_t generation = vm.metadata.generation;
+  if (region == deps_.localRegion && vm.spec.template_ && deps_.discovery) {
+    const json* ready = status.contains("conditions") ? kube::findCondition(status["conditions"], "WorkloadReady") : nullptr;
+    const bool current = ready && ready->value("observedGeneration", int64_t{-1}) == generation &&
+                         status.value("/workloadRef/name"_json_pointer, std::string()) != "" ;
+    const bool rejectedAtThisGeneration = ready && ready->value("status", "") == "False" &&
+                                          ready->value("observedGeneration", int64_t{-1}) == generation;
+    if (!current && !rejectedAtThisGeneration) {
+      if (auto transient = materialize(object, vm, status)) return kube::ReconcileResult::failure(*transient);
+    }
+  } else if (vm.spec.template_ && region != deps_.localRegion) {
+    condition(status, "WorkloadReady", "Unknown", "RemoteRegion",
+              "the operator of region " + region + " materializes spec.template", generation, deps_.clock->wallNow());
+  }
+  return writeStatus(object, status);
+}
+
+}  // namespace dwcp::controllers
