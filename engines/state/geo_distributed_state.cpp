@@ -1,0 +1,453 @@
+// GeoDistributedState: local writes join the replica at once and collect in a pending batch
+// (coalesced per key) that is pushed to every peer when the batch window ends, when it is
+// full, or at once for quorum/strong writes. Peers acknowledge by batch sequence and report
+// their compact causal context, which also feeds lag, quorum accounting and the stability
+// bound for garbage collection. Unacknowledged batches are retransmitted for a while; digest
+// rounds (peer sends its context, we answer with what it lacks) repair everything else.
+#include "engines/state/geo_distributed_state.h"
+
+#include <algorithm>
+
+namespace dwcp::state {
+namespace {
+
+constexpr size_t kMaxOwnWriteTimes = 100'000;
+constexpr size_t kMaxDigestEntriesPerFrame = 65'536;
+
+std::string quorumMessage(Consistency level, size_t answered, size_t regions, size_t needed, bool isWrite) {
+  std::string text = level == Consistency::kStrong ? "strong consistency not reached: " : "quorum not reached: ";
+  text += std::to_string(answered) + " of " + std::to_string(regions) +
+          (level == Consistency::kStrong ? " live regions " : " regions ") +
+          (isWrite ? "acknowledged, " : "answered, ") + std::to_string(needed) + " needed; ";
+  text += isWrite ? "the write is applied locally and will converge"
+                  : "the read was not served; the local replica may be stale and will converge";
+  return text;
+}
+
+}  // namespace
+
+const char* toString(Consistency level) {
+  switch (level) {
+    case Consistency::kEventual: return "eventual";
+    case Consistency::kLocal: return "local";
+    case Consistency::kQuorum: return "quorum";
+    case Consistency::kStrong: return "strong";
+  }
+  return "unknown";
+}
+
+GeoDistributedState::GeoDistributedState(GeoStateConfig config, const Clock& clock, PeerTransport& transport,
+                                         DurableLog* durableLog)
+    : config_(std::move(config)),
+      clock_(clock),
+      transport_(transport),
+      durableLog_(durableLog),
+      hlc_(config_.self, clock, config_.maxForwardDriftMillis),
+      store_(config_.self) {
+  nextAntiEntropyMillis_ = clock_.nowMillis() + config_.antiEntropyIntervalMillis;
+}
+
+void GeoDistributedState::run(Completions& completions) {
+  for (auto& completion : completions) completion();
+}
+
+Result<WriteReceipt> GeoDistributedState::put(const std::string& key, std::string value, const WriteOptions& options,
+                                              WriteCallback done) {
+  return write(key, std::move(value), options, std::move(done));
+}
+
+Result<WriteReceipt> GeoDistributedState::remove(const std::string& key, const WriteOptions& options,
+                                                 WriteCallback done) {
+  return write(key, std::nullopt, options, std::move(done));
+}
+
+Result<WriteReceipt> GeoDistributedState::write(const std::string& key, std::optional<std::string> value,
+                                                const WriteOptions& options, WriteCallback done) {
+  Completions completions;
+  Result<WriteReceipt> receipt = Error{};
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = clock_.nowMillis();
+    const HlcTimestamp hlc = hlc_.now();
+    const int64_t expiresAt = options.ttlMillis > 0 && value.has_value() ? hlc.physicalMillis + options.ttlMillis : 0;
+    StoreDelta delta = store_.prepare(key, std::move(value), hlc, expiresAt);
+    if (durableLog_ != nullptr && options.consistency != Consistency::kEventual) {
+      Status logged = durableLog_->append(delta);
+      if (!logged.ok()) {
+        Error error{ErrorCode::kDurabilityFailed,
+                    "write of key " + key + " was not made durable locally and was not applied: " +
+                        logged.error().message};
+        if (done) done(error);
+        return error;
+      }
+    }
+    store_.apply(delta);
+    const Dot dot = delta.entries.front().dot;
+    receipt = WriteReceipt{dot, hlc};
+    if (ownWriteTimes_.size() >= kMaxOwnWriteTimes) ownWriteTimes_.pop_front();
+    ownWriteTimes_.emplace_back(dot.counter, now);
+    if (pendingBatch_.empty()) pendingSinceMillis_ = now;
+    ReplicatedStore::coalesce(pendingBatch_, delta);
+
+    const bool waits = options.consistency == Consistency::kQuorum || options.consistency == Consistency::kStrong;
+    if (!waits) {
+      if (pendingBatch_.entries.size() >= config_.maxBatchEntries) flushLocked(now);
+      if (done) completions.push_back([done = std::move(done)] { done(okStatus()); });
+    } else {
+      const uint64_t seq = nextBatchSeq_;
+      flushLocked(now);
+      PendingWrite pending;
+      pending.dot = dot;
+      pending.batchSeq = seq;
+      pending.level = options.consistency;
+      pending.regions = regionCount();
+      if (options.consistency == Consistency::kStrong) {
+        pending.required = livePeersLocked();
+        pending.needed = pending.required.size() + 1;
+        pending.regions = pending.needed;
+      } else {
+        pending.needed = quorumSize();
+      }
+      pending.deadlineMillis = now + (options.timeoutMillis > 0 ? options.timeoutMillis : config_.defaultTimeoutMillis);
+      pending.done = std::move(done);
+      for (const auto& [peer, seen] : peerSeen_) {
+        if (seen.covers(dot)) pending.acknowledged.insert(peer);
+      }
+      pendingWrites_.push_back(std::move(pending));
+      settleLocked(now, completions);
+    }
+  }
+  run(completions);
+  return receipt;
+}
+
+void GeoDistributedState::get(const std::string& key, const ReadOptions& options, ReadCallback done) {
+  Completions completions;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = clock_.nowMillis();
+    if (options.consistency == Consistency::kEventual || options.consistency == Consistency::kLocal) {
+      auto value = store_.get(key, now);
+      completions.push_back([done = std::move(done), value = std::move(value)] { done(value); });
+    } else {
+      const uint64_t id = nextRequestId_++;
+      PendingRead pending;
+      pending.key = key;
+      pending.level = options.consistency;
+      std::set<ReplicaId> ask;
+      if (options.consistency == Consistency::kStrong) {
+        pending.required = livePeersLocked();
+        pending.needed = pending.required.size() + 1;
+        pending.regions = pending.needed;
+        ask = pending.required;
+      } else {
+        pending.needed = quorumSize();
+        pending.regions = regionCount();
+        ask.insert(config_.peers.begin(), config_.peers.end());
+      }
+      pending.deadlineMillis = now + (options.timeoutMillis > 0 ? options.timeoutMillis : config_.defaultTimeoutMillis);
+      pending.done = std::move(done);
+      pendingReads_.emplace(id, std::move(pending));
+      startDigestRoundLocked(id, ask);
+      settleLocked(now, completions);
+    }
+  }
+  run(completions);
+}
+
+std::optional<std::string> GeoDistributedState::getLocal(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  return store_.get(key, clock_.nowMillis());
+}
+
+void GeoDistributedState::sync() {
+  std::lock_guard lock(mu_);
+  flushLocked(clock_.nowMillis());
+  startDigestRoundLocked(0, std::set<ReplicaId>(config_.peers.begin(), config_.peers.end()));
+}
+
+void GeoDistributedState::setRegionLive(ReplicaId region, bool live) {
+  std::lock_guard lock(mu_);
+  if (live) {
+    downRegions_.erase(region);
+  } else {
+    downRegions_.insert(region);
+  }
+}
+
+std::set<ReplicaId> GeoDistributedState::livePeersLocked() const {
+  std::set<ReplicaId> live;
+  for (ReplicaId peer : config_.peers) {
+    if (downRegions_.count(peer) == 0) live.insert(peer);
+  }
+  return live;
+}
+
+void GeoDistributedState::sendLocked(ReplicaId to, std::vector<uint8_t> frame) {
+  metrics_.bytesSent += frame.size();
+  ++metrics_.framesSent;
+  transport_.send(to, std::move(frame));
+}
+
+void GeoDistributedState::flushLocked(int64_t nowMillis) {
+  if (pendingBatch_.empty()) return;
+  const uint64_t seq = nextBatchSeq_++;
+  SentBatch sent;
+  for (const StoreEntry& entry : pendingBatch_.entries) sent.dots.push_back(entry.dot);
+  sent.frame = encodeFrame(Frame{config_.self, DeltaBatch{seq, std::move(pendingBatch_)}});
+  pendingBatch_ = StoreDelta{};
+  sent.createdAtMillis = pendingSinceMillis_;
+  sent.lastSentMillis = nowMillis;
+  ++metrics_.batchesSent;
+  for (ReplicaId peer : config_.peers) {
+    sent.unacknowledged.insert(peer);
+    sendLocked(peer, sent.frame);
+  }
+  if (!sent.unacknowledged.empty()) sentBatches_.emplace(seq, std::move(sent));
+}
+
+void GeoDistributedState::startDigestRoundLocked(uint64_t requestId, const std::set<ReplicaId>& peers) {
+  if (peers.empty()) return;
+  ++metrics_.antiEntropyRounds;
+  const auto frame = encodeFrame(Frame{config_.self, DigestRequest{requestId, store_.context()}});
+  for (ReplicaId peer : peers) sendLocked(peer, frame);
+}
+
+Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> bytes) {
+  Completions completions;
+  {
+    std::lock_guard lock(mu_);
+    metrics_.bytesReceived += bytes.size();
+    ++metrics_.framesReceived;
+    auto reject = [&](Error error) -> Status {
+      ++metrics_.framesRejected;
+      metrics_.lastRejection = error.message;
+      return error;
+    };
+    if (std::find(config_.peers.begin(), config_.peers.end(), from) == config_.peers.end()) {
+      return reject(Error{ErrorCode::kUnknownPeer, "frame from region " + std::to_string(from) +
+                                                       ", which is not a peer of region " +
+                                                       std::to_string(config_.self)});
+    }
+    auto decoded = decodeFrame(bytes, config_.maxFrameBytes);
+    if (!decoded.ok()) return reject(decoded.error());
+    const Frame& frame = decoded.value();
+    if (frame.sender != from) {
+      return reject(Error{ErrorCode::kUnknownPeer, "frame claims sender " + std::to_string(frame.sender) +
+                                                       " but arrived from region " + std::to_string(from)});
+    }
+    const int64_t now = clock_.nowMillis();
+    std::visit(
+        [&](const auto& message) {
+          using T = std::decay_t<decltype(message)>;
+          if constexpr (std::is_same_v<T, DeltaBatch>) {
+            onDeltaBatch(from, message);
+          } else if constexpr (std::is_same_v<T, Ack>) {
+            onAck(from, message, now, completions);
+          } else if constexpr (std::is_same_v<T, DigestRequest>) {
+            onDigestRequest(from, message);
+          } else {
+            onDigestResponse(from, message, completions);
+          }
+        },
+        frame.body);
+    settleLocked(now, completions);
+  }
+  run(completions);
+  return okStatus();
+}
+
+void GeoDistributedState::observeLocked(const StoreDelta& delta) {
+  for (const StoreEntry& entry : delta.entries) hlc_.observe(entry.hlc);
+}
+
+void GeoDistributedState::onDeltaBatch(ReplicaId from, const DeltaBatch& batch) {
+  if (durableLog_ != nullptr && !durableLog_->append(batch.delta).ok()) return;  // no ack: sender retries
+  observeLocked(batch.delta);
+  store_.apply(batch.delta);
+  sendLocked(from, encodeFrame(Frame{config_.self, Ack{batch.batchSeq, store_.context().compact()}}));
+}
+
+void GeoDistributedState::onAck(ReplicaId from, const Ack& ack, int64_t nowMillis, Completions&) {
+  auto it = sentBatches_.find(ack.batchSeq);
+  if (it != sentBatches_.end() && it->second.unacknowledged.erase(from) > 0) {
+    latencySamplesSeconds_.push_back(static_cast<double>(nowMillis - it->second.createdAtMillis) / 1000.0);
+    if (latencySamplesSeconds_.size() > config_.latencySampleCapacity) latencySamplesSeconds_.pop_front();
+    if (it->second.unacknowledged.empty()) sentBatches_.erase(it);
+  }
+  for (PendingWrite& pending : pendingWrites_) {
+    if (pending.batchSeq == ack.batchSeq) pending.acknowledged.insert(from);
+  }
+  notePeerSeen(from, ack.seen);
+}
+
+void GeoDistributedState::onDigestRequest(ReplicaId from, const DigestRequest& request) {
+  notePeerSeen(from, request.context.compact());
+  StoreDelta missing = store_.missingFrom(request.context);
+  if (missing.entries.size() <= kMaxDigestEntriesPerFrame) {
+    sendLocked(from, encodeFrame(Frame{config_.self, DigestResponse{request.requestId, std::move(missing)}}));
+    return;
+  }
+  // Too much for one frame: send the entries in chunks that claim only their own dots; the next
+  // round, small enough for one frame, carries the whole context.
+  for (size_t begin = 0; begin < missing.entries.size(); begin += kMaxDigestEntriesPerFrame) {
+    DigestResponse chunk;
+    chunk.requestId = 0;
+    const size_t end = std::min(missing.entries.size(), begin + kMaxDigestEntriesPerFrame);
+    for (size_t i = begin; i < end; ++i) {
+      chunk.delta.context.add(missing.entries[i].dot);
+      chunk.delta.entries.push_back(std::move(missing.entries[i]));
+    }
+    sendLocked(from, encodeFrame(Frame{config_.self, std::move(chunk)}));
+  }
+}
+
+void GeoDistributedState::onDigestResponse(ReplicaId from, const DigestResponse& response, Completions&) {
+  if (durableLog_ != nullptr && !durableLog_->append(response.delta).ok()) return;
+  observeLocked(response.delta);
+  metrics_.antiEntropyRepairs += store_.apply(response.delta);
+  notePeerSeen(from, response.delta.context.compact());
+  if (auto it = pendingReads_.find(response.requestId); response.requestId != 0 && it != pendingReads_.end()) {
+    it->second.answered.insert(from);
+  }
+}
+
+void GeoDistributedState::notePeerSeen(ReplicaId peer, const VersionVector& seen) {
+  VersionVector& known = peerSeen_[peer];
+  known.merge(seen);
+  for (PendingWrite& pending : pendingWrites_) {
+    if (known.covers(pending.dot)) pending.acknowledged.insert(peer);
+  }
+}
+
+void GeoDistributedState::settleLocked(int64_t nowMillis, Completions& completions) {
+  for (auto it = pendingWrites_.begin(); it != pendingWrites_.end();) {
+    PendingWrite& pending = *it;
+    size_t answered = 1;
+    bool satisfied = false;
+    if (pending.level == Consistency::kStrong) {
+      for (ReplicaId peer : pending.required) answered += pending.acknowledged.count(peer);
+      satisfied = answered >= pending.needed;
+    } else {
+      answered += pending.acknowledged.size();
+      satisfied = answered >= pending.needed;
+    }
+    if (!satisfied && nowMillis < pending.deadlineMillis) {
+      ++it;
+      continue;
+    }
+    Status status = okStatus();
+    if (!satisfied) {
+      ++metrics_.quorumFailures;
+      status = Error{ErrorCode::kQuorumNotReached,
+                     quorumMessage(pending.level, answered, pending.regions, pending.needed, true), answered,
+                     pending.needed};
+    }
+    if (pending.done) completions.push_back([done = std::move(pending.done), status] { done(status); });
+    it = pendingWrites_.erase(it);
+  }
+  for (auto it = pendingReads_.begin(); it != pendingReads_.end();) {
+    PendingRead& pending = it->second;
+    size_t answered = 1;
+    if (pending.level == Consistency::kStrong) {
+      for (ReplicaId peer : pending.required) answered += pending.answered.count(peer);
+    } else {
+      answered += pending.answered.size();
+    }
+    const bool satisfied = answered >= pending.needed;
+    if (!satisfied && nowMillis < pending.deadlineMillis) {
+      ++it;
+      continue;
+    }
+    Result<std::optional<std::string>> result = store_.get(pending.key, nowMillis);
+    if (!satisfied) {
+      ++metrics_.quorumFailures;
+      result = Error{ErrorCode::kQuorumNotReached,
+                     quorumMessage(pending.level, answered, pending.regions, pending.needed, false), answered,
+                     pending.needed};
+    }
+    completions.push_back([done = std::move(pending.done), result = std::move(result)] { done(result); });
+    it = pendingReads_.erase(it);
+  }
+}
+
+void GeoDistributedState::tick() {
+  Completions completions;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = clock_.nowMillis();
+    if (!pendingBatch_.empty() &&
+        (now - pendingSinceMillis_ >= config_.batchWindowMillis || pendingBatch_.entries.size() >= config_.maxBatchEntries)) {
+      flushLocked(now);
+    }
+    for (auto it = sentBatches_.begin(); it != sentBatches_.end();) {
+      SentBatch& sent = it->second;
+      std::erase_if(sent.unacknowledged, [&](ReplicaId peer) {
+        const VersionVector& seen = peerSeen_[peer];
+        return std::all_of(sent.dots.begin(), sent.dots.end(), [&](const Dot& dot) { return seen.covers(dot); });
+      });
+      if (sent.unacknowledged.empty() || now - sent.createdAtMillis > config_.retransmitGiveUpMillis) {
+        it = sentBatches_.erase(it);
+        continue;
+      }
+      if (now - sent.lastSentMillis >= config_.retransmitMillis) {
+        sent.lastSentMillis = now;
+        for (ReplicaId peer : sent.unacknowledged) {
+          ++metrics_.retransmissions;
+          sendLocked(peer, sent.frame);
+        }
+      }
+      ++it;
+    }
+    while (!ownWriteTimes_.empty() && std::all_of(config_.peers.begin(), config_.peers.end(), [&](ReplicaId peer) {
+             return peerSeen_[peer].get(config_.self) >= ownWriteTimes_.front().first;
+           })) {
+      ownWriteTimes_.pop_front();
+    }
+    if (now >= nextAntiEntropyMillis_) {
+      nextAntiEntropyMillis_ = now + config_.antiEntropyIntervalMillis;
+      // One peer per round, in turn: a returning region then receives what it missed once,
+      // not once from every peer.
+      if (!config_.peers.empty()) {
+        startDigestRoundLocked(0, {config_.peers[antiEntropyCursor_++ % config_.peers.size()]});
+      }
+      if (config_.collectGarbage) {
+        VersionVector stable = store_.context().compact();
+        for (ReplicaId peer : config_.peers) stable = VersionVector::pointwiseMin(stable, peerSeen_[peer]);
+        metrics_.garbageCollected += store_.collectGarbage(stable, now);
+      }
+    }
+    settleLocked(now, completions);
+  }
+  run(completions);
+}
+
+StateMetrics GeoDistributedState::metrics() const {
+  std::lock_guard lock(mu_);
+  StateMetrics out = metrics_;
+  out.syncLatencySeconds.assign(latencySamplesSeconds_.begin(), latencySamplesSeconds_.end());
+  const int64_t now = clock_.nowMillis();
+  const uint64_t latest = store_.context().compact().get(config_.self);
+  for (ReplicaId peer : config_.peers) {
+    PeerLag lag;
+    auto it = peerSeen_.find(peer);
+    const uint64_t seen = it == peerSeen_.end() ? 0 : it->second.get(config_.self);
+    lag.unacknowledgedWrites = latest > seen ? latest - seen : 0;
+    for (const auto& [counter, millis] : ownWriteTimes_) {
+      if (counter > seen) {
+        lag.lagMillis = now - millis;
+        break;
+      }
+    }
+    out.lagByPeer[peer] = lag;
+  }
+  out.hlcDriftRejections = hlc_.rejectedDriftCount();
+  return out;
+}
+
+ReplicatedStore GeoDistributedState::snapshot() const {
+  std::lock_guard lock(mu_);
+  return store_;
+}
+
+}  // namespace dwcp::state

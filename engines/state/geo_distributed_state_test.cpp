@@ -1,0 +1,268 @@
+// Consistency levels, replication, anti-entropy, metrics and peer validation of
+// GeoDistributedState over the simulated network (5 regions, virtual time).
+#include "engines/state/geo_distributed_state.h"
+
+#include <gtest/gtest.h>
+
+#include "engines/state/federation_harness.h"
+
+namespace dwcp::state {
+namespace {
+
+GeoStateConfig baseConfig() {
+  GeoStateConfig config;
+  config.batchWindowMillis = 5;
+  config.antiEntropyIntervalMillis = 200;
+  config.defaultTimeoutMillis = 300;
+  return config;
+}
+
+struct Outcome {
+  bool called = false;
+  Status status = okStatus();
+};
+
+WriteCallback record(Outcome& outcome) {
+  return [&outcome](Status status) {
+    outcome.called = true;
+    outcome.status = std::move(status);
+  };
+}
+
+TEST(GeoState, EventualWriteIsLocalAtOnceAndReplicatesWithinMilliseconds) {
+  FederationHarness fed(5, 1, baseConfig());
+  Outcome outcome;
+  ASSERT_TRUE(fed.region(1).put("k", "v", WriteOptions{}, record(outcome)).ok());
+  EXPECT_TRUE(outcome.called);
+  EXPECT_TRUE(outcome.status.ok());
+  EXPECT_EQ(fed.region(1).getLocal("k"), "v");
+  EXPECT_EQ(fed.region(2).getLocal("k"), std::nullopt);
+  fed.run(20);  // 5 ms batch window + 1-5 ms latency
+  for (ReplicaId r = 2; r <= 5; ++r) EXPECT_EQ(fed.region(r).getLocal("k"), "v") << "region " << r;
+  const auto metrics = fed.region(1).metrics();
+  ASSERT_EQ(metrics.syncLatencySeconds.size(), 4u);
+  for (double s : metrics.syncLatencySeconds) EXPECT_LE(s, 0.020);
+  for (const auto& [peer, lag] : metrics.lagByPeer) EXPECT_EQ(lag.unacknowledgedWrites, 0u) << peer;
+}
+
+TEST(GeoState, QuorumWriteSucceedsWithAMajority) {
+  FederationHarness fed(5, 2, baseConfig());
+  fed.network().partition({{1, 2, 3}, {4, 5}});
+  Outcome outcome;
+  ASSERT_TRUE(fed.region(1).put("k", "v", WriteOptions{Consistency::kQuorum}, record(outcome)).ok());
+  EXPECT_FALSE(outcome.called) << "a quorum write waits for acknowledgements";
+  fed.run(30);
+  ASSERT_TRUE(outcome.called);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status.error().message;
+}
+
+TEST(GeoState, QuorumWriteInAMinorityFailsWithAClearErrorAndStillConverges) {
+  FederationHarness fed(5, 3, baseConfig());
+  fed.network().partition({{1, 2}, {3, 4, 5}});
+  Outcome outcome;
+  ASSERT_TRUE(fed.region(1).put("k", "v", WriteOptions{Consistency::kQuorum, 0, 250}, record(outcome)).ok());
+  fed.run(240);
+  EXPECT_FALSE(outcome.called) << "no answer before the deadline";
+  fed.run(20);
+  ASSERT_TRUE(outcome.called);
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.error().code, ErrorCode::kQuorumNotReached);
+  EXPECT_EQ(outcome.status.error().message,
+            "quorum not reached: 2 of 5 regions acknowledged, 3 needed; the write is applied locally and will "
+            "converge");
+  EXPECT_EQ(outcome.status.error().answered, 2u);
+  EXPECT_EQ(outcome.status.error().needed, 3u);
+  EXPECT_EQ(fed.region(1).getLocal("k"), "v");
+  EXPECT_EQ(fed.region(3).getLocal("k"), std::nullopt);
+  EXPECT_GT(fed.region(1).metrics().lagByPeer.at(3).lagMillis, 200);
+  fed.network().heal();
+  fed.run(500);
+  for (ReplicaId r = 1; r <= 5; ++r) EXPECT_EQ(fed.region(r).getLocal("k"), "v") << "region " << r;
+  EXPECT_EQ(fed.region(1).metrics().lagByPeer.at(3).lagMillis, 0);
+}
+
+TEST(GeoState, StrongWriteNeedsEveryLiveRegion) {
+  FederationHarness fed(5, 4, baseConfig());
+  Outcome all;
+  fed.region(2).put("a", "1", WriteOptions{Consistency::kStrong}, record(all));
+  fed.run(30);
+  ASSERT_TRUE(all.called);
+  EXPECT_TRUE(all.status.ok());
+
+  fed.network().partition({{1, 2, 3, 4}, {5}});
+  Outcome missingOne;
+  fed.region(2).put("b", "2", WriteOptions{Consistency::kStrong}, record(missingOne));
+  fed.run(400);
+  ASSERT_TRUE(missingOne.called);
+  ASSERT_FALSE(missingOne.status.ok());
+  EXPECT_EQ(missingOne.status.error().message,
+            "strong consistency not reached: 4 of 5 live regions acknowledged, 5 needed; the write is applied "
+            "locally and will converge");
+
+  // Once the federation declares region 5 failed, strong means the four live regions.
+  fed.region(2).setRegionLive(5, false);
+  Outcome declared;
+  fed.region(2).put("c", "3", WriteOptions{Consistency::kStrong}, record(declared));
+  fed.run(30);
+  ASSERT_TRUE(declared.called);
+  EXPECT_TRUE(declared.status.ok());
+}
+
+TEST(GeoState, ReadAfterAcknowledgedStrongWriteSeesIt) {
+  FederationHarness fed(5, 5, baseConfig());
+  Outcome written;
+  fed.region(1).put("reservation/vm-7", "eu-west-1", WriteOptions{Consistency::kStrong}, record(written));
+  fed.run(15);
+  ASSERT_TRUE(written.called && written.status.ok());
+  // Immediately, with no further delivery, every region reads it, at every level.
+  for (ReplicaId r = 1; r <= 5; ++r) {
+    EXPECT_EQ(fed.region(r).getLocal("reservation/vm-7"), "eu-west-1") << "region " << r;
+  }
+  std::optional<Result<std::optional<std::string>>> read;
+  fed.region(4).get("reservation/vm-7", ReadOptions{Consistency::kStrong}, [&](auto result) { read = result; });
+  fed.run(15);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(read->ok());
+  EXPECT_EQ(read->value(), "eu-west-1");
+}
+
+TEST(GeoState, StrongReadConsultsEveryLiveRegion) {
+  GeoStateConfig config = baseConfig();
+  config.batchWindowMillis = 10'000;  // region 5's write stays unpushed
+  config.antiEntropyIntervalMillis = 10'000;
+  FederationHarness fed(5, 6, config);
+  fed.region(5).put("k", "only-in-5", WriteOptions{});
+  fed.run(3);
+  EXPECT_EQ(fed.region(1).getLocal("k"), std::nullopt);
+  std::optional<Result<std::optional<std::string>>> eventual, strong;
+  fed.region(1).get("k", ReadOptions{Consistency::kEventual}, [&](auto r) { eventual = r; });
+  fed.region(1).get("k", ReadOptions{Consistency::kStrong}, [&](auto r) { strong = r; });
+  ASSERT_TRUE(eventual.has_value());
+  EXPECT_EQ(eventual->value(), std::nullopt);
+  EXPECT_FALSE(strong.has_value());
+  fed.run(15);
+  ASSERT_TRUE(strong.has_value());
+  ASSERT_TRUE(strong->ok());
+  EXPECT_EQ(strong->value(), "only-in-5");
+}
+
+TEST(GeoState, QuorumReadInAMinorityFails) {
+  FederationHarness fed(5, 7, baseConfig());
+  fed.network().partition({{1, 2}, {3, 4, 5}});
+  std::optional<Result<std::optional<std::string>>> read;
+  fed.region(1).get("k", ReadOptions{Consistency::kQuorum, 100}, [&](auto r) { read = r; });
+  fed.run(110);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_FALSE(read->ok());
+  EXPECT_EQ(read->error().code, ErrorCode::kQuorumNotReached);
+  EXPECT_NE(read->error().message.find("2 of 5 regions answered, 3 needed"), std::string::npos) << read->error().message;
+}
+
+class FailingLog final : public DurableLog {
+ public:
+  Status append(const StoreDelta&) override {
+    ++calls;
+    if (fail) return Error{ErrorCode::kDurabilityFailed, "disk full"};
+    return okStatus();
+  }
+  bool fail = false;
+  int calls = 0;
+};
+
+TEST(GeoState, LocalLevelIsDurableBeforeTheAcknowledgement) {
+  ManualClock clock;
+  SimulatedNetwork net(1, clock);
+  FailingLog log;
+  GeoStateConfig config = baseConfig();
+  config.self = 1;
+  config.peers = {2};
+  GeoDistributedState state(config, clock, net.transportFor(1), &log);
+  ASSERT_TRUE(state.put("k", "v1", WriteOptions{Consistency::kLocal}).ok());
+  EXPECT_EQ(log.calls, 1);
+  log.fail = true;
+  Outcome outcome;
+  auto receipt = state.put("k", "v2", WriteOptions{Consistency::kLocal}, record(outcome));
+  ASSERT_FALSE(receipt.ok());
+  EXPECT_EQ(receipt.error().code, ErrorCode::kDurabilityFailed);
+  EXPECT_NE(receipt.error().message.find("disk full"), std::string::npos);
+  EXPECT_TRUE(outcome.called);
+  EXPECT_FALSE(outcome.status.ok());
+  EXPECT_EQ(state.getLocal("k"), "v1") << "nothing applied";
+}
+
+TEST(GeoState, TtlExpiresEntries) {
+  FederationHarness fed(3, 8, baseConfig());
+  fed.region(1).put("heartbeat/us-east-1", "alive", WriteOptions{Consistency::kEventual, /*ttlMillis=*/100});
+  fed.run(50);
+  EXPECT_EQ(fed.region(2).getLocal("heartbeat/us-east-1"), "alive");
+  fed.run(60);
+  EXPECT_EQ(fed.region(2).getLocal("heartbeat/us-east-1"), std::nullopt);
+  EXPECT_EQ(fed.region(1).getLocal("heartbeat/us-east-1"), std::nullopt);
+  fed.run(1000);  // stable everywhere: collected
+  for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).snapshot().entryCount(), 0u) << "region " << r;
+}
+
+TEST(GeoState, DeletionMarkersAreCollectedOnceEveryRegionHasSeenThem) {
+  FederationHarness fed(3, 9, baseConfig());
+  fed.region(1).put("k", "v", WriteOptions{});
+  fed.run(20);
+  fed.region(2).remove("k", WriteOptions{});
+  fed.run(20);
+  for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).getLocal("k"), std::nullopt);
+  EXPECT_EQ(fed.region(3).snapshot().entryCount(), 1u) << "the marker stays until stable";
+  fed.run(1000);
+  for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).snapshot().entryCount(), 0u) << "region " << r;
+}
+
+TEST(GeoState, ReturningPeerReceivesOnlyWhatItMissed) {
+  GeoStateConfig config = baseConfig();
+  config.retransmitGiveUpMillis = 50;  // the partition outlasts retransmission: anti-entropy repairs
+  FederationHarness fed(3, 10, config);
+  const std::string value(100, 'x');
+  for (int i = 0; i < 1000; ++i) fed.region(1).put("key-" + std::to_string(i), value, WriteOptions{});
+  fed.run(300);
+  fed.network().partition({{1, 2}, {3}});
+  for (int i = 0; i < 100; ++i) fed.region(1).put("key-" + std::to_string(i * 10), "changed", WriteOptions{});
+  fed.run(300);
+  const uint64_t before = fed.region(3).metrics().bytesReceived;
+  const uint64_t repairsBefore = fed.region(3).metrics().antiEntropyRepairs;
+  fed.network().heal();
+  fed.run(1500);
+  for (int i = 0; i < 1000; i += 10) ASSERT_EQ(fed.region(3).getLocal("key-" + std::to_string(i)), "changed");
+  const uint64_t received = fed.region(3).metrics().bytesReceived - before;
+  const size_t fullState = encodeFrame(Frame{1, DigestResponse{0, fed.region(1).snapshot().missingFrom({})}}).size();
+  EXPECT_LT(received, fullState / 5) << "received " << received << " bytes; full state is " << fullState;
+  EXPECT_EQ(fed.region(3).metrics().antiEntropyRepairs - repairsBefore, 100u);
+  EXPECT_TRUE(fed.region(3).snapshot().sameContent(fed.region(1).snapshot()));
+}
+
+TEST(GeoState, RejectsFramesFromUnknownOrSpoofedPeers) {
+  FederationHarness fed(3, 11, baseConfig());
+  const auto frame = encodeFrame(Frame{2, DigestRequest{1, {}}});
+  auto unknown = fed.region(1).receive(9, frame);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kUnknownPeer);
+  auto spoofed = fed.region(1).receive(3, frame);
+  ASSERT_FALSE(spoofed.ok());
+  EXPECT_NE(spoofed.error().message.find("claims sender 2 but arrived from region 3"), std::string::npos);
+  EXPECT_EQ(fed.region(1).metrics().framesRejected, 2u);
+  EXPECT_TRUE(fed.region(1).receive(2, frame).ok());
+}
+
+TEST(GeoState, LostBatchesAreRetransmittedSoQuorumSurvivesLoss) {
+  FederationHarness fed(5, 12, baseConfig());
+  fed.network().setFaults(FaultProfile{1, 5, 0.4, 0.0});
+  int ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    Outcome outcome;
+    fed.region(1).put("k" + std::to_string(i), "v", WriteOptions{Consistency::kQuorum, 0, 1000}, record(outcome));
+    fed.run(1000);
+    ASSERT_TRUE(outcome.called);
+    ok += outcome.status.ok() ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 20);
+  EXPECT_GT(fed.region(1).metrics().retransmissions, 0u);
+}
+
+}  // namespace
+}  // namespace dwcp::state

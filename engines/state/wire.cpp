@@ -1,0 +1,306 @@
+// Encoding: LEB128 varints, length-prefixed strings, sorted version vectors, causal-context
+// clouds as runs. Decoding never trusts a count: each is checked against the bytes left, and
+// the first failure is kept with the name of the field.
+#include "engines/state/wire.h"
+
+#include <limits>
+
+namespace dwcp::state {
+namespace {
+
+constexpr uint64_t kMaxCloudDots = 1u << 20;
+constexpr uint8_t kFlagHasValue = 1, kFlagHasExpiry = 2, kFlagHlcReplica = 4;
+
+class Writer {
+ public:
+  void byte(uint8_t b) { out_.push_back(b); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<uint8_t>(v) | 0x80);
+      v >>= 7;
+    }
+    out_.push_back(static_cast<uint8_t>(v));
+  }
+  void str(const std::string& s) {
+    varint(s.size());
+    out_.insert(out_.end(), s.begin(), s.end());
+  }
+  void vv(const VersionVector& v) {
+    varint(v.entries().size());
+    for (const auto& [replica, counter] : v.entries()) {
+      varint(replica);
+      varint(counter);
+    }
+  }
+  void context(const DotContext& c) {
+    vv(c.compact());
+    std::vector<std::tuple<ReplicaId, uint64_t, uint64_t>> runs;
+    for (const Dot& dot : c.cloud()) {
+      if (!runs.empty()) {
+        auto& [replica, start, length] = runs.back();
+        if (replica == dot.replica && start + length == dot.counter) {
+          ++length;
+          continue;
+        }
+      }
+      runs.emplace_back(dot.replica, dot.counter, 1);
+    }
+    varint(runs.size());
+    for (const auto& [replica, start, length] : runs) {
+      varint(replica);
+      varint(start);
+      varint(length);
+    }
+  }
+  void entry(const StoreEntry& e) {
+    str(e.key);
+    varint(e.dot.replica);
+    varint(e.dot.counter);
+    varint(static_cast<uint64_t>(e.hlc.physicalMillis));
+    varint(e.hlc.logical);
+    uint8_t flags = 0;
+    if (e.value.has_value()) flags |= kFlagHasValue;
+    if (e.expiresAtMillis != 0) flags |= kFlagHasExpiry;
+    if (e.hlc.replica != e.dot.replica) flags |= kFlagHlcReplica;
+    byte(flags);
+    if (flags & kFlagHlcReplica) varint(e.hlc.replica);
+    if (e.value.has_value()) str(*e.value);
+    if (e.expiresAtMillis != 0) varint(static_cast<uint64_t>(e.expiresAtMillis));
+    vv(e.supersedes);
+  }
+  void delta(const StoreDelta& d) {
+    varint(d.entries.size());
+    for (const StoreEntry& e : d.entries) entry(e);
+    context(d.context);
+  }
+  std::vector<uint8_t>& bytes() { return out_; }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+  size_t left() const { return in_.size() - pos_; }
+  bool fail(const std::string& what) {
+    if (error_.empty()) error_ = what;
+    return false;
+  }
+  bool byte(uint8_t& out, const char* field) {
+    if (left() < 1) return fail(std::string("truncated at ") + field);
+    out = in_[pos_++];
+    return true;
+  }
+  bool varint(uint64_t& out, const char* field) {
+    out = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (left() < 1) return fail(std::string("truncated at ") + field);
+      const uint8_t b = in_[pos_++];
+      if (shift == 63 && (b & 0x7e) != 0) return fail(std::string("varint overflow at ") + field);
+      out |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return fail(std::string("varint too long at ") + field);
+  }
+  bool u32(uint32_t& out, const char* field) {
+    uint64_t v = 0;
+    if (!varint(v, field)) return false;
+    if (v > std::numeric_limits<uint32_t>::max()) return fail(std::string(field) + " out of range");
+    out = static_cast<uint32_t>(v);
+    return true;
+  }
+  bool i64(int64_t& out, const char* field) {
+    uint64_t v = 0;
+    if (!varint(v, field)) return false;
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return fail(std::string(field) + " out of range");
+    out = static_cast<int64_t>(v);
+    return true;
+  }
+  bool count(uint64_t& out, const char* field) {
+    if (!varint(out, field)) return false;
+    if (out > left()) return fail(std::string(field) + " count " + std::to_string(out) + " exceeds the bytes left");
+    return true;
+  }
+  bool str(std::string& out, const char* field) {
+    uint64_t n = 0;
+    if (!varint(n, field)) return false;
+    if (n > left()) return fail(std::string(field) + " length " + std::to_string(n) + " exceeds the bytes left");
+    out.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
+  bool vv(VersionVector& out, const char* field) {
+    uint64_t n = 0;
+    if (!count(n, field)) return false;
+    bool first = true;
+    ReplicaId previous = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      ReplicaId replica = 0;
+      uint64_t counter = 0;
+      if (!u32(replica, field) || !varint(counter, field)) return false;
+      if (counter == 0) return fail(std::string(field) + " has a zero counter");
+      if (!first && replica <= previous) return fail(std::string(field) + " replicas not strictly ascending");
+      first = false;
+      previous = replica;
+      out.raise(replica, counter);
+    }
+    return true;
+  }
+  bool context(DotContext& out, const char* field) {
+    VersionVector compact;
+    if (!vv(compact, field)) return false;
+    DotContext built;
+    for (const auto& [replica, counter] : compact.entries()) built.addRange(replica, 0, counter);
+    uint64_t runs = 0;
+    if (!count(runs, field)) return false;
+    for (uint64_t i = 0; i < runs; ++i) {
+      ReplicaId replica = 0;
+      uint64_t start = 0, length = 0;
+      if (!u32(replica, field) || !varint(start, field) || !varint(length, field)) return false;
+      if (start == 0 || length == 0) return fail(std::string(field) + " has an empty or zero-based run");
+      cloudDots_ += length;
+      if (length > kMaxCloudDots || cloudDots_ > kMaxCloudDots) return fail(std::string(field) + " cloud too large");
+      if (start > std::numeric_limits<uint64_t>::max() - length) return fail(std::string(field) + " run overflows");
+      built.addRange(replica, start - 1, start - 1 + length);
+    }
+    out = std::move(built);
+    return true;
+  }
+  bool entry(StoreEntry& e) {
+    uint8_t flags = 0;
+    if (!str(e.key, "entry.key") || !u32(e.dot.replica, "entry.dot.replica") ||
+        !varint(e.dot.counter, "entry.dot.counter") || !i64(e.hlc.physicalMillis, "entry.hlc.physical") ||
+        !u32(e.hlc.logical, "entry.hlc.logical") || !byte(flags, "entry.flags")) {
+      return false;
+    }
+    if (e.dot.counter == 0) return fail("entry.dot.counter is zero");
+    if (flags & ~(kFlagHasValue | kFlagHasExpiry | kFlagHlcReplica)) return fail("entry.flags has unknown bits");
+    e.hlc.replica = e.dot.replica;
+    if ((flags & kFlagHlcReplica) && !u32(e.hlc.replica, "entry.hlc.replica")) return false;
+    if (flags & kFlagHasValue) {
+      std::string value;
+      if (!str(value, "entry.value")) return false;
+      e.value = std::move(value);
+    }
+    if (flags & kFlagHasExpiry) {
+      if (!i64(e.expiresAtMillis, "entry.expiresAt")) return false;
+      if (e.expiresAtMillis == 0) return fail("entry.expiresAt is zero");
+    }
+    return vv(e.supersedes, "entry.supersedes");
+  }
+  bool delta(StoreDelta& d) {
+    uint64_t n = 0;
+    if (!count(n, "delta.entries")) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      StoreEntry e;
+      if (!entry(e)) return false;
+      d.entries.push_back(std::move(e));
+    }
+    return context(d.context, "delta.context");
+  }
+
+ private:
+  std::span<const uint8_t> in_;
+  size_t pos_ = 0;
+  std::string error_;
+  uint64_t cloudDots_ = 0;
+};
+
+Error malformed(std::string message) { return Error{ErrorCode::kMalformedMessage, "malformed peer message: " + message}; }
+
+}  // namespace
+
+std::vector<uint8_t> encodeFrame(const Frame& frame) {
+  Writer body;
+  std::visit(
+      [&](const auto& message) {
+        using T = std::decay_t<decltype(message)>;
+        if constexpr (std::is_same_v<T, DeltaBatch>) {
+          body.varint(message.batchSeq);
+          body.delta(message.delta);
+        } else if constexpr (std::is_same_v<T, Ack>) {
+          body.varint(message.batchSeq);
+          body.vv(message.seen);
+        } else if constexpr (std::is_same_v<T, DigestRequest>) {
+          body.varint(message.requestId);
+          body.context(message.context);
+        } else {
+          body.varint(message.requestId);
+          body.delta(message.delta);
+        }
+      },
+      frame.body);
+  Writer out;
+  out.byte(kWireMagic[0]);
+  out.byte(kWireMagic[1]);
+  out.byte(kWireVersion);
+  out.byte(static_cast<uint8_t>(frame.type()));
+  out.varint(frame.sender);
+  out.varint(body.bytes().size());
+  auto bytes = std::move(out.bytes());
+  bytes.insert(bytes.end(), body.bytes().begin(), body.bytes().end());
+  return bytes;
+}
+
+Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) {
+  if (bytes.size() > maxFrameBytes) {
+    return Error{ErrorCode::kMessageTooLarge, "peer message of " + std::to_string(bytes.size()) +
+                                                  " bytes exceeds the limit of " + std::to_string(maxFrameBytes)};
+  }
+  if (bytes.size() < 4) return malformed("frame of " + std::to_string(bytes.size()) + " bytes is shorter than a header");
+  if (bytes[0] != kWireMagic[0] || bytes[1] != kWireMagic[1]) return malformed("bad magic");
+  if (bytes[2] != kWireVersion) {
+    return Error{ErrorCode::kUnsupportedVersion, "peer message has wire version " + std::to_string(bytes[2]) +
+                                                     "; this build speaks version " + std::to_string(kWireVersion)};
+  }
+  const uint8_t type = bytes[3];
+  if (type < 1 || type > 4) return malformed("unknown message type " + std::to_string(type));
+  Reader header(bytes.subspan(4));
+  Frame frame;
+  uint64_t bodyLength = 0;
+  if (!header.u32(frame.sender, "header.sender") || !header.varint(bodyLength, "header.bodyLength")) {
+    return malformed(header.error());
+  }
+  if (bodyLength != header.left()) {
+    return malformed("body length " + std::to_string(bodyLength) + " does not match the " +
+                     std::to_string(header.left()) + " bytes received");
+  }
+  Reader body(bytes.subspan(bytes.size() - header.left()));
+  bool ok = false;
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kDeltaBatch: {
+      DeltaBatch m;
+      ok = body.varint(m.batchSeq, "batch.seq") && body.delta(m.delta);
+      frame.body = std::move(m);
+      break;
+    }
+    case MessageType::kAck: {
+      Ack m;
+      ok = body.varint(m.batchSeq, "ack.seq") && body.vv(m.seen, "ack.seen");
+      frame.body = std::move(m);
+      break;
+    }
+    case MessageType::kDigestRequest: {
+      DigestRequest m;
+      ok = body.varint(m.requestId, "digest.requestId") && body.context(m.context, "digest.context");
+      frame.body = std::move(m);
+      break;
+    }
+    case MessageType::kDigestResponse: {
+      DigestResponse m;
+      ok = body.varint(m.requestId, "digest.requestId") && body.delta(m.delta);
+      frame.body = std::move(m);
+      break;
+    }
+  }
+  if (!ok) return malformed(body.error());
+  if (body.left() != 0) return malformed(std::to_string(body.left()) + " trailing bytes after the body");
+  return frame;
+}
+
+size_t payloadBytes(const StoreEntry& entry) { return entry.key.size() + (entry.value ? entry.value->size() : 0); }
+
+}  // namespace dwcp::state
