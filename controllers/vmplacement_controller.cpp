@@ -1,5 +1,6 @@
 #include "controllers/vmplacement_controller.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -108,10 +109,17 @@ kube::EventHandler VMPlacementController::regionHandler(Enqueue enqueue) {
 
 void VMPlacementController::enqueueWaiting(const std::string& reason) {
   if (!enqueue_ || !deps_.vmPlacements) return;
+  // Highest priority first (then key): the work queue is FIFO, so freed capacity goes to the
+  // most important waiting VM, as a batch placement would give it.
+  std::vector<std::pair<int64_t, std::string>> waiting;
   for (const auto& vm : deps_.vmPlacements->list()) {
     if (vm->contains("/metadata/deletionTimestamp"_json_pointer)) continue;
-    if (waitsForCapacity(stringAt(*vm, "/status/phase"_json_pointer))) enqueue_(kube::objectKey(*vm), reason);
+    if (!waitsForCapacity(stringAt(*vm, "/status/phase"_json_pointer))) continue;
+    const int64_t priority = vm->contains("/spec/priority"_json_pointer) ? intAt(*vm, "/spec/priority"_json_pointer) : 50;
+    waiting.emplace_back(-priority, kube::objectKey(*vm));
   }
+  std::sort(waiting.begin(), waiting.end());
+  for (const auto& [negativePriority, key] : waiting) enqueue_(key, reason);
 }
 
 void VMPlacementController::seedLedger() {
