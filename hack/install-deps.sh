@@ -8,6 +8,7 @@ PACKAGES=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl jq procps iproute2
+  wrk nginx
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

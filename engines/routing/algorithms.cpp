@@ -51,14 +51,31 @@ double normalizedLoad(const RegionEntry& region) {
          static_cast<double>(live.inFlight.load(std::memory_order_relaxed)) / region.spec.capacityWeight;
 }
 
+namespace {
+
+// The client area clamped once per request, as latencyEstimateMs() does per region.
+std::uint32_t clampedArea(const SelectionContext& ctx) {
+  const std::uint32_t count = ctx.snapshot.grid().areaCount();
+  return ctx.area < count ? ctx.area : count - 1;
+}
+
+double loadOf(const RegionLiveState& live, double inverseCapacity) {
+  const auto inFlight = live.inFlight.load(std::memory_order_relaxed);
+  const double reported = live.reportedLoad.load(std::memory_order_relaxed);
+  return inFlight == 0 ? reported : reported + static_cast<double>(inFlight) * inverseCapacity;
+}
+
+}  // namespace
+
 Selection selectLatency(const SelectionContext& ctx) {
   Selection out;
   out.algorithm = Algorithm::kLatency;
-  const auto& regions = ctx.snapshot.regions();
-  for (std::uint32_t index : ctx.snapshot.acceptingTraffic()) {
-    const auto& region = regions[index];
-    if (region.live->outlier.isEjected(ctx.nowNanos)) continue;
-    out.top.offer(index, latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos));
+  const auto& hot = ctx.snapshot.hot();
+  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  const std::uint32_t area = clampedArea(ctx);
+  for (std::size_t k = 0; k < hot.size(); ++k) {
+    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
+    out.top.offer(accepting[k], hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos));
   }
   return out;
 }
@@ -67,15 +84,16 @@ Selection selectCost(const SelectionContext& ctx) {
   Selection within, beyond;
   within.algorithm = beyond.algorithm = Algorithm::kCost;
   beyond.withinLatencyBound = false;
-  const auto& regions = ctx.snapshot.regions();
-  for (std::uint32_t index : ctx.snapshot.acceptingTraffic()) {
-    const auto& region = regions[index];
-    if (region.live->outlier.isEjected(ctx.nowNanos)) continue;
-    const double latencyMs = latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos);
+  const auto& hot = ctx.snapshot.hot();
+  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  const std::uint32_t area = clampedArea(ctx);
+  for (std::size_t k = 0; k < hot.size(); ++k) {
+    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
+    const double latencyMs = hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos);
     if (latencyMs <= ctx.latencyBoundMs) {
-      within.top.offer(index, region.effectiveCost, latencyMs);
+      within.top.offer(accepting[k], hot.effectiveCost[k], latencyMs);
     } else if (within.top.empty()) {
-      beyond.top.offer(index, latencyMs, region.effectiveCost);
+      beyond.top.offer(accepting[k], latencyMs, hot.effectiveCost[k]);
     }
   }
   return within.top.empty() ? beyond : within;
@@ -118,46 +136,55 @@ Selection selectGeoProximity(const SelectionContext& ctx) {
   if (!ctx.hasClientPosition) return selectHybrid(ctx);
   Selection out;
   out.algorithm = Algorithm::kGeoProximity;
-  const auto& regions = ctx.snapshot.regions();
-  for (std::uint32_t index : ctx.snapshot.acceptingTraffic()) {
-    const auto& region = regions[index];
-    if (region.live->outlier.isEjected(ctx.nowNanos)) continue;
-    out.top.offer(index, -region.position.dot(ctx.clientPosition));  // larger dot = nearer
+  const auto& hot = ctx.snapshot.hot();
+  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  const auto& c = ctx.clientPosition;
+  for (std::size_t k = 0; k < hot.size(); ++k) {
+    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
+    out.top.offer(accepting[k], -(hot.x[k] * c.x + hot.y[k] * c.y + hot.z[k] * c.z));  // larger dot = nearer
   }
+  const auto& regions = ctx.snapshot.regions();
   for (std::size_t i = 0; i < out.top.size(); ++i) {
-    auto& c = out.top[i];
-    c.score = greatCircleKm(ctx.clientPosition, regions[c.regionIndex].position);
+    auto& candidate = out.top[i];
+    candidate.score = greatCircleKm(ctx.clientPosition, regions[candidate.regionIndex].position);
   }
   return out;
 }
 
 namespace {
 
-struct HybridScales {
-  double scale;      // 1 / sum of weights
-  double costScale;  // 1 / the snapshot's highest cost
+// Per request: the weights with 1 / their sum folded in, and the latency bound.
+struct HybridTerms {
+  double latency, cost, load, health, halfDistance;
+  double latencyBoundMs;
 };
 
-HybridScales hybridScales(const SelectionContext& ctx) {
+HybridTerms hybridTerms(const SelectionContext& ctx) {
   const auto& w = ctx.weights;
   const double total = w.latency + w.cost + w.load + w.distance + w.health;
-  return {total > 0 ? 1.0 / total : 0.0,
-          ctx.snapshot.maxEffectiveCost() > 0 ? 1.0 / ctx.snapshot.maxEffectiveCost() : 0.0};
+  const double scale = total > 0 ? 1.0 / total : 0.0;
+  return {w.latency * scale, w.cost * scale, w.load * scale, w.health * scale, w.distance * scale * 0.5,
+          ctx.latencyBoundMs};
 }
 
-double hybridScore(const SelectionContext& ctx, const HybridScales& scales, const RegionEntry& region) {
-  const auto& w = ctx.weights;
-  const double scale = scales.scale, costScale = scales.costScale;
-  const double latencyMs = latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos);
-  const double load = normalizedLoad(region);
-  double score = w.latency * (latencyMs / (latencyMs + ctx.latencyBoundMs)) +  // 0.5 at the bound
-                 w.cost * region.effectiveCost * costScale + w.load * (load / (1.0 + load)) +
-                 w.health * (1.0 - region.spec.healthScore / 100.0);
-  if (ctx.hasClientPosition) {
-    // Half the chord: sin(angle / 2), 0 here and 1 at the antipode.
-    score += w.distance * 0.5 * std::sqrt(std::max(0.0, 2.0 - 2.0 * region.position.dot(ctx.clientPosition)));
-  }
-  return score * scale;
+// One formula for the selection loop and scoreRegion(), so both give the same number.
+// latency / (latency + bound) is 0.5 at the bound; half the chord, sin(angle / 2), is 0 at the
+// client and 1 at the antipode.
+inline double hybridFormula(const HybridTerms& t, double latencyMs, double load, double costFraction,
+                            double illHealth, bool hasPosition, double dot) {
+  double score = t.latency * (latencyMs / (latencyMs + t.latencyBoundMs)) + t.cost * costFraction +
+                 t.load * (load / (1.0 + load)) + t.health * illHealth;
+  if (hasPosition) score += t.halfDistance * std::sqrt(std::max(0.0, 2.0 - 2.0 * dot));
+  return score;
+}
+
+double hybridScore(const SelectionContext& ctx, const RegionEntry& region) {
+  const double costScale = ctx.snapshot.maxEffectiveCost() > 0 ? 1.0 / ctx.snapshot.maxEffectiveCost() : 0.0;
+  const auto& c = ctx.clientPosition;
+  const auto& p = region.position;
+  return hybridFormula(hybridTerms(ctx), latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos),
+                       loadOf(*region.live, 1.0 / region.spec.capacityWeight), region.effectiveCost * costScale,
+                       1.0 - region.spec.healthScore / 100.0, ctx.hasClientPosition, p.x * c.x + p.y * c.y + p.z * c.z);
 }
 
 }  // namespace
@@ -165,12 +192,20 @@ double hybridScore(const SelectionContext& ctx, const HybridScales& scales, cons
 Selection selectHybrid(const SelectionContext& ctx) {
   Selection out;
   out.algorithm = Algorithm::kHybrid;
-  const HybridScales scales = hybridScales(ctx);
-  const auto& regions = ctx.snapshot.regions();
-  for (std::uint32_t index : ctx.snapshot.acceptingTraffic()) {
-    const auto& region = regions[index];
-    if (region.live->outlier.isEjected(ctx.nowNanos)) continue;
-    out.top.offer(index, hybridScore(ctx, scales, region));
+  const HybridTerms terms = hybridTerms(ctx);
+  const auto& hot = ctx.snapshot.hot();
+  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  const std::uint32_t area = clampedArea(ctx);
+  const auto& c = ctx.clientPosition;
+  const bool hasPosition = ctx.hasClientPosition;
+  for (std::size_t k = 0; k < hot.size(); ++k) {
+    const RegionLiveState& live = *hot.live[k];
+    if (live.outlier.isEjected(ctx.nowNanos)) continue;
+    const double latencyMs = hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos);
+    const double score =
+        hybridFormula(terms, latencyMs, loadOf(live, hot.inverseCapacity[k]), hot.costFraction[k], hot.illHealth[k],
+                      hasPosition, hot.x[k] * c.x + hot.y[k] * c.y + hot.z[k] * c.z);
+    out.top.offer(accepting[k], score);
   }
   return out;
 }
@@ -190,7 +225,7 @@ double scoreRegion(const SelectionContext& ctx, Algorithm algorithm, std::uint32
     case Algorithm::kHybrid:
       break;
   }
-  return hybridScore(ctx, hybridScales(ctx), region);
+  return hybridScore(ctx, region);
 }
 
 }  // namespace dwcp::routing

@@ -142,6 +142,20 @@ Status RegionTable::publishLocked(std::vector<RegionSpec> specs) {
     }
     if (entry.acceptsTraffic) snap->accepting_.push_back(i);
   }
+  auto& hot = snap->hot_;
+  const double costScale = snap->maxEffectiveCost_ > 0 ? 1.0 / snap->maxEffectiveCost_ : 0.0;
+  for (std::uint32_t index : snap->accepting_) {
+    const auto& entry = snap->regions_[index];
+    hot.x.push_back(entry.position.x);
+    hot.y.push_back(entry.position.y);
+    hot.z.push_back(entry.position.z);
+    hot.costFraction.push_back(entry.effectiveCost * costScale);
+    hot.illHealth.push_back(1.0 - entry.spec.healthScore / 100.0);
+    hot.inverseCapacity.push_back(1.0 / entry.spec.capacityWeight);
+    hot.effectiveCost.push_back(entry.effectiveCost);
+    hot.live.push_back(entry.live.get());
+    hot.latency.push_back(entry.live->latency.get());
+  }
   live_ = std::move(nextLive);
   specs_ = std::move(specs);
   current_.store(std::move(snap), std::memory_order_release);

@@ -57,10 +57,24 @@ struct RegionEntry {
   std::shared_ptr<RegionLiveState> live;
 };
 
+// The regions that accept traffic as structure-of-arrays, in acceptingTraffic() order: what the
+// scoring loops read per region, contiguous, with the divisions done at publish time.
+struct HotRegions {
+  std::vector<double> x, y, z;           // unit-vector position
+  std::vector<double> costFraction;      // effectiveCost / the snapshot's highest (0 when all free)
+  std::vector<double> illHealth;         // 1 - healthScore / 100
+  std::vector<double> inverseCapacity;   // 1 / capacityWeight
+  std::vector<double> effectiveCost;
+  std::vector<RegionLiveState*> live;    // owned by the RegionEntry's shared_ptr
+  std::vector<const PeakEwma*> latency;  // live->latency, one cell per client area
+  std::size_t size() const { return live.size(); }
+};
+
 class RegionSnapshot {
  public:
   const std::vector<RegionEntry>& regions() const { return regions_; }  // sorted by name
   const std::vector<std::uint32_t>& acceptingTraffic() const { return accepting_; }
+  const HotRegions& hot() const { return hot_; }  // parallel to acceptingTraffic()
   std::optional<std::uint32_t> indexOf(std::string_view name) const;
   double maxEffectiveCost() const { return maxEffectiveCost_; }
   std::uint64_t version() const { return version_; }
@@ -71,6 +85,7 @@ class RegionSnapshot {
   RegionSnapshot(ClientAreaGrid grid) : grid_(grid) {}
   std::vector<RegionEntry> regions_;
   std::vector<std::uint32_t> accepting_;
+  HotRegions hot_;
   double maxEffectiveCost_ = 0;
   std::uint64_t version_ = 0;
   ClientAreaGrid grid_;

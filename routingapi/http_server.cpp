@@ -1,0 +1,332 @@
+#include "routingapi/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "routingapi/route_request.h"
+
+namespace dwcp::routingapi {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+class BeastHttpServer;
+
+// One connection. Lives on one io_context (one thread), so its members need no locking.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(BeastHttpServer& server, tcp::socket socket);
+  ~Session();
+  void start();
+  void drain();  // posted by stop(): finish the request in progress, then close
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  void readRequest();
+  void onRead(error_code ec);
+  void respondWithError(http::status status, std::string_view message, std::string_view field);
+  void write(bool keepAlive);
+  void onWrite(error_code ec, bool keepAlive);
+  void close();
+
+  BeastHttpServer& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::string peerAddress_;
+  bool firstRequest_ = true;
+  bool reading_ = false;
+  bool draining_ = false;
+};
+
+class BeastHttpServer final : public HttpServer {
+ public:
+  BeastHttpServer(HttpServerOptions options, HttpHandler handler)
+      : options_(std::move(options)), handler_(std::move(handler)) {
+    if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  ~BeastHttpServer() override { stop(); }
+
+  routing::Status start() override;
+  std::uint16_t port() const override { return port_.load(); }
+  void stop() override;
+
+  const HttpServerOptions& options() const { return options_; }
+  const HttpHandler& handler() const { return handler_; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  void registerSession(const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(sessionsMu_);
+    sessions_.emplace(session.get(), session);
+  }
+  void sessionOpened() {
+    std::lock_guard lock(sessionsMu_);
+    ++openSessions_;
+  }
+  void sessionClosed(Session* session) {
+    std::lock_guard lock(sessionsMu_);
+    sessions_.erase(session);
+    --openSessions_;
+    sessionsCv_.notify_all();
+  }
+
+ private:
+  void accept();
+  void onAccept(error_code ec, tcp::socket socket);
+
+  HttpServerOptions options_;
+  const HttpHandler handler_;
+  std::atomic<std::uint16_t> port_{0};
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::mutex lifecycleMu_;
+
+  std::mutex sessionsMu_;
+  std::condition_variable sessionsCv_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::size_t openSessions_ = 0;
+
+  // Declared after the session registry: io_contexts (and the sessions their queues still
+  // hold) are destroyed first.
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<net::steady_timer> acceptRetry_;
+  std::size_t nextContext_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+Session::Session(BeastHttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  server_.sessionOpened();
+  error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+    }
+    peerAddress_ = address.to_string();
+  }
+}
+
+Session::~Session() { server_.sessionClosed(this); }
+
+void Session::start() {
+  if (server_.stopping()) return close();
+  readRequest();
+}
+
+void Session::drain() {
+  draining_ = true;
+  // Idle between requests: nothing is lost by closing now.
+  if (reading_ && buffer_.size() == 0 && parser_ && !parser_->got_some()) stream_.cancel();
+}
+
+void Session::readRequest() {
+  if (draining_) return close();
+  const auto& options = server_.options();
+  parser_.emplace();
+  parser_->body_limit(options.bodyLimitBytes);
+  parser_->header_limit(static_cast<std::uint32_t>(options.headerLimitBytes));
+  stream_.expires_after(firstRequest_ ? options.readTimeout : options.idleTimeout);
+  firstRequest_ = false;
+  reading_ = true;
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
+}
+
+void Session::onRead(error_code ec) {
+  reading_ = false;
+  if (ec == http::error::body_limit) {
+    return respondWithError(http::status::payload_too_large,
+                            "request body exceeds " + std::to_string(server_.options().bodyLimitBytes) + " bytes",
+                            "body");
+  }
+  if (ec == http::error::header_limit) {
+    return respondWithError(http::status::request_header_fields_too_large, "request header too large", "headers");
+  }
+  if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return respondWithError(http::status::bad_request, "malformed HTTP request: " + ec.message(), "");
+  }
+  if (ec) return close();  // end of stream, timeout, reset, cancelled by drain
+
+  const auto& request = parser_->get();
+  HttpRequest in;
+  in.method = std::string_view(request.method_string().data(), request.method_string().size());
+  in.target = std::string_view(request.target().data(), request.target().size());
+  in.body = request.body();
+  in.peerAddress = peerAddress_;
+  HttpResponse out;
+  try {
+    server_.handler()(in, out);
+  } catch (const std::exception& e) {
+    spdlog::error("routing api: handler failed for {} {}: {}", in.method, in.target, e.what());
+    out = HttpResponse{500, "application/json", renderError("internal error"), 0};
+  } catch (...) {
+    out = HttpResponse{500, "application/json", renderError("internal error"), 0};
+  }
+  response_ = {};
+  response_.version(request.version());
+  response_.result(static_cast<unsigned>(out.status));
+  response_.set(http::field::server, "dwcp-router");
+  response_.set(http::field::content_type, out.contentType);
+  if (out.retryAfterSeconds > 0) response_.set(http::field::retry_after, std::to_string(out.retryAfterSeconds));
+  response_.body() = std::move(out.body);
+  const bool keepAlive = request.keep_alive() && !draining_ && !server_.stopping();
+  write(keepAlive);
+}
+
+void Session::respondWithError(http::status status, std::string_view message, std::string_view field) {
+  response_ = {};
+  response_.version(11);
+  response_.result(status);
+  response_.set(http::field::server, "dwcp-router");
+  response_.set(http::field::content_type, "application/json");
+  response_.body() = renderError(message, field);
+  write(false);  // the rest of the stream cannot be trusted
+}
+
+void Session::write(bool keepAlive) {
+  response_.keep_alive(keepAlive);
+  response_.prepare_payload();
+  stream_.expires_after(server_.options().writeTimeout);
+  http::async_write(stream_, response_, [self = shared_from_this(), keepAlive](error_code ec, std::size_t) {
+    self->onWrite(ec, keepAlive);
+  });
+}
+
+void Session::onWrite(error_code ec, bool keepAlive) {
+  if (ec || !keepAlive) return close();
+  readRequest();
+}
+
+void Session::close() {
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+routing::Status BeastHttpServer::start() {
+  std::lock_guard lock(lifecycleMu_);
+  if (started_) return routing::Error{routing::ErrorCode::kInvalidArgument, "listen", "already started"};
+  error_code ec;
+  const auto address = net::ip::make_address(options_.address, ec);
+  if (ec) return routing::Error{routing::ErrorCode::kInvalidArgument, "listen", "bad address " + options_.address};
+  for (std::size_t i = 0; i < options_.threads; ++i) {
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    guards_.push_back(net::make_work_guard(*contexts_.back()));
+  }
+  acceptor_.emplace(*contexts_[0]);
+  acceptRetry_.emplace(*contexts_[0]);
+  const tcp::endpoint endpoint(address, options_.port);
+  auto fail = [&](const char* what) {
+    const std::string message = std::string(what) + " " + options_.address + ":" + std::to_string(options_.port) +
+                                ": " + ec.message();
+    acceptor_.reset();
+    acceptRetry_.reset();
+    guards_.clear();
+    contexts_.clear();
+    return routing::Error{routing::ErrorCode::kInvalidArgument, "listen", message};
+  };
+  if (acceptor_->open(endpoint.protocol(), ec)) return fail("cannot open");
+  acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+  if (acceptor_->bind(endpoint, ec)) return fail("cannot bind");
+  if (acceptor_->listen(net::socket_base::max_listen_connections, ec)) return fail("cannot listen on");
+  port_ = acceptor_->local_endpoint(ec).port();
+  started_ = true;
+  net::post(*contexts_[0], [this] { accept(); });
+  for (auto& context : contexts_) {
+    threads_.emplace_back([ctx = context.get()] { ctx->run(); });
+  }
+  spdlog::info("routing api: listening on {}:{} with {} io threads", options_.address, port_.load(),
+               options_.threads);
+  return routing::okStatus();
+}
+
+void BeastHttpServer::accept() {
+  auto& context = *contexts_[nextContext_++ % contexts_.size()];
+  acceptor_->async_accept(context, [this](error_code ec, tcp::socket socket) { onAccept(ec, std::move(socket)); });
+}
+
+void BeastHttpServer::onAccept(error_code ec, tcp::socket socket) {
+  if (stopping() || ec == net::error::operation_aborted) return;
+  if (ec) {
+    // E.g. out of file descriptors: back off briefly instead of spinning.
+    spdlog::warn("routing api: accept failed: {}", ec.message());
+    acceptRetry_->expires_after(std::chrono::milliseconds(50));
+    acceptRetry_->async_wait([this](error_code waitEc) {
+      if (!waitEc && !stopping()) accept();
+    });
+    return;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto session = std::make_shared<Session>(*this, std::move(socket));
+  registerSession(session);
+  net::dispatch(session->executor(), [session] { session->start(); });
+  accept();
+}
+
+void BeastHttpServer::stop() {
+  std::lock_guard lock(lifecycleMu_);
+  if (!started_ || stopping_.exchange(true)) return;
+  // 1. No new connections.
+  std::promise<void> closed;
+  net::post(*contexts_[0], [this, &closed] {
+    error_code ignored;
+    acceptor_->close(ignored);
+    acceptRetry_->cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  // 2. Let each connection finish its request in progress, close idle ones.
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard sessionsLock(sessionsMu_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  for (auto& s : open) net::post(s->executor(), [s] { s->drain(); });
+  open.clear();
+  {
+    std::unique_lock sessionsLock(sessionsMu_);
+    if (!sessionsCv_.wait_for(sessionsLock, options_.drainTimeout, [this] { return openSessions_ == 0; })) {
+      spdlog::warn("routing api: {} connections still open after the drain timeout; closing them", openSessions_);
+    }
+  }
+  // 3. Stop the io threads; sessions still queued are destroyed with their io_context.
+  guards_.clear();
+  for (auto& context : contexts_) context->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  acceptor_.reset();
+  acceptRetry_.reset();
+  contexts_.clear();
+  spdlog::info("routing api: stopped");
+}
+
+}  // namespace
+
+std::unique_ptr<HttpServer> makeBeastHttpServer(HttpServerOptions options, HttpHandler handler) {
+  return std::make_unique<BeastHttpServer>(std::move(options), std::move(handler));
+}
+
+}  // namespace dwcp::routingapi

@@ -1,0 +1,148 @@
+#include "routingapi/route_request.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace dwcp::routingapi {
+namespace {
+
+using routing::Algorithm;
+using routing::TrafficClass;
+
+struct BadCase {
+  const char* name;
+  std::string body;
+  std::string field;  // expected Error::field
+  std::string messagePart;
+};
+
+class ParseRouteRequestBad : public testing::TestWithParam<BadCase> {};
+
+TEST_P(ParseRouteRequestBad, NamesTheField) {
+  const auto& c = GetParam();
+  auto parsed = parseRouteRequest(c.body);
+  ASSERT_FALSE(parsed.ok()) << c.body;
+  EXPECT_EQ(parsed.error().code, routing::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(parsed.error().field, c.field) << parsed.error().message;
+  EXPECT_NE(parsed.error().message.find(c.messagePart), std::string::npos) << parsed.error().message;
+}
+
+const std::string kLoc = R"("location":{"latitude":1,"longitude":2})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ParseRouteRequestBad,
+    testing::Values(
+        BadCase{"empty", "", "body", "empty body"},
+        BadCase{"malformed", R"({"location":)", "body", "malformed JSON"},
+        BadCase{"trailing_garbage", "{" + kLoc + "} x", "body", "malformed JSON"},
+        BadCase{"not_object", "[1,2]", "body", "must be a JSON object"},
+        BadCase{"too_deep", std::string(100, '[') + std::string(100, ']'), "body", "nested too deeply"},
+        BadCase{"no_source", R"({"trafficClass":"bulk"})", "location", "clientAddress or location is required"},
+        BadCase{"lat_missing", R"({"location":{"longitude":2}})", "location.latitude", "is required"},
+        BadCase{"lon_missing", R"({"location":{"latitude":2}})", "location.longitude", "is required"},
+        BadCase{"lat_high", R"({"location":{"latitude":90.5,"longitude":2}})", "location.latitude", "[-90, 90]"},
+        BadCase{"lat_low", R"({"location":{"latitude":-91,"longitude":2}})", "location.latitude", "[-90, 90]"},
+        BadCase{"lon_high", R"({"location":{"latitude":1,"longitude":180.01}})", "location.longitude", "[-180, 180]"},
+        BadCase{"lat_string", R"({"location":{"latitude":"1","longitude":2}})", "location.latitude",
+                "must be a number, not a string"},
+        BadCase{"lat_null", R"({"location":{"latitude":null,"longitude":2}})", "location.latitude", "not null"},
+        BadCase{"lat_overflow", R"({"location":{"latitude":1e400,"longitude":2}})", "body", "malformed JSON"},
+        BadCase{"location_array", R"({"location":[1,2]})", "location", "must be an object, not an array"},
+        BadCase{"location_unknown", R"({"location":{"latitude":1,"longitude":2,"alt":3}})", "location.alt",
+                "unknown field"},
+        BadCase{"address_bad", R"({"clientAddress":"300.1.1.1"})", "clientAddress", "IPv4 or IPv6"},
+        BadCase{"address_number", R"({"clientAddress":17})", "clientAddress", "must be a string"},
+        BadCase{"address_long", R"({"clientAddress":")" + std::string(100, '1') + R"("})", "clientAddress",
+                "longer than"},
+        BadCase{"class_unknown", "{" + kLoc + R"(,"trafficClass":"gold"})", "trafficClass", "must be one of"},
+        BadCase{"class_case", "{" + kLoc + R"(,"trafficClass":"Bulk"})", "trafficClass", "must be one of"},
+        BadCase{"class_number", "{" + kLoc + R"(,"trafficClass":1})", "trafficClass", "must be a string"},
+        BadCase{"algorithm_unknown", "{" + kLoc + R"(,"algorithm":"fastest"})", "algorithm", "must be one of"},
+        BadCase{"bytes_negative", "{" + kLoc + R"(,"requestBytes":-1})", "requestBytes", ">= 0"},
+        BadCase{"bytes_float", "{" + kLoc + R"(,"requestBytes":1.5})", "requestBytes", "non-negative integer"},
+        BadCase{"bytes_string", "{" + kLoc + R"(,"requestBytes":"10"})", "requestBytes", "non-negative integer"},
+        BadCase{"bytes_huge", "{" + kLoc + R"(,"requestBytes":18446744073709551615})", "requestBytes", "1 TiB"},
+        BadCase{"latency_zero", "{" + kLoc + R"(,"maxLatencyMs":0})", "maxLatencyMs", "(0, 600000]"},
+        BadCase{"latency_bool", "{" + kLoc + R"(,"maxLatencyMs":true})", "maxLatencyMs", "not a boolean"},
+        BadCase{"hint_object", "{" + kLoc + R"(,"regionHint":{}})", "regionHint", "must be a string"},
+        BadCase{"unknown_field", "{" + kLoc + R"(,"priority":1})", "priority", "unknown field"},
+        BadCase{"empty_key", "{" + kLoc + R"(,"":1})", "body", "empty field name"},
+        BadCase{"bad_utf8", "{\"regionHint\":\"\xff\"," + kLoc + "}", "body", "malformed JSON"}),
+    [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
+
+TEST(ParseRouteRequest, FullRequest) {
+  auto parsed = parseRouteRequest(
+      R"({"clientAddress":"203.0.113.7","location":{"latitude":48.1,"longitude":-11.6},"regionHint":"eu-west-1",)"
+      R"("trafficClass":"interactive","requestBytes":2048,"algorithm":"geo-proximity","maxLatencyMs":80})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
+  EXPECT_EQ(parsed->clientAddress, "203.0.113.7");
+  ASSERT_TRUE(parsed->location.has_value());
+  EXPECT_DOUBLE_EQ(parsed->location->latitudeDeg, 48.1);
+  EXPECT_DOUBLE_EQ(parsed->location->longitudeDeg, -11.6);
+  EXPECT_EQ(parsed->regionHint, "eu-west-1");
+  EXPECT_EQ(parsed->trafficClass, TrafficClass::kInteractive);
+  EXPECT_EQ(parsed->requestBytes, 2048u);
+  EXPECT_EQ(parsed->algorithm, Algorithm::kGeoProximity);
+  EXPECT_EQ(parsed->maxLatencyMs, 80.0);
+  auto engine = parsed->toEngineRequest();
+  EXPECT_EQ(engine.regionHint, "eu-west-1");
+  EXPECT_EQ(engine.algorithm, Algorithm::kGeoProximity);
+}
+
+TEST(ParseRouteRequest, DefaultsAndAddressOnly) {
+  auto parsed = parseRouteRequest(R"({"clientAddress":"2001:db8::1"})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
+  EXPECT_FALSE(parsed->location.has_value());
+  EXPECT_EQ(parsed->trafficClass, TrafficClass::kStandard);
+  EXPECT_EQ(parsed->requestBytes, 0u);
+  EXPECT_FALSE(parsed->algorithm.has_value());
+  EXPECT_FALSE(parsed->maxLatencyMs.has_value());
+}
+
+TEST(ParseRouteRequest, BoundaryCoordinatesAccepted) {
+  for (const char* body : {R"({"location":{"latitude":90,"longitude":180}})",
+                           R"({"location":{"latitude":-90,"longitude":-180}})",
+                           R"({"location":{"latitude":0,"longitude":0}})"}) {
+    EXPECT_TRUE(parseRouteRequest(body).ok()) << body;
+  }
+}
+
+TEST(RenderError, NamesFieldOnlyWhenGiven) {
+  auto withField = nlohmann::json::parse(renderError("must be a number", "location.latitude"));
+  EXPECT_EQ(withField["error"], "must be a number");
+  EXPECT_EQ(withField["field"], "location.latitude");
+  auto without = nlohmann::json::parse(renderError("no such endpoint"));
+  EXPECT_FALSE(without.contains("field"));
+}
+
+TEST(RenderDecision, NamesRegionEndpointAndAlternatives) {
+  routing::RegionTable table;
+  std::vector<routing::RegionSpec> specs(2);
+  specs[0].name = "eu-west-1";
+  specs[0].endpoint = "https://eu.example.com";
+  specs[0].location = {53.35, -6.26};
+  specs[0].phase = routing::RegionPhase::kHealthy;
+  specs[1].name = "us-east-1";
+  specs[1].endpoint = "https://us.example.com";
+  specs[1].location = {38.13, -78.45};
+  specs[1].phase = routing::RegionPhase::kHealthy;
+  ASSERT_TRUE(table.replaceAll(specs).ok());
+  routing::Router router(table);
+  routing::RouteRequest request;
+  request.clientLocation = routing::GeoPoint{51.5, -0.1};
+  request.algorithm = Algorithm::kGeoProximity;
+  auto decision = router.route(request);
+  ASSERT_TRUE(decision.ok());
+  auto json = nlohmann::json::parse(renderDecision(*decision));
+  EXPECT_EQ(json["region"], "eu-west-1");
+  EXPECT_EQ(json["endpoint"], "https://eu.example.com");
+  EXPECT_EQ(json["algorithm"], "geo-proximity");
+  EXPECT_EQ(json["trafficClass"], "standard");
+  EXPECT_GT(json["score"].get<double>(), 0);
+  ASSERT_EQ(json["alternatives"].size(), 1u);
+  EXPECT_EQ(json["alternatives"][0]["region"], "us-east-1");
+}
+
+}  // namespace
+}  // namespace dwcp::routingapi

@@ -1,0 +1,165 @@
+#include "routingapi/router_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace dwcp::routingapi {
+namespace {
+
+using routing::Error;
+using routing::ErrorCode;
+using routing::Status;
+
+Error invalid(std::string field, std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(field), std::move(message)};
+}
+
+Status mapOf(const YAML::Node& node, const std::string& field) {
+  if (!node.IsMap()) return invalid(field, "must be a map");
+  return routing::okStatus();
+}
+
+Status readBool(const YAML::Node& node, const std::string& field, bool& out) {
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, out)) return invalid(field, "must be true or false");
+  return routing::okStatus();
+}
+
+Status readPositive(const YAML::Node& node, const std::string& field, double& out) {
+  if (!node.IsScalar() || !YAML::convert<double>::decode(node, out) || !std::isfinite(out) || out <= 0)
+    return invalid(field, "must be a number > 0");
+  return routing::okStatus();
+}
+
+Status parseGlobal(const YAML::Node& node, RouterFileConfig& out) {
+  if (auto s = mapOf(node, "routing.global"); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar(), field = "routing.global." + key;
+    if (key == "algorithm") {
+      auto a = kv.second.IsScalar() ? routing::parseAlgorithm(kv.second.Scalar()) : std::nullopt;
+      if (!a) return invalid(field, "must be one of hybrid, latency, cost, load-balanced, geo-proximity");
+      out.algorithm = *a;
+    } else if (key == "enable_ddos_protection") {
+      if (auto s = readBool(kv.second, field, out.service.ddosProtection); !s.ok()) return s;
+    } else if (key == "enable_traffic_shaping") {
+      if (auto s = readBool(kv.second, field, out.service.trafficShaping); !s.ok()) return s;
+    } else {
+      return invalid(field, "unknown key");
+    }
+  }
+  return routing::okStatus();
+}
+
+Status parseDdos(const YAML::Node& node, RouterFileConfig& out) {
+  if (auto s = mapOf(node, "routing.ddos_protection"); !s.ok()) return s;
+  auto& limiter = out.service.rateLimiter;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar(), field = "routing.ddos_protection." + key;
+    if (key == "thresholds") {
+      if (auto s = mapOf(kv.second, field); !s.ok()) return s;
+      for (const auto& t : kv.second) {
+        const std::string tkey = t.first.Scalar(), tfield = field + "." + tkey;
+        if (tkey == "max_requests_per_sec") {
+          if (auto s = readPositive(t.second, tfield, limiter.maxRequestsPerSec); !s.ok()) return s;
+        } else if (tkey == "max_bytes_per_sec") {
+          if (auto s = readPositive(t.second, tfield, limiter.maxBytesPerSec); !s.ok()) return s;
+        } else {
+          return invalid(tfield, "unknown key");
+        }
+      }
+    } else if (key == "blacklist_duration") {
+      auto d = kv.second.IsScalar() ? parseDurationSeconds(kv.second.Scalar())
+                                    : routing::Result<std::chrono::seconds>(invalid("", "must be a duration"));
+      if (!d.ok()) return invalid(field, d.error().message);
+      limiter.blacklistDuration = *d;
+    } else {
+      return invalid(field, "unknown key");
+    }
+  }
+  return routing::okStatus();
+}
+
+}  // namespace
+
+routing::Result<std::chrono::seconds> parseDurationSeconds(const std::string& text) {
+  if (text.empty()) return invalid("", "invalid duration \"\"");
+  double totalSeconds = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+    if (j == i) return invalid("", "invalid duration \"" + text + "\": expected a number");
+    double value = 0;
+    try {
+      value = std::stod(text.substr(i, j - i));
+    } catch (const std::exception&) {
+      return invalid("", "invalid duration \"" + text + "\"");
+    }
+    std::size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    const std::string unit = text.substr(j, k - j);
+    double scale = 0;
+    if (unit == "ms") scale = 0.001;
+    else if (unit == "s") scale = 1;
+    else if (unit == "m") scale = 60;
+    else if (unit == "h") scale = 3600;
+    else if (unit == "d") scale = 86400;
+    else return invalid("", "invalid duration \"" + text + "\": unknown unit");
+    totalSeconds += value * scale;
+    i = k;
+  }
+  if (!std::isfinite(totalSeconds) || totalSeconds < 1 || totalSeconds > 365.0 * 86400)
+    return invalid("", "invalid duration \"" + text + "\": must be between 1s and 365d");
+  return std::chrono::seconds(static_cast<std::int64_t>(totalSeconds));
+}
+
+void RouterFileConfig::applyTo(routing::RouterConfig& config) const {
+  if (!algorithm) return;
+  for (auto& policy : config.classes) policy.algorithm = *algorithm;
+}
+
+routing::Result<RouterFileConfig> parseRouterConfig(const std::string& yamlText) {
+  RouterFileConfig out;
+  try {
+    const YAML::Node root = YAML::Load(yamlText);
+    if (root.IsNull()) return out;
+    if (!root.IsMap()) return invalid("", "the configuration must be a map");
+    const YAML::Node routingNode = root["routing"];
+    if (!routingNode) return out;
+    if (auto s = mapOf(routingNode, "routing"); !s.ok()) return s.error();
+    for (const auto& kv : routingNode) {
+      const std::string key = kv.first.Scalar();
+      Status s = routing::okStatus();
+      if (key == "global") {
+        s = parseGlobal(kv.second, out);
+      } else if (key == "ddos_protection") {
+        s = parseDdos(kv.second, out);
+      } else {
+        s = invalid("routing." + key, "unknown key");
+      }
+      if (!s.ok()) return s.error();
+    }
+  } catch (const YAML::Exception& e) {
+    return invalid("", "not valid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (auto s = validate(out.service); !s.ok()) return s.error();
+  return out;
+}
+
+routing::Result<RouterFileConfig> loadRouterConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return invalid("--config", "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = parseRouterConfig(text.str());
+  if (!config.ok()) {
+    auto e = config.error();
+    e.message = path + ": " + e.message;
+    return e;
+  }
+  return config;
+}
+
+}  // namespace dwcp::routingapi

@@ -1,0 +1,156 @@
+// dwcp-router: the routing API as a standalone routing tier.
+//   dwcp-router --regions FILE [--listen 127.0.0.1:8090] [--threads N] [--config dwcp.yaml]
+// SIGTERM or SIGINT stops gracefully (requests in progress finish); SIGHUP reloads FILE
+// (all-or-nothing: a bad file keeps the current regions).
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "engines/routing/region_table.h"
+#include "engines/routing/router.h"
+#include "routingapi/http_server.h"
+#include "routingapi/region_file.h"
+#include "routingapi/router_config.h"
+#include "routingapi/routing_service.h"
+
+namespace {
+
+using namespace dwcp;
+
+struct Flags {
+  std::string regionsFile;
+  std::string listen = "127.0.0.1:8090";
+  std::size_t threads = 0;
+  std::string configFile;
+};
+
+constexpr const char* kUsage =
+    "usage: dwcp-router --regions FILE [--listen 127.0.0.1:8090] [--threads N] [--config dwcp.yaml]\n"
+    "  --regions FILE   regions as YAML or JSON: a list of {name, endpoint, latitude, longitude, phase,\n"
+    "                   healthScore, costPerRequest, costPerCpuHour, capacityWeight}, or Region resources\n"
+    "  --listen ADDR    address:port to serve on ([::1]:8090 for IPv6)\n"
+    "  --threads N      io threads (default: one per core)\n"
+    "  --config FILE    DWCP configuration; its routing section sets the algorithm and DDoS limits\n";
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "dwcp-router: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+bool parseListen(const std::string& text, std::string& address, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= text.size()) return false;
+  address = text.substr(0, colon);
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  if (address.empty()) return false;
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || value < 0 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string text;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--regions") {
+      if (!value(flags.regionsFile)) return usageError("--regions needs a file");
+    } else if (arg == "--listen") {
+      if (!value(flags.listen)) return usageError("--listen needs address:port");
+    } else if (arg == "--threads") {
+      if (!value(text)) return usageError("--threads needs a number");
+      char* end = nullptr;
+      const long n = std::strtol(text.c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 256) return usageError("--threads must be within [1, 256]");
+      flags.threads = static_cast<std::size_t>(n);
+    } else if (arg == "--config") {
+      if (!value(flags.configFile)) return usageError("--config needs a file");
+    } else {
+      return usageError("unknown flag " + std::string(arg));
+    }
+  }
+  if (flags.regionsFile.empty()) return usageError("--regions is required");
+
+  routingapi::HttpServerOptions serverOptions;
+  if (!parseListen(flags.listen, serverOptions.address, serverOptions.port))
+    return usageError("--listen: expected address:port, got " + flags.listen);
+  serverOptions.threads = flags.threads;
+
+  routingapi::RouterFileConfig config;
+  if (!flags.configFile.empty()) {
+    auto loaded = routingapi::loadRouterConfig(flags.configFile);
+    if (!loaded.ok()) {
+      spdlog::critical("dwcp-router: {}", loaded.error().toString());
+      return 1;
+    }
+    config = std::move(*loaded);
+  }
+
+  routing::RegionTable table;
+  {
+    auto specs = routingapi::loadRegionsFile(flags.regionsFile);
+    if (!specs.ok()) {
+      spdlog::critical("dwcp-router: {}", specs.error().toString());
+      return 1;
+    }
+    if (auto s = table.replaceAll(std::move(*specs)); !s.ok()) {
+      spdlog::critical("dwcp-router: {}: {}", flags.regionsFile, s.error().toString());
+      return 1;
+    }
+  }
+  routing::RouterConfig routerConfig;
+  config.applyTo(routerConfig);
+  routing::Router router(table, routerConfig);
+  routingapi::RoutingService service(table, router, config.service);
+
+  // Signals are taken by sigwait() below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = routingapi::makeBeastHttpServer(serverOptions, service.handler());
+  if (auto s = server->start(); !s.ok()) {
+    spdlog::critical("dwcp-router: {}", s.error().toString());
+    return 1;
+  }
+  spdlog::info("dwcp-router: {} regions from {}, serving on {}:{}", table.snapshot()->regions().size(),
+               flags.regionsFile, serverOptions.address, server->port());
+
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      auto specs = routingapi::loadRegionsFile(flags.regionsFile);
+      auto status = specs.ok() ? table.replaceAll(std::move(*specs)) : routing::Status(specs.error());
+      if (status.ok()) {
+        spdlog::info("dwcp-router: reloaded {} regions", table.snapshot()->regions().size());
+      } else {
+        spdlog::error("dwcp-router: reload failed, keeping the current regions: {}", status.error().toString());
+      }
+      continue;
+    }
+    spdlog::info("dwcp-router: signal {}, stopping", signal);
+    break;
+  }
+  server->stop();
+  return 0;
+}

@@ -1,0 +1,378 @@
+// The routing API end to end in one process: a real Beast server on an ephemeral loopback port,
+// real HTTP requests from a small Beast client.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engines/routing/clock.h"
+#include "routingapi/http_server.h"
+#include "routingapi/routing_service.h"
+
+namespace dwcp::routingapi {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Json = nlohmann::json;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string retryAfter;
+  bool keepAlive = false;
+  Json json() const { return Json::parse(body, nullptr, false); }
+};
+
+// One keep-alive connection.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  Reply send(http::verb method, const std::string& target, const std::string& body = {},
+             const std::string& contentType = "application/json") {
+    http::request<http::string_body> request(method, target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    if (!body.empty() || method == http::verb::post) {
+      request.set(http::field::content_type, contentType);
+      request.body() = body;
+      request.prepare_payload();
+    }
+    http::write(socket_, request);
+    return read();
+  }
+  Reply read() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    beast::error_code ec;
+    http::read(socket_, buffer_, parser, ec);
+    if (ec) return Reply{-1, ec.message(), "", false};
+    const auto& response = parser.get();
+    return Reply{static_cast<int>(response.result_int()), response.body(),
+                 std::string(response[http::field::retry_after]), response.keep_alive()};
+  }
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  net::io_context io_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+routing::RegionSpec region(const char* name, double lat, double lon, routing::RegionPhase phase,
+                           double costPerRequest = 0.0001) {
+  routing::RegionSpec s;
+  s.name = name;
+  s.endpoint = std::string("https://") + name + ".example.com";
+  s.location = {lat, lon};
+  s.phase = phase;
+  s.costPerRequest = costPerRequest;
+  return s;
+}
+
+class RoutingServerTest : public testing::Test {
+ protected:
+  void startServer(RoutingServiceOptions options = {}, HttpServerOptions serverOptions = {}) {
+    ASSERT_TRUE(table_.replaceAll({region("eu-west-1", 53.35, -6.26, routing::RegionPhase::kHealthy),
+                                   region("us-east-1", 38.13, -78.45, routing::RegionPhase::kHealthy),
+                                   region("ap-south-1", 19.08, 72.88, routing::RegionPhase::kFailed)})
+                    .ok());
+    router_.emplace(table_, routing::RouterConfig{}, clock_);
+    service_.emplace(table_, *router_, options, clock_);
+    serverOptions.port = 0;
+    serverOptions.threads = 2;
+    server_ = makeBeastHttpServer(serverOptions, service_->handler());
+    auto status = server_->start();
+    ASSERT_TRUE(status.ok()) << status.error().toString();
+    ASSERT_NE(server_->port(), 0);
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+  }
+  Reply post(const std::string& body) { return Client(server_->port()).send(http::verb::post, "/v1/route", body); }
+
+  routing::ManualClock clock_;
+  routing::RegionTable table_;
+  std::optional<routing::Router> router_;
+  std::optional<RoutingService> service_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(RoutingServerTest, RoutesAGoodRequest) {
+  startServer();
+  auto reply = post(R"({"clientAddress":"198.51.100.1","location":{"latitude":51.5,"longitude":-0.1},)"
+                    R"("trafficClass":"interactive","algorithm":"geo-proximity","requestBytes":512})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto json = reply.json();
+  EXPECT_EQ(json["region"], "eu-west-1");
+  EXPECT_EQ(json["endpoint"], "https://eu-west-1.example.com");
+  EXPECT_EQ(json["algorithm"], "geo-proximity");
+  EXPECT_EQ(json["trafficClass"], "interactive");
+  ASSERT_EQ(json["alternatives"].size(), 1u);  // the Failed region is never offered
+  EXPECT_EQ(json["alternatives"][0]["region"], "us-east-1");
+}
+
+TEST_F(RoutingServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  startServer();
+  Client client(server_->port());
+  for (int i = 0; i < 20; ++i) {
+    auto reply = client.send(http::verb::post, "/v1/route", R"({"location":{"latitude":40,"longitude":-75}})");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_TRUE(reply.keepAlive);
+    EXPECT_EQ(reply.json()["region"], "us-east-1");
+  }
+}
+
+TEST_F(RoutingServerTest, BadInputsGet400NamingTheField) {
+  startServer();
+  const std::pair<std::string, std::string> cases[] = {
+      {"{not json", "body"},
+      {R"({"location":{"latitude":91,"longitude":0}})", "location.latitude"},
+      {R"({"location":{"latitude":"north","longitude":0}})", "location.latitude"},
+      {R"({"trafficClass":"bulk"})", "location"},
+      {R"({"location":{"latitude":1,"longitude":0},"requestBytes":-5})", "requestBytes"},
+      {R"({"location":{"latitude":1,"longitude":0},"algorithm":7})", "algorithm"},
+      {R"({"location":{"latitude":1,"longitude":0},"surprise":true})", "surprise"},
+      {"", "body"},
+  };
+  Client client(server_->port());
+  for (const auto& [body, field] : cases) {
+    auto reply = client.send(http::verb::post, "/v1/route", body);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_EQ(reply.json()["field"], field) << body << " -> " << reply.body;
+    EXPECT_TRUE(reply.json()["error"].is_string());
+  }
+  // The connection survived every bad body.
+  EXPECT_EQ(client.send(http::verb::get, "/healthz").status, 200);
+}
+
+TEST_F(RoutingServerTest, OversizedBodyGets413) {
+  HttpServerOptions serverOptions;
+  serverOptions.bodyLimitBytes = 1024;
+  startServer({}, serverOptions);
+  auto reply = post(R"({"location":{"latitude":1,"longitude":0},"regionHint":")" + std::string(4000, 'x') + "\"}");
+  EXPECT_EQ(reply.status, 413);
+  EXPECT_EQ(reply.json()["field"], "body");
+  EXPECT_FALSE(reply.keepAlive);
+  // The server still answers others.
+  EXPECT_EQ(post(R"({"location":{"latitude":1,"longitude":0}})").status, 200);
+}
+
+TEST_F(RoutingServerTest, MalformedHttpGets400AndTheServerLivesOn) {
+  startServer();
+  {
+    Client client(server_->port());
+    net::write(client.socket(), net::buffer(std::string("GARBAGE / NOT-HTTP\r\n\r\n")));
+    auto reply = client.read();
+    EXPECT_EQ(reply.status, 400) << reply.body;
+  }
+  EXPECT_EQ(post(R"({"location":{"latitude":1,"longitude":0}})").status, 200);
+}
+
+TEST_F(RoutingServerTest, SourceOverItsLimitGets429WithRetryAfter) {
+  RoutingServiceOptions options;
+  options.rateLimiter.maxRequestsPerSec = 3;
+  options.rateLimiter.burstSeconds = 1;
+  startServer(options);
+  Client client(server_->port());
+  const std::string flooder = R"({"clientAddress":"203.0.113.66","location":{"latitude":1,"longitude":0}})";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client.send(http::verb::post, "/v1/route", flooder).status, 200) << i;
+  auto limited = client.send(http::verb::post, "/v1/route", flooder);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_FALSE(limited.retryAfter.empty());
+  EXPECT_GE(std::stoi(limited.retryAfter), 1);
+  // Another source on the same connection is not affected.
+  EXPECT_EQ(client.send(http::verb::post, "/v1/route",
+                        R"({"clientAddress":"203.0.113.67","location":{"latitude":1,"longitude":0}})")
+                .status,
+            200);
+  // Tokens come back with time (the injected clock, no sleeping).
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_EQ(client.send(http::verb::post, "/v1/route", flooder).status, 200);
+  auto metrics = client.send(http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find("dwcp_federation_routing_rate_limited_total{reason=\"rate_limited\"} 1"), std::string::npos)
+      << metrics;
+}
+
+// A clock that, once armed, holds the first caller until released: a request stays inside the
+// engine (holding its traffic-shaping slot) for as long as the test wants.
+class GateClock final : public routing::SteadyClock {
+ public:
+  TimePoint now() const override {
+    std::unique_lock lock(mu_);
+    if (armed_) {
+      armed_ = false;
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    }
+    return std::chrono::steady_clock::now();
+  }
+  void arm() {
+    std::lock_guard lock(mu_);
+    armed_ = true;
+  }
+  bool waitEntered() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [this] { return entered_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  mutable bool armed_ = false, entered_ = false;
+  bool released_ = false;
+};
+
+TEST(RoutingServerShaping, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
+  routing::ManualClock clock;
+  GateClock gate;
+  routing::RegionTable table;
+  ASSERT_TRUE(table.replaceAll({region("eu-west-1", 53.35, -6.26, routing::RegionPhase::kHealthy)}).ok());
+  routing::Router router(table, routing::RouterConfig{}, gate);
+  RoutingServiceOptions options;
+  options.shaper.capacity = 1;  // bulk is shed once the depth reaches 50% of 1, realtime at 100%
+  RoutingService service(table, router, options, clock);
+  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2}, service.handler());
+  ASSERT_TRUE(server->start().ok());
+  // Two connections, accepted before anything blocks: one per io thread.
+  Client first(server->port()), second(server->port());
+  ASSERT_EQ(first.send(http::verb::get, "/healthz").status, 200);
+  ASSERT_EQ(second.send(http::verb::get, "/healthz").status, 200);
+
+  gate.arm();
+  Reply held;
+  std::thread inEngine([&] {
+    held = first.send(http::verb::post, "/v1/route", R"({"location":{"latitude":1,"longitude":0},"trafficClass":"bulk"})");
+  });
+  ASSERT_TRUE(gate.waitEntered());
+  auto shed = second.send(http::verb::post, "/v1/route",
+                          R"({"location":{"latitude":1,"longitude":0},"trafficClass":"bulk"})");
+  gate.release();
+  inEngine.join();
+  EXPECT_EQ(held.status, 200) << held.body;
+  EXPECT_EQ(shed.status, 503) << shed.body;
+  EXPECT_FALSE(shed.retryAfter.empty());
+  EXPECT_NE(shed.json()["error"].get<std::string>().find("bulk"), std::string::npos);
+  // The slot is free again.
+  EXPECT_EQ(second.send(http::verb::post, "/v1/route",
+                        R"({"location":{"latitude":1,"longitude":0},"trafficClass":"bulk"})").status,
+            200);
+  auto metrics = second.send(http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find("dwcp_federation_routing_shed_total{traffic_class=\"bulk\",reason=\"overload\"} 1"),
+            std::string::npos) << metrics;
+  server->stop();
+}
+
+TEST_F(RoutingServerTest, NoEligibleRegionGets503WithTheEngineMessage) {
+  startServer();
+  ASSERT_TRUE(table_.setPhase("eu-west-1", routing::RegionPhase::kDraining).ok());
+  ASSERT_TRUE(table_.setPhase("us-east-1", routing::RegionPhase::kFailed).ok());
+  auto reply = post(R"({"location":{"latitude":1,"longitude":0}})");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.json()["error"], "no eligible region among 3: 2 Failed, 1 Draining");
+  EXPECT_FALSE(reply.retryAfter.empty());
+}
+
+TEST_F(RoutingServerTest, RegionsListsPhaseHealthWeightAndEjection) {
+  startServer();
+  auto reply = Client(server_->port()).send(http::verb::get, "/v1/regions");
+  ASSERT_EQ(reply.status, 200);
+  auto regions = reply.json()["regions"];
+  ASSERT_EQ(regions.size(), 3u);
+  EXPECT_EQ(regions[0]["name"], "ap-south-1");
+  EXPECT_EQ(regions[0]["phase"], "Failed");
+  EXPECT_EQ(regions[0]["acceptsTraffic"], false);
+  EXPECT_EQ(regions[1]["name"], "eu-west-1");
+  EXPECT_EQ(regions[1]["phase"], "Healthy");
+  EXPECT_EQ(regions[1]["healthScore"], 100.0);
+  EXPECT_EQ(regions[1]["weight"], 1.0);
+  EXPECT_EQ(regions[1]["ejected"], false);
+}
+
+TEST_F(RoutingServerTest, MetricsHaveTheHistogramAndDecisionCounts) {
+  startServer();
+  Client client(server_->port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(client.send(http::verb::post, "/v1/route",
+                          R"({"location":{"latitude":50,"longitude":0},"algorithm":"geo-proximity"})")
+                  .status,
+              200);
+  }
+  auto reply = client.send(http::verb::get, "/metrics");
+  ASSERT_EQ(reply.status, 200);
+  const auto& text = reply.body;
+  EXPECT_NE(text.find("# TYPE dwcp_federation_routing_decision_latency_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("dwcp_federation_routing_decision_latency_seconds_bucket{le=\"0.1\"} 3"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("dwcp_federation_routing_decision_latency_seconds_count 3"), std::string::npos);
+  EXPECT_NE(text.find("dwcp_federation_routing_decisions_total{algorithm=\"geo-proximity\",traffic_class=\"standard\","
+                      "region=\"eu-west-1\"} 3"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("dwcp_federation_routing_blacklisted_sources 0"), std::string::npos);
+  EXPECT_NE(text.find("dwcp_federation_routing_shed_total{traffic_class=\"bulk\",reason=\"overload\"} 0"),
+            std::string::npos);
+}
+
+TEST_F(RoutingServerTest, UnknownPathsAndMethods) {
+  startServer();
+  Client client(server_->port());
+  EXPECT_EQ(client.send(http::verb::get, "/nope").status, 404);
+  EXPECT_EQ(client.send(http::verb::get, "/v1/route").status, 405);
+  EXPECT_EQ(client.send(http::verb::post, "/v1/regions", "{}").status, 405);
+  EXPECT_EQ(client.send(http::verb::get, "/healthz?verbose=1").status, 200);
+}
+
+TEST_F(RoutingServerTest, StopClosesIdleConnectionsAndRefusesNewOnes) {
+  startServer();
+  const auto port = server_->port();
+  Client idle(port);
+  ASSERT_EQ(idle.send(http::verb::get, "/healthz").status, 200);
+  server_->stop();
+  EXPECT_EQ(idle.read().status, -1);  // closed by the server
+  net::io_context io;
+  tcp::socket socket(io);
+  beast::error_code ec;
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  EXPECT_TRUE(ec) << "still accepting after stop()";
+  server_->stop();  // idempotent
+}
+
+TEST(HttpServer, BindErrorNamesListen) {
+  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0}, [](const HttpRequest&, HttpResponse&) {});
+  ASSERT_TRUE(first->start().ok());
+  auto second = makeBeastHttpServer({.address = "127.0.0.1", .port = first->port()},
+                                    [](const HttpRequest&, HttpResponse&) {});
+  auto status = second->start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().field, "listen");
+  auto bad = makeBeastHttpServer({.address = "not-an-address", .port = 0}, [](const HttpRequest&, HttpResponse&) {});
+  EXPECT_FALSE(bad->start().ok());
+}
+
+TEST(HttpServer, HandlerExceptionsBecome500) {
+  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 1},
+                                    [](const HttpRequest&, HttpResponse&) { throw std::runtime_error("boom"); });
+  ASSERT_TRUE(server->start().ok());
+  Client client(server->port());
+  auto reply = client.send(http::verb::get, "/");
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_EQ(client.send(http::verb::get, "/").status, 500);  // the connection and server survive
+}
+
+}  // namespace
+}  // namespace dwcp::routingapi

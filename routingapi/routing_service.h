@@ -1,0 +1,56 @@
+// The routing API's request handling, independent of the HTTP library: POST /v1/route (parse ->
+// per-source admission -> traffic-class shaping -> engine -> JSON), GET /v1/regions, /healthz
+// and /metrics. Owns the rate limiter, the shaper and the metrics; borrows the region table and
+// the router, which must outlive it. handle() is thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "engines/routing/clock.h"
+#include "engines/routing/rate_limiter.h"
+#include "engines/routing/region_table.h"
+#include "engines/routing/router.h"
+#include "engines/routing/traffic_shaper.h"
+#include "routingapi/http_server.h"
+#include "routingapi/metrics.h"
+
+namespace dwcp::routingapi {
+
+struct RoutingServiceOptions {
+  bool ddosProtection = true;        // DWCP routing.global.enable_ddos_protection
+  bool trafficShaping = true;        // DWCP routing.global.enable_traffic_shaping
+  routing::RateLimiterConfig rateLimiter;
+  routing::ShaperConfig shaper;
+};
+
+// Field names like "rateLimiter.maxRequestsPerSec", "shaper.capacity".
+routing::Status validate(const RoutingServiceOptions& options);
+
+class RoutingService {
+ public:
+  // options assumed valid (see validate()); the clock must outlive the service.
+  RoutingService(routing::RegionTable& table, routing::Router& router, RoutingServiceOptions options,
+                 const routing::SteadyClock& clock = routing::RealSteadyClock::instance());
+
+  void handle(const HttpRequest& request, HttpResponse& response);
+  HttpHandler handler() {
+    return [this](const HttpRequest& request, HttpResponse& response) { handle(request, response); };
+  }
+
+  const RoutingMetrics& metrics() const { return metrics_; }
+
+ private:
+  void route(const HttpRequest& request, HttpResponse& response);
+  void regions(HttpResponse& response) const;
+  void renderMetrics(HttpResponse& response) const;
+
+  routing::RegionTable& table_;
+  routing::Router& router_;
+  const RoutingServiceOptions options_;
+  const routing::SteadyClock& clock_;
+  routing::SourceRateLimiter limiter_;
+  routing::TrafficShaper shaper_;
+  RoutingMetrics metrics_;
+};
+
+}  // namespace dwcp::routingapi
