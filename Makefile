@@ -48,3 +48,17 @@ bench-runtime: build tools
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The engine benchmark as JSON, then create-to-Placed end to end on a local control plane
+# (bench/placement_e2e.sh; smaller runs with N=1000 RATE=50 DURATION=10).
+.PHONY: bench-placement
+bench-placement: build tools
+	$(BUILD_DIR)/bin/bench_placement --benchmark_format=json
+	BUILD_DIR=$(BUILD_DIR) bash bench/placement_e2e.sh
+
+# Routing (issue 5): in-process decisions (Google Benchmark), then HTTP throughput beside nginx
+# (wrk) and the flood test.
+.PHONY: bench-routing
+bench-routing: build
+	$(BUILD_DIR)/bin/bench_routing --benchmark_format=json
+	BUILD_DIR=$(BUILD_DIR) bash bench/routing_http.sh

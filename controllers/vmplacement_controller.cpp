@@ -301,16 +301,14 @@ kube::ReconcileResult VMPlacementController::finalize(const std::string& key, co
 
 kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& preemptor, int priority,
                                                             const std::vector<placement::Victim>& victims) {
-  for (const auto& victim : victims) {
+  for (size_t i = 0; i < victims.size(); ++i) {
+    const placement::Victim& victim = victims[i];
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;
     json status = object->value("status", json::object());
     const int64_t generation = intAt(*object, "/metadata/generation"_json_pointer);
     const std::string message = "preempted by " + preemptor + " (priority " + std::to_string(priority) +
                                 ") to free capacity in " + victim.region + "; waiting for capacity";
-    if (auto removed = deleteWorkload(*object); !removed.ok()) {
-      spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
-    }
     status["phase"] = "Preempted";
     status.erase("region");
     status.erase("score");
@@ -318,11 +316,31 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
     status["epoch"] = status.value("epoch", int64_t{0}) + 1;
     status["message"] = message;
     condition(status, "Placed", "False", "Preempted", message, generation, deps_.clock->wallNow());
+    // Status first: a victim whose write fails (a conflict while the cache is behind) keeps running.
     auto result = writeStatus(*object, status);
-    if (!result.ok()) return result;
+    if (!result.ok() || result.requeueAfter) {
+      restoreVictims(victims, i);
+      return result;
+    }
+    if (auto removed = deleteWorkload(*object); !removed.ok()) {
+      spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
+    }
     if (deps_.events) deps_.events->record(*object, kube::EventType::kWarning, "Preempted", "Preempt", message);
   }
   return kube::ReconcileResult::success();
+}
+
+void VMPlacementController::restoreVictims(const std::vector<placement::Victim>& victims, size_t from) {
+  std::lock_guard lock(mu_);
+  for (size_t i = from; i < victims.size(); ++i) {
+    const placement::Victim& victim = victims[i];
+    auto object = deps_.vmPlacements->get(victim.key);
+    if (!object) continue;  // gone: it holds nothing
+    auto parsed = api::parseVMPlacement(*object);
+    assumeLocked(parsed.ok() ? toPlacedVM(victim.key, victim.region, parsed->spec)
+                             : placement::PlacedVM{victim.key, victim.region, victim.resources, victim.priority,
+                                                   /*preemptible=*/true, ""});
+  }
 }
 
 kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, const std::string& reason) {
@@ -425,7 +443,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     case placement::Outcome::kPlacedWithPreemption: {
       if (!decision.victims.empty()) {
         auto preempted = preemptVictims(key, vm.spec.priority, decision.victims);
-        if (!preempted.ok()) return preempted;
+        if (!preempted.ok() || preempted.requeueAfter) return preempted;  // not all victims are out
       }
       if (!currentRegion.empty() && currentRegion != decision.region && currentRegion == deps_.localRegion) {
         if (auto removed = deleteWorkload(object); !removed.ok()) {
@@ -455,7 +473,15 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       const bool preempted = phase == "Preempted";
       status["phase"] = preempted ? "Preempted" : "Unschedulable";
       for (const char* field : {"region", "score", "candidates", "workloadRef"}) status.erase(field);
-      const std::string message = moveReason + decision.message;
+      std::string message = moveReason + decision.message;
+      if (preempted) {
+        // Keep who preempted it: "preempted by NS/NAME (priority P) to free capacity in R".
+        const std::string previous = status.value("message", "");
+        const auto end = previous.find("; waiting for capacity");
+        if (previous.rfind("preempted by ", 0) == 0 && end != std::string::npos) {
+          message = previous.substr(0, end) + "; waiting for capacity: " + decision.message;
+        }
+      }
       const bool news = status.value("message", "") != message;
       status["message"] = message;
       status["observedGeneration"] = generation;

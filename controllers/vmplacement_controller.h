@@ -79,8 +79,13 @@ class VMPlacementController {
 
   kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object, const api::VMPlacement& vm);
   kube::ReconcileResult writeStatus(const nlohmann::json& object, nlohmann::json status);
+  // Writes each victim's Preempted status, then deletes its workload. When a write fails (or
+  // conflicts), that victim and the ones after it were not preempted: they go back into the ledger
+  // (the preemptor stays there too, counted conservatively until its retry) and the result is
+  // returned for the preemptor to retry.
   kube::ReconcileResult preemptVictims(const std::string& preemptor, int priority,
                                        const std::vector<placement::Victim>& victims);
+  void restoreVictims(const std::vector<placement::Victim>& victims, size_t from);
   // Server-side applies spec.template in the VM's namespace; sets status.workloadRef and the
   // WorkloadReady condition in `status`. A template the API server rejects is reported there
   // (and in an event), not retried until the spec changes; returns an error only for transient

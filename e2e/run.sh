@@ -3,7 +3,7 @@
 # the CRDs applied with kubectl, the operator binary run against them. Prints one line per check
 # and "N passed, N failed" at the end; exits non-zero when any check failed.
 #
-#   e2e/run.sh [TEST...]   tests: crds region_status restart apiserver_restart leader_election
+#   e2e/run.sh [TEST...]   tests: crds region_status restart apiserver_restart leader_election placement
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${E2E_WORK:-$ROOT/.e2e}"
@@ -27,7 +27,7 @@ trap cleanup EXIT
 bash "$ROOT/hack/build-tools.sh" >/dev/null || exit 2
 
 tests=("$@")
-((${#tests[@]})) || tests=(crds region_status restart apiserver_restart leader_election)
+((${#tests[@]})) || tests=(crds region_status restart apiserver_restart leader_election placement)
 for t in "${tests[@]}"; do
   log "--- $t"
   rm -f "$WORK"/op-*

@@ -88,7 +88,7 @@ struct StateConfig {
 
 struct RuntimeConfig {
   int regionWorkers = 2;
-  int vmPlacementWorkers = 4;
+  int vmPlacementWorkers = 16;  // reconciles wait on the API server, not the CPU
   std::string leaseNamespace = "dwcp-system";
   std::string leaseName = "dwcp-operator-leader";
 };

@@ -1,0 +1,1337 @@
+#include "controllers/vmplacement_controller.h"
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kube/conditions.h"
+#include "kube/fake_transport.h"
+
+namespace dwcp::controllers {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kVMPath = "/apis/federation.dwcp.io/v1alpha1/namespaces/default/vmplacements/";
+constexpr const char* kWorkloadPath = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines/";
+constexpr const char* kEventsPath = "/apis/events.k8s.io/v1/namespaces/default/events";
+
+// ---------------------------------------------------------------------------------------------
+// Objects as the API server returns them.
+
+json region(const std::string& name, int64_t cpu, std::vector<std::string> compliance = {},
+            const std::string& continent = "europe", const std::string& country = "DE", double latitude = 50.11,
+            double longitude = 8.68) {
+  return json{{"apiVersion", "federation.dwcp.io/v1alpha1"},
+              {"kind", "Region"},
+              {"metadata", {{"name", name}, {"uid", "uid-" + name}, {"generation", 1}, {"resourceVersion", "50"}}},
+              {"spec",
+               {{"location",
+                 {{"latitude", latitude}, {"longitude", longitude}, {"country", country}, {"continent", continent}}},
+                {"capacity", {{"cpu", cpu}, {"memoryMiB", 1048576}, {"storageGiB", 100000}}},
+                {"cost", {{"cpuHour", 0.04}, {"memoryGiBHour", 0.005}, {"storageGiBMonth", 0.08}}},
+                {"priority", 50},
+                {"compliance", compliance},
+                {"endpoint", "https://dwcp-" + name + ".example.com:7443"},
+                {"enabled", true}}},
+              {"status", {{"phase", "Healthy"}, {"healthScore", 100}}}};
+}
+
+// The five regions of examples/regions.yaml, healthy.
+std::vector<json> exampleRegions() {
+  auto withPrices = [](json r, int64_t memoryMiB, int64_t storageGiB, int64_t maxVMs, int priority, double cpuHour,
+                       double memoryGiBHour, double storageGiBMonth) {
+    r["spec"]["capacity"]["memoryMiB"] = memoryMiB;
+    r["spec"]["capacity"]["storageGiB"] = storageGiB;
+    r["spec"]["capacity"]["maxVMs"] = maxVMs;
+    r["spec"]["priority"] = priority;
+    r["spec"]["cost"] = {{"cpuHour", cpuHour}, {"memoryGiBHour", memoryGiBHour}, {"storageGiBMonth", storageGiBMonth}};
+    return r;
+  };
+  return {
+      withPrices(region("us-east-1", 4096, {"hipaa", "soc2", "pci-dss"}, "north-america", "US", 38.13, -78.45),
+                 16777216, 512000, 10000, 90, 0.0416, 0.0056, 0.08),
+      withPrices(region("us-west-2", 2048, {"soc2", "pci-dss"}, "north-america", "US", 45.84, -119.70), 8388608,
+                 256000, 5000, 80, 0.0416, 0.0056, 0.08),
+      withPrices(region("eu-west-1", 2048, {"gdpr", "soc2", "iso27001"}, "europe", "IE", 53.35, -6.26), 8388608,
+                 256000, 5000, 75, 0.0464, 0.0062, 0.088),
+      withPrices(region("eu-central-1", 1536, {"gdpr", "soc2", "iso27001", "c5"}, "europe", "DE", 50.11, 8.68),
+                 6291456, 192000, 4000, 70, 0.048, 0.0064, 0.0952),
+      withPrices(region("ap-south-1", 1024, {"soc2"}, "asia", "IN", 19.08, 72.88), 4194304, 128000, 2500, 60,
+                 0.0352, 0.0047, 0.1140),
+  };
+}
+
+json vmObject(const std::string& name, int64_t cpu, int priority = 50, bool preemptible = false) {
+  return json{{"apiVersion", "federation.dwcp.io/v1alpha1"},
+              {"kind", "VMPlacement"},
+              {"metadata",
+               {{"name", name},
+                {"namespace", "default"},
+                {"uid", "uid-" + name},
+                {"generation", 1},
+                {"resourceVersion", "10"},
+                {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
+              {"spec",
+               {{"resources", {{"cpu", cpu}, {"memoryMiB", 1024}, {"storageGiB", 0}}},
+                {"priority", priority},
+                {"preemptible", preemptible},
+                {"algorithm", "hybrid"}}}};
+}
+
+// examples/vmplacement.yaml without its template.
+json exampleVM() {
+  json vm = vmObject("web-frontend-01", 4, 70);
+  vm["spec"]["resources"] = {{"cpu", 4}, {"memoryMiB", 8192}, {"storageGiB", 100}};
+  vm["spec"]["weights"] = {{"latency", 40}, {"cost", 20}, {"capacity", 15}, {"health", 15}, {"priority", 5},
+                           {"spread", 5}};
+  vm["spec"]["constraints"] = {{"excludeRegions", {"ap-south-1"}},
+                               {"continents", {"europe"}},
+                               {"compliance", {"gdpr"}},
+                               {"origin", {{"latitude", 48.86}, {"longitude", 2.35}}},
+                               {"maxLatencyMs", 50},
+                               {"minHealth", 80},
+                               {"maxCostPerHour", 1.5},
+                               {"spreadGroup", "web-frontend"}};
+  return vm;
+}
+
+json vmTemplate() {
+  return json{{"apiVersion", "kubevirt.io/v1"},
+              {"kind", "VirtualMachine"},
+              {"metadata", {{"name", "web-frontend-01"}, {"labels", {{"app.kubernetes.io/name", "web-frontend"}}}}},
+              {"spec", {{"runStrategy", "Always"}}}};
+}
+
+// A VM our finalizer guards, in `phase` (with `region` when it holds one) at its generation.
+json withStatus(json vm, const std::string& phase, const std::string& regionName = "", int64_t epoch = 1) {
+  vm["metadata"]["finalizers"] = {kPlacementFinalizer};
+  vm["status"] = {{"phase", phase}, {"observedGeneration", vm["metadata"]["generation"]}, {"epoch", epoch}};
+  if (!regionName.empty()) vm["status"]["region"] = regionName;
+  return vm;
+}
+
+std::string keyOf(const std::string& name) { return "default/" + name; }
+
+kube::Response statusError(int code, const std::string& reason) {
+  json body = {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+               {"reason", reason}, {"message", "scripted " + reason}, {"code", code}};
+  return kube::Response{code, body.dump()};
+}
+
+json conditionOf(const json& status, const std::string& type) {
+  if (!status.contains("conditions")) return nullptr;
+  const json* c = kube::findCondition(status["conditions"], type);
+  return c ? *c : json(nullptr);
+}
+
+bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// ---------------------------------------------------------------------------------------------
+// A small API server behind the FakeTransport: VMPlacements with JSON Patch (test ops included)
+// and the status subresource under resourceVersion preconditions, KubeVirt discovery and apply,
+// and Events. Its objects are ahead of the informer cache until catchUp() copies them over, the
+// way a watch would. Thread-safe.
+class FakeApi {
+ public:
+  explicit FakeApi(kube::Store& cache) : cache_(cache) {}
+
+  // Creates or replaces an object on the server and in the cache.
+  void put(json object) {
+    std::lock_guard lock(mu_);
+    const std::string key = kube::objectKey(object);
+    cache_.upsert(object);
+    server_[key] = std::move(object);
+  }
+  // The cache sees every write made so far.
+  void catchUp() {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, object] : server_) cache_.upsert(object);
+  }
+  json server(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return server_.count(key) ? server_[key] : json();
+  }
+  // Every accepted status write, in order: (key, status).
+  std::vector<std::pair<std::string, json>> statusWrites() {
+    std::lock_guard lock(mu_);
+    return statusWrites_;
+  }
+  std::vector<json> statusWritesOf(const std::string& key) {
+    std::vector<json> out;
+    for (auto& [k, status] : statusWrites()) {
+      if (k == key) out.push_back(status);
+    }
+    return out;
+  }
+  void setKubeVirtServed(bool served) {
+    std::lock_guard lock(mu_);
+    kubevirtServed_ = served;
+  }
+
+  kube::Response handle(const kube::Request& request) {
+    std::lock_guard lock(mu_);
+    const std::string path = request.path.substr(0, request.path.find('?'));
+    if (startsWith(path, kVMPath)) return vmPlacement(request, path.substr(std::string(kVMPath).size()));
+    if (request.method == "GET" && path == "/apis/kubevirt.io/v1") {
+      if (!kubevirtServed_) return statusError(404, "NotFound");
+      json list = {{"kind", "APIResourceList"},
+                   {"groupVersion", "kubevirt.io/v1"},
+                   {"resources",
+                    {{{"name", "virtualmachines"}, {"kind", "VirtualMachine"}, {"namespaced", true}},
+                     {{"name", "virtualmachines/status"}, {"kind", "VirtualMachine"}, {"namespaced", true}}}}};
+      return {200, list.dump()};
+    }
+    if (startsWith(path, kWorkloadPath) && request.method == "PATCH") {
+      json workload = json::parse(request.body);
+      workload["metadata"]["uid"] = "uid-workload-" + workload["metadata"]["name"].get<std::string>();
+      workload["metadata"]["resourceVersion"] = nextVersion();
+      return {200, workload.dump()};
+    }
+    if (startsWith(path, kWorkloadPath) && request.method == "DELETE") {
+      return {200, json{{"kind", "Status"}, {"status", "Success"}}.dump()};
+    }
+    if (startsWith(path, kEventsPath) && request.method == "POST") return {201, request.body};
+    if (startsWith(path, kEventsPath) && request.method == "PATCH") return {200, "{}"};
+    return {599, "unexpected request " + request.method + " " + request.path};
+  }
+
+ private:
+  std::string nextVersion() { return std::to_string(++version_); }
+
+  kube::Response vmPlacement(const kube::Request& request, const std::string& rest) {
+    const auto slash = rest.find('/');
+    const std::string name = rest.substr(0, slash);
+    const std::string subresource = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    const std::string key = keyOf(name);
+    auto found = server_.find(key);
+    if (found == server_.end()) return statusError(404, "NotFound");
+    json& object = found->second;
+    if (request.method == "PATCH" && subresource.empty()) {
+      if (request.contentType != "application/json-patch+json") return statusError(415, "UnsupportedMediaType");
+      try {
+        json patched = object.patch(json::parse(request.body));
+        patched["metadata"]["resourceVersion"] = nextVersion();
+        object = std::move(patched);
+      } catch (const json::exception& e) {
+        return statusError(422, "Invalid");  // a failed test op
+      }
+      return {200, object.dump()};
+    }
+    if (request.method == "PUT" && subresource == "status") {
+      json body = json::parse(request.body);
+      if (body.value("/metadata/resourceVersion"_json_pointer, std::string()) !=
+          object["metadata"]["resourceVersion"].get<std::string>()) {
+        return statusError(409, "Conflict");
+      }
+      object["status"] = body["status"];
+      object["metadata"]["resourceVersion"] = nextVersion();
+      statusWrites_.emplace_back(key, body["status"]);
+      return {200, object.dump()};
+    }
+    return {599, "unexpected request " + request.method + " " + request.path};
+  }
+
+  std::mutex mu_;
+  kube::Store& cache_;
+  std::map<std::string, json> server_;
+  std::vector<std::pair<std::string, json>> statusWrites_;
+  bool kubevirtServed_ = true;
+  int64_t version_ = 100;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class VMPlacementControllerTest : public ::testing::Test {
+ protected:
+  VMPlacementControllerTest()
+      : transport_(std::make_shared<kube::FakeTransport>()),
+        client_(transport_),
+        discovery_(client_, clock_),
+        api_(vms_) {
+    transport_->setFallback([this](const kube::Request& request) { return api_.handle(request); });
+  }
+
+  VMPlacementController& start(const std::string& localRegion = "", kube::EventRecorder* events = nullptr,
+                               placement::EngineConfig engine = {}) {
+    VMPlacementControllerDeps deps;
+    deps.regions = &regions_;
+    deps.vmPlacements = &vms_;
+    deps.client = &client_;
+    deps.discovery = &discovery_;
+    deps.events = events;
+    deps.clock = &clock_;
+    deps.localRegion = localRegion;
+    deps.engine = engine;
+    deps.observeDecision = [this](double seconds, const std::string& result) {
+      std::lock_guard lock(mu_);
+      EXPECT_GE(seconds, 0);
+      decisions_.push_back(result);
+    };
+    controller_ = std::make_unique<VMPlacementController>(std::move(deps));
+    auto enqueue = [this](const std::string& key, const std::string& reason) {
+      std::lock_guard lock(mu_);
+      enqueued_.emplace_back(key, reason);
+    };
+    vmHandler_ = controller_->vmPlacementHandler(enqueue);
+    regionHandler_ = controller_->regionHandler(enqueue);
+    return *controller_;
+  }
+
+  void addRegions(const std::vector<json>& regions) {
+    for (const auto& r : regions) regions_.upsert(r);
+  }
+
+  kube::ReconcileResult reconcile(const std::string& name) { return controller_->reconcile(keyOf(name), "test"); }
+
+  std::set<std::string> enqueuedKeys() {
+    std::lock_guard lock(mu_);
+    std::set<std::string> keys;
+    for (const auto& [key, reason] : enqueued_) keys.insert(key);
+    return keys;
+  }
+  void clearEnqueued() {
+    std::lock_guard lock(mu_);
+    enqueued_.clear();
+  }
+
+  // The requests of this method whose path starts with the prefix.
+  std::vector<kube::Request> requestsTo(const std::string& method, const std::string& prefix) const {
+    std::vector<kube::Request> out;
+    for (const auto& r : transport_->requests()) {
+      if (r.method == method && startsWith(r.path, prefix)) out.push_back(r);
+    }
+    return out;
+  }
+
+  std::shared_ptr<kube::FakeTransport> transport_;
+  kube::Client client_;
+  kube::FakeClock clock_;
+  kube::Discovery discovery_;
+  kube::Store regions_;
+  kube::Store vms_;
+  FakeApi api_;
+  std::unique_ptr<VMPlacementController> controller_;
+  kube::EventHandler vmHandler_;
+  kube::EventHandler regionHandler_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> enqueued_;
+  std::vector<std::string> decisions_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A new VM: finalizer first, then status.
+
+TEST_F(VMPlacementControllerTest, NewVMGetsTheFinalizerThenAPlacedStatus) {
+  addRegions(exampleRegions());
+  api_.put(exampleVM());
+  start();
+
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  EXPECT_FALSE(result.requeueAfter.has_value());
+
+  auto requests = transport_->requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "PATCH");
+  EXPECT_EQ(requests[0].path, std::string(kVMPath) + "web-frontend-01");
+  EXPECT_EQ(requests[0].contentType, "application/json-patch+json");
+  json patch = json::parse(requests[0].body);
+  ASSERT_TRUE(patch.is_array());
+  EXPECT_EQ(patch[0]["op"], "test");  // never clobbers another controller's finalizers
+  EXPECT_EQ(patch.back()["op"], "add");
+  EXPECT_EQ(patch.back()["value"], json::array({kPlacementFinalizer}));
+
+  EXPECT_EQ(requests[1].method, "PUT");
+  EXPECT_EQ(requests[1].path, std::string(kVMPath) + "web-frontend-01/status");
+  json written = json::parse(requests[1].body);
+  // The object the finalizer patch returned: its resourceVersion, not the cache's.
+  EXPECT_NE(written["metadata"]["resourceVersion"], "10");
+  EXPECT_EQ(written["metadata"]["finalizers"], json::array({kPlacementFinalizer}));
+
+  const json status = api_.server(keyOf("web-frontend-01"))["status"];
+  ASSERT_TRUE(status.is_object());
+  EXPECT_EQ(status["phase"], "Placed");
+  const std::string chosen = status["region"].get<std::string>();
+  // gdpr in Europe within 50 ms of Paris: the two EU regions.
+  EXPECT_TRUE(chosen == "eu-west-1" || chosen == "eu-central-1") << chosen;
+  ASSERT_TRUE(status["candidates"].is_array());
+  ASSERT_EQ(status["candidates"].size(), 2u);
+  EXPECT_EQ(status["candidates"][0]["region"], chosen);
+  EXPECT_EQ(status["score"], status["candidates"][0]["score"]);
+  EXPECT_GT(status["score"].get<double>(), 0);
+  EXPECT_TRUE(startsWith(status["message"].get<std::string>(), "2/5 regions fit: ")) << status["message"];
+  EXPECT_EQ(status["placedAt"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(status["epoch"], 1);
+  EXPECT_EQ(status["observedGeneration"], 1);
+  EXPECT_FALSE(status.contains("workloadRef"));
+  json placed = conditionOf(status, "Placed");
+  ASSERT_TRUE(placed.is_object()) << status.dump();
+  EXPECT_EQ(placed["status"], "True");
+  EXPECT_EQ(placed["reason"], "Placed");
+  EXPECT_EQ(placed["observedGeneration"], 1);
+  EXPECT_EQ(placed["lastTransitionTime"], "2026-01-01T00:00:00Z");
+
+  // What was written parses as a VMPlacement status.
+  EXPECT_TRUE(api::parseVMPlacementStatus(status).ok());
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("web-frontend-01"), chosen}}));
+  EXPECT_EQ(decisions_, std::vector<std::string>{"placed"});
+}
+
+TEST_F(VMPlacementControllerTest, GoneVMIsForgottenWithoutRequests) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("a", 3), "Placed", "r1"));
+  start();
+  controller_->seedLedger();
+  ASSERT_EQ(controller_->ledger().size(), 1u);
+  vms_.erase(keyOf("a"));
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok());
+  EXPECT_TRUE(controller_->ledger().empty());
+  EXPECT_TRUE(transport_->requests().empty());
+}
+
+TEST_F(VMPlacementControllerTest, FinalizerConflictRequeuesWithoutStatusWrite) {
+  addRegions({region("r1", 10)});
+  api_.put(vmObject("a", 3));
+  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(409, "Conflict"));
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok());
+  EXPECT_TRUE(result.requeueAfter.has_value());
+  EXPECT_TRUE(api_.statusWrites().empty());
+}
+
+TEST_F(VMPlacementControllerTest, FinalizerServerErrorIsAFailure) {
+  addRegions({region("r1", 10)});
+  api_.put(vmObject("a", 3));
+  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_FALSE(result.ok());
+  EXPECT_TRUE(api_.statusWrites().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unschedulable: the message says why, and an event is recorded once per distinct message.
+
+TEST_F(VMPlacementControllerTest, UnschedulableExplainsEveryRegionAndRecordsOneEventPerMessage) {
+  addRegions(exampleRegions());
+  json vm = vmObject("big", 3000);
+  vm["spec"]["constraints"] = {{"compliance", {"gdpr"}}};
+  api_.put(vm);
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  start("", &events);
+
+  ASSERT_TRUE(reconcile("big").ok());
+  events.processPending();
+
+  json status = api_.server(keyOf("big"))["status"];
+  EXPECT_EQ(status["phase"], "Unschedulable");
+  EXPECT_EQ(status["message"], "0/5 regions fit: 3 lack compliance gdpr, 2 insufficient cpu");
+  for (const char* field : {"region", "score", "candidates", "placedAt", "epoch", "workloadRef"}) {
+    EXPECT_FALSE(status.contains(field)) << field;
+  }
+  EXPECT_EQ(status["observedGeneration"], 1);
+  json placed = conditionOf(status, "Placed");
+  ASSERT_TRUE(placed.is_object());
+  EXPECT_EQ(placed["status"], "False");
+  EXPECT_EQ(placed["reason"], "Unschedulable");
+  EXPECT_EQ(placed["message"], status["message"]);
+  EXPECT_TRUE(controller_->ledger().empty());
+  EXPECT_EQ(decisions_, std::vector<std::string>{"unschedulable"});
+
+  auto posted = requestsTo("POST", kEventsPath);
+  ASSERT_EQ(posted.size(), 1u);
+  json event = json::parse(posted[0].body);
+  EXPECT_EQ(event["reason"], "Unschedulable");
+  EXPECT_EQ(event["type"], "Warning");
+  EXPECT_EQ(event["note"], status["message"]);
+  EXPECT_EQ(event["regarding"]["name"], "big");
+
+  // The same verdict again: no new event (not even a series bump) and no status write.
+  api_.catchUp();
+  ASSERT_TRUE(reconcile("big").ok());
+  events.processPending();
+  EXPECT_EQ(requestsTo("POST", kEventsPath).size(), 1u);
+  EXPECT_EQ(requestsTo("PATCH", kEventsPath).size(), 0u);
+  EXPECT_EQ(api_.statusWritesOf(keyOf("big")).size(), 1u);
+
+  // A sixth region changes the verdict's text: a new status and a new event.
+  regions_.upsert(region("eu-north-1", 8, {"soc2"}));
+  regionHandler_.onAdd(*regions_.get("eu-north-1"));
+  ASSERT_TRUE(reconcile("big").ok());
+  events.processPending();
+  status = api_.server(keyOf("big"))["status"];
+  EXPECT_EQ(status["message"], "0/6 regions fit: 4 lack compliance gdpr, 2 insufficient cpu");
+  EXPECT_EQ(api_.statusWritesOf(keyOf("big")).size(), 2u);
+  EXPECT_EQ(requestsTo("POST", kEventsPath).size(), 2u);
+}
+
+TEST_F(VMPlacementControllerTest, UnschedulableBecomesPlacedWhenARegionGrows) {
+  json small = region("r1", 2);
+  addRegions({small});
+  api_.put(vmObject("a", 4));
+  start();
+  ASSERT_TRUE(reconcile("a").ok());
+  EXPECT_EQ(api_.server(keyOf("a"))["status"]["phase"], "Unschedulable");
+  EXPECT_EQ(api_.server(keyOf("a"))["status"]["message"],
+            "0/1 regions fit: 1 insufficient cpu");
+  api_.catchUp();
+
+  json grown = small;
+  grown["spec"]["capacity"]["cpu"] = 8;
+  grown["metadata"]["generation"] = 2;
+  grown["metadata"]["resourceVersion"] = "51";
+  regions_.upsert(grown);
+  regionHandler_.onUpdate(small, grown);
+  EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("a")});
+
+  ASSERT_TRUE(reconcile("a").ok());
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  EXPECT_EQ(status["region"], "r1");
+  EXPECT_EQ(status["epoch"], 1);
+  EXPECT_EQ(conditionOf(status, "Placed")["status"], "True");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledger: decisions count before the cache sees them.
+
+TEST_F(VMPlacementControllerTest, LedgerNeverOverCommitsWhileTheCacheLags) {
+  addRegions({region("r1", 10)});
+  for (int i = 0; i < 10; ++i) api_.put(vmObject("vm-" + std::to_string(i), 3));
+  start();
+
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(reconcile("vm-" + std::to_string(i)).ok()) << i;
+
+  int placed = 0, unschedulable = 0;
+  for (const auto& [key, status] : api_.statusWrites()) {
+    if (status["phase"] == "Placed") {
+      ++placed;
+      EXPECT_EQ(status["region"], "r1");
+    } else {
+      ++unschedulable;
+      EXPECT_EQ(status["phase"], "Unschedulable");
+      EXPECT_EQ(status["message"], "0/1 regions fit: 1 insufficient cpu");
+    }
+  }
+  EXPECT_EQ(placed, 3);
+  EXPECT_EQ(unschedulable, 7);
+  EXPECT_EQ(controller_->ledger().size(), 3u);
+
+  // Once the cache caught up, reconciling everyone again changes nothing.
+  api_.catchUp();
+  const size_t writes = api_.statusWrites().size();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(reconcile("vm-" + std::to_string(i)).ok()) << i;
+  EXPECT_EQ(api_.statusWrites().size(), writes);
+  EXPECT_EQ(controller_->ledger().size(), 3u);
+}
+
+TEST_F(VMPlacementControllerTest, ConcurrentReconcilesNeverOverCommit) {
+  addRegions({region("r1", 10), region("r2", 7)});
+  constexpr int kVMs = 40;
+  for (int i = 0; i < kVMs; ++i) api_.put(vmObject("vm-" + std::to_string(i), 3));
+  start();
+
+  std::atomic<int> next{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < kVMs; i = next++) {
+        auto result = reconcile("vm-" + std::to_string(i));
+        EXPECT_TRUE(result.ok() && !result.requeueAfter) << i;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+
+  std::map<std::string, int> cpuByRegion;
+  int placed = 0;
+  for (int i = 0; i < kVMs; ++i) {
+    json status = api_.server(keyOf("vm-" + std::to_string(i)))["status"];
+    if (status["phase"] == "Placed") {
+      ++placed;
+      cpuByRegion[status["region"].get<std::string>()] += 3;
+    } else {
+      EXPECT_EQ(status["phase"], "Unschedulable");
+    }
+  }
+  EXPECT_EQ(placed, 5);  // 3 in r1 (cpu 10), 2 in r2 (cpu 7)
+  EXPECT_EQ(cpuByRegion["r1"], 9);
+  EXPECT_EQ(cpuByRegion["r2"], 6);
+  EXPECT_EQ(controller_->ledger().size(), 5u);
+}
+
+TEST_F(VMPlacementControllerTest, SeedLedgerCountsPlacedAndMigratingVMs) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("a", 4), "Placed", "r1"));
+  api_.put(withStatus(vmObject("b", 4), "Placed", "r1"));
+  api_.put(withStatus(vmObject("m", 1), "Migrating", "r1"));
+  api_.put(withStatus(vmObject("u", 4), "Unschedulable"));
+  api_.put(withStatus(vmObject("p", 4), "Preempted"));
+  api_.put(vmObject("new-big", 2));
+  api_.put(vmObject("new-small", 1));
+  start();
+  controller_->seedLedger();
+
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{
+                                       {keyOf("a"), "r1"}, {keyOf("b"), "r1"}, {keyOf("m"), "r1"}}));
+
+  // 9 of 10 cpus are held: 2 do not fit, 1 does.
+  ASSERT_TRUE(reconcile("new-big").ok());
+  EXPECT_EQ(api_.server(keyOf("new-big"))["status"]["phase"], "Unschedulable");
+  EXPECT_EQ(api_.server(keyOf("new-big"))["status"]["message"], "0/1 regions fit: 1 insufficient cpu");
+  ASSERT_TRUE(reconcile("new-small").ok());
+  EXPECT_EQ(api_.server(keyOf("new-small"))["status"]["phase"], "Placed");
+}
+
+TEST_F(VMPlacementControllerTest, PlacedVMWithUnchangedSpecIsAssumedWithoutWrites) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("a", 8), "Placed", "r1"));
+  api_.put(vmObject("b", 4));
+  start();  // no seedLedger: reconciling a placed VM adds it
+
+  ASSERT_TRUE(reconcile("a").ok());
+  EXPECT_TRUE(api_.statusWrites().empty());
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
+  ASSERT_TRUE(reconcile("b").ok());
+  EXPECT_EQ(api_.server(keyOf("b"))["status"]["phase"], "Unschedulable");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deletion: cleanup, release, finalizer removal, waiting VMs retried.
+
+TEST_F(VMPlacementControllerTest, DeletionDeletesTheWorkloadReleasesCapacityAndRemovesTheFinalizer) {
+  addRegions({region("r1", 10)});
+  json gone = withStatus(vmObject("gone", 8), "Placed", "r1");
+  gone["metadata"]["finalizers"] = {kPlacementFinalizer, "other.dwcp.io/keep"};
+  gone["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  gone["status"]["workloadRef"] = {{"apiVersion", "kubevirt.io/v1"},
+                                   {"kind", "VirtualMachine"},
+                                   {"namespace", "default"},
+                                   {"name", "gone-vm"},
+                                   {"uid", "uid-workload-gone-vm"}};
+  api_.put(gone);
+  api_.put(withStatus(vmObject("unschedulable", 4), "Unschedulable"));
+  api_.put(withStatus(vmObject("preempted", 4), "Preempted"));
+  api_.put(withStatus(vmObject("pending", 1), "Pending"));
+  api_.put(vmObject("fresh", 1));
+  api_.put(withStatus(vmObject("placed", 1), "Placed", "r1"));
+  api_.put(withStatus(vmObject("failed", 1), "Failed"));
+  json deleting = withStatus(vmObject("deleting", 1), "Unschedulable");
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  api_.put(deleting);
+  start();
+  controller_->seedLedger();
+  ASSERT_EQ(controller_->ledger().count(keyOf("gone")), 1u);
+
+  auto result = reconcile("gone");
+  ASSERT_TRUE(result.ok()) << *result.error;
+
+  auto deletes = requestsTo("DELETE", "/");
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].path, std::string(kWorkloadPath) + "gone-vm");
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("placed"), "r1"}}));
+
+  auto patches = requestsTo("PATCH", kVMPath);
+  ASSERT_EQ(patches.size(), 1u);
+  EXPECT_EQ(patches[0].path, std::string(kVMPath) + "gone");
+  json patch = json::parse(patches[0].body);
+  ASSERT_EQ(patch.size(), 2u);
+  EXPECT_EQ(patch[0]["op"], "test");
+  EXPECT_EQ(patch[0]["value"], json({kPlacementFinalizer, "other.dwcp.io/keep"}));
+  EXPECT_EQ(api_.server(keyOf("gone"))["metadata"]["finalizers"], json({"other.dwcp.io/keep"}));
+  // The workload went before the finalizer did.
+  auto all = transport_->requests();
+  auto position = [&](const std::string& method) {
+    return std::find_if(all.begin(), all.end(), [&](const kube::Request& r) { return r.method == method; }) -
+           all.begin();
+  };
+  EXPECT_LT(position("DELETE"), position("PATCH"));
+  EXPECT_TRUE(api_.statusWrites().empty());
+
+  EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending"),
+                                                   keyOf("fresh")}));
+
+  // The freed capacity takes a waiting VM.
+  ASSERT_TRUE(reconcile("unschedulable").ok());
+  EXPECT_EQ(api_.server(keyOf("unschedulable"))["status"]["phase"], "Placed");
+}
+
+TEST_F(VMPlacementControllerTest, DeletionWithoutOurFinalizerDoesNothing) {
+  addRegions({region("r1", 10)});
+  json vm = vmObject("a", 1);
+  vm["metadata"]["finalizers"] = {"other.dwcp.io/keep"};
+  vm["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  api_.put(vm);
+  start();
+  EXPECT_TRUE(reconcile("a").ok());
+  EXPECT_TRUE(transport_->requests().empty());
+}
+
+TEST_F(VMPlacementControllerTest, DeletionRetriesWhenTheWorkloadDeleteFails) {
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 1), "Placed", "r1");
+  vm["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  vm["status"]["workloadRef"] = {{"apiVersion", "kubevirt.io/v1"}, {"kind", "VirtualMachine"},
+                                 {"namespace", "default"}, {"name", "a"}};
+  api_.put(vm);
+  transport_->expect("DELETE", kWorkloadPath, statusError(500, "InternalError"));
+  start();
+  controller_->seedLedger();
+
+  auto result = reconcile("a");
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // the finalizer stays
+  EXPECT_EQ(controller_->ledger().count(keyOf("a")), 1u);
+
+  // A workload already gone (404) is fine.
+  transport_->expect("DELETE", kWorkloadPath, statusError(404, "NotFound"));
+  result = reconcile("a");
+  EXPECT_TRUE(result.ok());
+  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 1u);
+  EXPECT_TRUE(controller_->ledger().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A placed VM's spec changes.
+
+TEST_F(VMPlacementControllerTest, SpecChangeThatStillFitsKeepsTheRegion) {
+  addRegions(exampleRegions());
+  json vm = withStatus(vmObject("a", 4), "Placed", "us-east-1", 3);
+  vm["status"]["placedAt"] = "2025-12-01T00:00:00Z";
+  vm["metadata"]["generation"] = 2;  // spec changed: cpu 4 -> 8
+  vm["spec"]["resources"]["cpu"] = 8;
+  api_.put(vm);
+  start();
+  controller_->seedLedger();
+
+  auto result = reconcile("a");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  EXPECT_EQ(status["region"], "us-east-1");
+  EXPECT_EQ(status["epoch"], 3);
+  EXPECT_EQ(status["observedGeneration"], 2);
+  EXPECT_EQ(status["placedAt"], "2025-12-01T00:00:00Z");
+  EXPECT_EQ(status["message"], "spec changed; region us-east-1 still satisfies every constraint");
+  EXPECT_EQ(conditionOf(status, "Placed")["observedGeneration"], 2);
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "us-east-1"}}));
+  EXPECT_TRUE(decisions_.empty());  // no placement decision was needed
+}
+
+TEST_F(VMPlacementControllerTest, SpecChangeThatNoLongerFitsMovesTheVM) {
+  addRegions(exampleRegions());
+  json vm = withStatus(vmObject("a", 4), "Placed", "us-east-1", 3);
+  vm["metadata"]["generation"] = 2;
+  vm["spec"]["constraints"] = {{"compliance", {"gdpr"}}};
+  api_.put(vm);
+  start();
+  controller_->seedLedger();
+
+  auto result = reconcile("a");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  const std::string moved = status["region"].get<std::string>();
+  EXPECT_TRUE(moved == "eu-west-1" || moved == "eu-central-1") << moved;
+  EXPECT_EQ(status["epoch"], 4);
+  EXPECT_EQ(status["observedGeneration"], 2);
+  EXPECT_TRUE(startsWith(status["message"].get<std::string>(),
+                         "region us-east-1 no longer fits: lacks compliance gdpr; 2/5 regions fit"))
+      << status["message"];
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), moved}}));
+}
+
+TEST_F(VMPlacementControllerTest, SpecChangeThatFitsNowhereReleasesTheRegion) {
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 4), "Placed", "r1", 2);
+  vm["metadata"]["generation"] = 2;
+  vm["spec"]["resources"]["cpu"] = 12;
+  api_.put(vm);
+  start();
+  controller_->seedLedger();
+
+  ASSERT_TRUE(reconcile("a").ok());
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["phase"], "Unschedulable");
+  EXPECT_FALSE(status.contains("region"));
+  EXPECT_TRUE(startsWith(status["message"].get<std::string>(), "region r1 no longer fits: insufficient cpu"))
+      << status["message"];
+  EXPECT_TRUE(controller_->ledger().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preemption.
+
+struct Existing {
+  const char* name;
+  int64_t cpu;
+  int priority;
+  bool preemptible;
+};
+
+struct PreemptionCase {
+  const char* name;
+  std::vector<Existing> existing;  // all Placed in r1 (cpu 8)
+  int64_t cpu;                     // the newcomer's, at priority 60
+  std::set<std::string> wantVictims;
+  bool wantPlaced;
+  bool enablePreemption = true;
+};
+
+void PrintTo(const PreemptionCase& c, std::ostream* os) { *os << c.name; }
+
+class PreemptionTest : public VMPlacementControllerTest, public ::testing::WithParamInterface<PreemptionCase> {};
+
+TEST_P(PreemptionTest, DisplacesOnlyLowerPriorityPreemptibleVMs) {
+  const PreemptionCase& c = GetParam();
+  addRegions({region("r1", 8)});
+  for (const auto& e : c.existing) api_.put(withStatus(vmObject(e.name, e.cpu, e.priority, e.preemptible), "Placed", "r1", 5));
+  api_.put(vmObject("urgent", c.cpu, 60));
+  placement::EngineConfig engine;
+  engine.enablePreemption = c.enablePreemption;
+  start("", nullptr, engine);
+  controller_->seedLedger();
+
+  auto result = reconcile("urgent");
+  ASSERT_TRUE(result.ok()) << *result.error;
+
+  std::set<std::string> preempted;
+  for (const auto& [key, status] : api_.statusWrites()) {
+    if (key == keyOf("urgent")) continue;
+    EXPECT_EQ(status["phase"], "Preempted") << key;
+    EXPECT_FALSE(status.contains("region")) << key;
+    EXPECT_FALSE(status.contains("score")) << key;
+    EXPECT_EQ(status["epoch"], 6) << key;
+    EXPECT_EQ(status["message"], "preempted by default/urgent (priority 60) to free capacity in r1; waiting for capacity");
+    json placed = conditionOf(status, "Placed");
+    EXPECT_EQ(placed["status"], "False");
+    EXPECT_EQ(placed["reason"], "Preempted");
+    preempted.insert(key.substr(std::string("default/").size()));
+  }
+  EXPECT_EQ(preempted, c.wantVictims);
+
+  json status = api_.server(keyOf("urgent"))["status"];
+  std::map<std::string, std::string> wantLedger;
+  for (const auto& e : c.existing) {
+    if (!c.wantVictims.count(e.name)) wantLedger[keyOf(e.name)] = "r1";
+  }
+  if (c.wantPlaced) {
+    EXPECT_EQ(status["phase"], "Placed");
+    EXPECT_EQ(status["region"], "r1");
+    wantLedger[keyOf("urgent")] = "r1";
+  } else {
+    EXPECT_EQ(status["phase"], "Unschedulable");
+  }
+  EXPECT_EQ(controller_->ledger(), wantLedger);
+  // The victims' statuses were written before the preemptor's.
+  auto writes = api_.statusWrites();
+  ASSERT_FALSE(writes.empty());
+  EXPECT_EQ(writes.back().first, keyOf("urgent"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PreemptionTest,
+    ::testing::Values(
+        PreemptionCase{"LowestOfTwoCandidates", {{"low10", 4, 10, true}, {"low20", 4, 20, true}}, 4, {"low10"}, true},
+        PreemptionCase{"FewestVictims",
+                       {{"tiny1", 2, 5, true}, {"tiny2", 2, 5, true}, {"mid", 4, 30, true}},
+                       4,
+                       {"mid"},
+                       true},
+        PreemptionCase{"TwoVictimsWhenNeeded",
+                       {{"a10", 2, 10, true}, {"b20", 2, 20, true}, {"keep", 4, 90, true}},
+                       4,
+                       {"a10", "b20"},
+                       true},
+        PreemptionCase{"NeverEqualPriority", {{"eq", 4, 60, true}, {"also-eq", 4, 60, true}}, 4, {}, false},
+        PreemptionCase{"NeverHigherPriority", {{"hi", 8, 90, true}}, 4, {}, false},
+        PreemptionCase{"NeverNonPreemptible", {{"np1", 4, 10, false}, {"np2", 4, 10, false}}, 4, {}, false},
+        PreemptionCase{"NotWhenDisabled", {{"low10", 4, 10, true}, {"low20", 4, 20, true}}, 4, {}, false, false},
+        PreemptionCase{"NotWhenItFitsAnyway", {{"low10", 4, 10, true}}, 4, {}, true}),
+    [](const ::testing::TestParamInfo<PreemptionCase>& info) { return std::string(info.param.name); });
+
+// The sum of cpu the server's Placed VMs hold in a region.
+int64_t placedCpu(FakeApi& api, const std::vector<std::string>& names, const std::string& regionName) {
+  int64_t cpu = 0;
+  for (const auto& name : names) {
+    json object = api.server(keyOf(name));
+    if (object.value("/status/phase"_json_pointer, std::string()) == "Placed" &&
+        object.value("/status/region"_json_pointer, std::string()) == regionName) {
+      cpu += object["spec"]["resources"]["cpu"].get<int64_t>();
+    }
+  }
+  return cpu;
+}
+
+// A victim whose status write conflicts (the cache is behind) is not preempted: it keeps its
+// capacity and its workload, the preemptor is not placed, and the retry preempts it properly.
+TEST_F(VMPlacementControllerTest, VictimStatusConflictRollsBackThePreemption) {
+  addRegions({region("r1", 8)});
+  json victim = withStatus(vmObject("low10", 4, 10, true), "Placed", "r1", 5);
+  victim["status"]["workloadRef"] = {{"apiVersion", "kubevirt.io/v1"}, {"kind", "VirtualMachine"},
+                                     {"namespace", "default"}, {"name", "low10"}};
+  api_.put(victim);
+  api_.put(withStatus(vmObject("low20", 4, 20, true), "Placed", "r1", 5));
+  api_.put(withStatus(vmObject("urgent", 4, 60), "Pending"));
+  api_.put(withStatus(vmObject("bystander", 4, 5), "Pending"));  // too low to preempt anyone
+  transport_->expect("PUT", std::string(kVMPath) + "low10/status", statusError(409, "Conflict"));
+  start("r1");
+  controller_->seedLedger();
+  const std::vector<std::string> names = {"low10", "low20", "urgent", "bystander"};
+
+  auto result = reconcile("urgent");
+  EXPECT_TRUE(result.ok());
+  EXPECT_TRUE(result.requeueAfter.has_value());  // retried soon, not with backoff
+  EXPECT_EQ(api_.server(keyOf("low10"))["status"]["phase"], "Placed");
+  EXPECT_EQ(api_.server(keyOf("urgent"))["status"]["phase"], "Pending");
+  EXPECT_EQ(requestsTo("DELETE", kWorkloadPath).size(), 0u);  // its workload still runs
+  EXPECT_EQ(controller_->ledger().count(keyOf("low10")), 1u);
+  EXPECT_LE(placedCpu(api_, names, "r1"), 8);
+
+  // Meanwhile nobody else gets the capacity the failed preemption did not free.
+  ASSERT_TRUE(reconcile("bystander").ok());
+  EXPECT_EQ(api_.server(keyOf("bystander"))["status"]["phase"], "Unschedulable");
+
+  // The retry preempts the victim for real.
+  api_.catchUp();
+  result = reconcile("urgent");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  EXPECT_EQ(api_.server(keyOf("low10"))["status"]["phase"], "Preempted");
+  EXPECT_EQ(api_.server(keyOf("urgent"))["status"]["phase"], "Placed");
+  EXPECT_EQ(requestsTo("DELETE", kWorkloadPath).size(), 1u);
+  EXPECT_LE(placedCpu(api_, names, "r1"), 8);
+  EXPECT_EQ(controller_->ledger(),
+            (std::map<std::string, std::string>{{keyOf("low20"), "r1"}, {keyOf("urgent"), "r1"}}));
+}
+
+TEST_F(VMPlacementControllerTest, PreemptedVMStaysPreemptedWhileNothingFits) {
+  addRegions({region("r1", 4)});
+  api_.put(withStatus(vmObject("high", 4, 90), "Placed", "r1"));
+  json victim = withStatus(vmObject("victim", 4, 10, true), "Preempted", "", 2);
+  victim["status"]["message"] = "preempted by default/high (priority 90) to free capacity in r1; waiting for capacity";
+  api_.put(victim);
+  start();
+  controller_->seedLedger();
+
+  ASSERT_TRUE(reconcile("victim").ok());
+  json status = api_.server(keyOf("victim"))["status"];
+  EXPECT_EQ(status["phase"], "Preempted");
+  EXPECT_EQ(status["epoch"], 2);
+  EXPECT_EQ(conditionOf(status, "Placed")["reason"], "Preempted");
+  EXPECT_EQ(controller_->ledger().count(keyOf("victim")), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// spec.template: server-side apply in the local region.
+
+class TemplateTest : public VMPlacementControllerTest {
+ protected:
+  void SetUp() override {
+    addRegions({region("eu-west-1", 64, {"gdpr"}, "europe", "IE", 53.35, -6.26),
+                region("us-east-1", 8, {}, "north-america", "US", 38.13, -78.45)});
+    json vm = vmObject("web-frontend-01", 4, 70);
+    vm["spec"]["constraints"] = {{"regions", {"eu-west-1"}}};
+    vm["spec"]["template"] = vmTemplate();
+    api_.put(vm);
+  }
+};
+
+TEST_F(TemplateTest, LocalRegionAppliesTheTemplateWithOwnerReferenceAndLabels) {
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  start("eu-west-1", &events);
+
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+
+  auto applies = requestsTo("PATCH", kWorkloadPath);
+  ASSERT_EQ(applies.size(), 1u);
+  EXPECT_EQ(applies[0].path, std::string(kWorkloadPath) + "web-frontend-01?fieldManager=dwcp-operator&force=true");
+  EXPECT_EQ(applies[0].contentType, "application/apply-patch+yaml");
+  json body = json::parse(applies[0].body);
+  EXPECT_EQ(body["apiVersion"], "kubevirt.io/v1");
+  EXPECT_EQ(body["kind"], "VirtualMachine");
+  EXPECT_EQ(body["spec"], vmTemplate()["spec"]);
+  EXPECT_EQ(body["metadata"]["name"], "web-frontend-01");
+  EXPECT_EQ(body["metadata"]["namespace"], "default");
+  EXPECT_EQ(body["metadata"]["labels"]["app.kubernetes.io/name"], "web-frontend");
+  EXPECT_EQ(body["metadata"]["labels"][kPlacementLabel], "web-frontend-01");
+  EXPECT_EQ(body["metadata"]["labels"][kRegionLabel], "eu-west-1");
+  ASSERT_EQ(body["metadata"]["ownerReferences"].size(), 1u);
+  json owner = body["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["apiVersion"], "federation.dwcp.io/v1alpha1");
+  EXPECT_EQ(owner["kind"], "VMPlacement");
+  EXPECT_EQ(owner["name"], "web-frontend-01");
+  EXPECT_EQ(owner["uid"], "uid-web-frontend-01");
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(owner["blockOwnerDeletion"], true);
+
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  EXPECT_EQ(status["region"], "eu-west-1");
+  EXPECT_EQ(status["workloadRef"], (json{{"apiVersion", "kubevirt.io/v1"},
+                                         {"kind", "VirtualMachine"},
+                                         {"namespace", "default"},
+                                         {"name", "web-frontend-01"},
+                                         {"uid", "uid-workload-web-frontend-01"}}));
+  json ready = conditionOf(status, "WorkloadReady");
+  ASSERT_TRUE(ready.is_object()) << status.dump();
+  EXPECT_EQ(ready["status"], "True");
+  EXPECT_EQ(ready["reason"], "Materialized");
+  EXPECT_EQ(ready["observedGeneration"], 1);
+
+  // Reconciled again once the cache caught up: nothing to apply, nothing to write.
+  api_.catchUp();
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 1u);
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+
+  // A new generation applies again.
+  json vm = api_.server(keyOf("web-frontend-01"));
+  vm["metadata"]["generation"] = 2;
+  vm["spec"]["template"]["spec"]["runStrategy"] = "Halted";
+  api_.put(vm);
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  applies = requestsTo("PATCH", kWorkloadPath);
+  ASSERT_EQ(applies.size(), 2u);
+  EXPECT_EQ(json::parse(applies[1].body)["spec"]["runStrategy"], "Halted");
+  EXPECT_EQ(conditionOf(api_.server(keyOf("web-frontend-01"))["status"], "WorkloadReady")["observedGeneration"], 2);
+}
+
+TEST_F(TemplateTest, RejectedTemplateIsReportedAndNotRetriedAtTheSameGeneration) {
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  transport_->expect("PATCH", kWorkloadPath, statusError(422, "Invalid"));
+  start("eu-west-1", &events);
+
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  EXPECT_FALSE(result.requeueAfter.has_value());
+  events.processPending();
+
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  EXPECT_FALSE(status.contains("workloadRef"));
+  json ready = conditionOf(status, "WorkloadReady");
+  ASSERT_TRUE(ready.is_object());
+  EXPECT_EQ(ready["status"], "False");
+  EXPECT_EQ(ready["reason"], "TemplateRejected");
+  EXPECT_NE(ready["message"].get<std::string>().find("scripted Invalid"), std::string::npos) << ready["message"];
+  bool rejectedEvent = false;
+  for (const auto& r : requestsTo("POST", kEventsPath)) {
+    rejectedEvent = rejectedEvent || json::parse(r.body)["reason"] == "TemplateRejected";
+  }
+  EXPECT_TRUE(rejectedEvent);
+
+  api_.catchUp();
+  result = reconcile("web-frontend-01");
+  EXPECT_TRUE(result.ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 1u);  // not applied again
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+}
+
+TEST_F(TemplateTest, UnknownKindIsReported) {
+  api_.setKubeVirtServed(false);
+  start("eu-west-1");
+
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 0u);
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  json ready = conditionOf(status, "WorkloadReady");
+  ASSERT_TRUE(ready.is_object());
+  EXPECT_EQ(ready["status"], "False");
+  EXPECT_EQ(ready["reason"], "UnknownKind");
+  EXPECT_TRUE(startsWith(ready["message"].get<std::string>(), "spec.template: ")) << ready["message"];
+}
+
+TEST_F(TemplateTest, TemplateInAnotherNamespaceIsRejected) {
+  json vm = api_.server(keyOf("web-frontend-01"));
+  vm["spec"]["template"]["metadata"]["namespace"] = "kube-system";
+  api_.put(vm);
+  start("eu-west-1");
+
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 0u);
+  json ready = conditionOf(api_.server(keyOf("web-frontend-01"))["status"], "WorkloadReady");
+  EXPECT_EQ(ready["status"], "False");
+  EXPECT_EQ(ready["reason"], "TemplateRejected");
+  EXPECT_TRUE(startsWith(ready["message"].get<std::string>(), "spec.template.metadata.namespace")) << ready["message"];
+}
+
+TEST_F(TemplateTest, RemoteRegionLeavesTheTemplateToItsOperator) {
+  start("us-east-1");
+
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 0u);
+  EXPECT_EQ(requestsTo("GET", "/apis/kubevirt.io").size(), 0u);
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["region"], "eu-west-1");
+  EXPECT_FALSE(status.contains("workloadRef"));
+  json ready = conditionOf(status, "WorkloadReady");
+  ASSERT_TRUE(ready.is_object());
+  EXPECT_EQ(ready["status"], "Unknown");
+  EXPECT_EQ(ready["reason"], "RemoteRegion");
+}
+
+TEST_F(TemplateTest, TransientApplyFailureIsRetried) {
+  transport_->expect("PATCH", kWorkloadPath, statusError(500, "InternalError"));
+  start("eu-west-1");
+
+  auto result = reconcile("web-frontend-01");
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 1u);
+
+  // The retry (once the cache saw the finalizer) applies; the placement holds one ledger entry.
+  api_.catchUp();
+  result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 2u);
+  EXPECT_EQ(conditionOf(api_.server(keyOf("web-frontend-01"))["status"], "WorkloadReady")["status"], "True");
+  EXPECT_EQ(controller_->ledger().size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invalid specs, unchanged status, conflicts.
+
+TEST_F(VMPlacementControllerTest, SpecThatBypassedTheCRDFailsNamingTheField) {
+  addRegions({region("r1", 10)});
+  json vm = vmObject("bad", 1);
+  vm["spec"]["resources"]["cpu"] = "4";
+  api_.put(vm);
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  start("", &events);
+
+  ASSERT_TRUE(reconcile("bad").ok());
+  events.processPending();
+  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // no finalizer for what we cannot place
+  json status = api_.server(keyOf("bad"))["status"];
+  EXPECT_EQ(status["phase"], "Failed");
+  EXPECT_NE(status["message"].get<std::string>().find("spec.resources.cpu"), std::string::npos) << status["message"];
+  EXPECT_EQ(status["observedGeneration"], 1);
+  json placed = conditionOf(status, "Placed");
+  EXPECT_EQ(placed["status"], "False");
+  EXPECT_EQ(placed["reason"], "InvalidSpec");
+  EXPECT_EQ(requestsTo("POST", kEventsPath).size(), 1u);
+  EXPECT_TRUE(controller_->ledger().empty());
+
+  api_.catchUp();
+  ASSERT_TRUE(reconcile("bad").ok());
+  events.processPending();
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(requestsTo("POST", kEventsPath).size(), 1u);
+}
+
+TEST_F(VMPlacementControllerTest, UnknownOriginRegionFailsNamingTheField) {
+  addRegions({region("r1", 10)});
+  json vm = vmObject("lost", 1);
+  vm["spec"]["constraints"] = {{"origin", {{"region", "mars-1"}}}};
+  api_.put(vm);
+  start();
+
+  ASSERT_TRUE(reconcile("lost").ok());
+  json status = api_.server(keyOf("lost"))["status"];
+  EXPECT_EQ(status["phase"], "Failed");
+  EXPECT_EQ(status["message"], "constraints.origin.region: unknown region \"mars-1\"");
+  EXPECT_EQ(conditionOf(status, "Placed")["reason"], "InvalidSpec");
+  EXPECT_EQ(decisions_, std::vector<std::string>{"invalid"});
+}
+
+TEST_F(VMPlacementControllerTest, UnchangedStatusIsNotWritten) {
+  addRegions(exampleRegions());
+  api_.put(exampleVM());
+  start();
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  ASSERT_EQ(api_.statusWrites().size(), 1u);
+  api_.catchUp();
+  clock_.advance(std::chrono::minutes(5));
+
+  const size_t before = transport_->requests().size();
+  auto result = reconcile("web-frontend-01");
+  EXPECT_TRUE(result.ok());
+  EXPECT_FALSE(result.requeueAfter.has_value());
+  EXPECT_EQ(transport_->requests().size(), before);
+}
+
+TEST_F(VMPlacementControllerTest, ConflictOnStatusWriteRequeues) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("a", 1), "Pending"));
+  transport_->expect("PUT", std::string(kVMPath) + "a/status", statusError(409, "Conflict"));
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok());
+  ASSERT_TRUE(result.requeueAfter.has_value());
+  EXPECT_GT(result.requeueAfter->count(), 0);
+  EXPECT_TRUE(api_.statusWrites().empty());
+
+  // The retry (the scripted conflict is spent) writes, with a single ledger entry.
+  result = reconcile("a");
+  EXPECT_TRUE(result.ok());
+  EXPECT_FALSE(result.requeueAfter.has_value());
+  EXPECT_EQ(api_.server(keyOf("a"))["status"]["phase"], "Placed");
+  EXPECT_EQ(controller_->ledger().size(), 1u);
+}
+
+TEST_F(VMPlacementControllerTest, ServerErrorOnStatusWriteIsAFailure) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("a", 1), "Pending"));
+  transport_->expect("PUT", std::string(kVMPath) + "a/status", statusError(500, "InternalError"));
+  start();
+  EXPECT_FALSE(reconcile("a").ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event handlers.
+
+TEST_F(VMPlacementControllerTest, RegionAllocationUpdateDoesNotEnqueue) {
+  json before = region("r1", 10);
+  addRegions({before});
+  api_.put(withStatus(vmObject("waiting", 20), "Unschedulable"));
+  start();
+
+  json after = before;
+  after["metadata"]["resourceVersion"] = "51";
+  after["status"]["allocated"] = {{"cpu", 4}, {"memoryMiB", 2048}, {"storageGiB", 0}, {"vms", 2}};
+  after["status"]["available"] = {{"cpu", 6}, {"memoryMiB", 1046528}, {"storageGiB", 100000}, {"vms", 0}};
+  regionHandler_.onUpdate(before, after);
+  EXPECT_TRUE(enqueuedKeys().empty());
+}
+
+struct RegionChangeCase {
+  const char* name;
+  std::function<void(json&)> change;
+  bool wantEnqueue;
+};
+
+void PrintTo(const RegionChangeCase& c, std::ostream* os) { *os << c.name; }
+
+class RegionHandlerTest : public VMPlacementControllerTest,
+                          public ::testing::WithParamInterface<RegionChangeCase> {};
+
+TEST_P(RegionHandlerTest, EnqueuesWaitingVMsOnlyForPlacementRelevantChanges) {
+  json before = region("r1", 10);
+  addRegions({before});
+  api_.put(withStatus(vmObject("unschedulable", 20), "Unschedulable"));
+  api_.put(withStatus(vmObject("preempted", 20), "Preempted"));
+  api_.put(withStatus(vmObject("pending", 20), "Pending"));
+  api_.put(vmObject("fresh", 20));
+  api_.put(withStatus(vmObject("placed", 1), "Placed", "r1"));
+  api_.put(withStatus(vmObject("failed", 1), "Failed"));
+  json deleting = withStatus(vmObject("deleting", 20), "Unschedulable");
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  api_.put(deleting);
+  start();
+
+  json after = before;
+  after["metadata"]["resourceVersion"] = "51";
+  GetParam().change(after);
+  regionHandler_.onUpdate(before, after);
+
+  if (GetParam().wantEnqueue) {
+    EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending"),
+                                                     keyOf("fresh")}));
+  } else {
+    EXPECT_TRUE(enqueuedKeys().empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RegionHandlerTest,
+    ::testing::Values(
+        RegionChangeCase{"AllocatedOnly",
+                         [](json& r) { r["status"]["allocated"] = {{"cpu", 4}, {"vms", 1}}; }, false},
+        RegionChangeCase{"AvailableAndHeartbeatOnly",
+                         [](json& r) {
+                           r["status"]["available"] = {{"cpu", 6}};
+                           r["status"]["lastHeartbeatTime"] = "2026-01-01T00:00:05Z";
+                         },
+                         false},
+        RegionChangeCase{"SpecChange",
+                         [](json& r) {
+                           r["metadata"]["generation"] = 2;
+                           r["spec"]["capacity"]["cpu"] = 40;
+                         },
+                         true},
+        RegionChangeCase{"PhaseChange", [](json& r) { r["status"]["phase"] = "Degraded"; }, true},
+        RegionChangeCase{"HealthChange", [](json& r) { r["status"]["healthScore"] = 70; }, true},
+        RegionChangeCase{"PeersChange",
+                         [](json& r) { r["status"]["peers"] = {{{"region", "r2"}, {"latencyMs", 12.5}}}; }, true}),
+    [](const ::testing::TestParamInfo<RegionChangeCase>& info) { return std::string(info.param.name); });
+
+TEST_F(VMPlacementControllerTest, RegionAddAndDeleteEnqueueWaitingVMs) {
+  addRegions({region("r1", 10)});
+  api_.put(withStatus(vmObject("waiting", 20), "Unschedulable"));
+  api_.put(withStatus(vmObject("placed", 1), "Placed", "r1"));
+  start();
+
+  regionHandler_.onAdd(region("r2", 40));
+  EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("waiting")});
+  clearEnqueued();
+  regionHandler_.onDelete(region("r2", 40));
+  EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("waiting")});
+}
+
+TEST_F(VMPlacementControllerTest, VMDeleteEnqueuesWaitingVMsAndForgetsIt) {
+  addRegions({region("r1", 10)});
+  json placed = withStatus(vmObject("placed", 8), "Placed", "r1");
+  api_.put(placed);
+  api_.put(withStatus(vmObject("unschedulable", 4), "Unschedulable"));
+  api_.put(withStatus(vmObject("preempted", 4), "Preempted"));
+  api_.put(withStatus(vmObject("pending", 4), "Pending"));
+  api_.put(withStatus(vmObject("other-placed", 1), "Placed", "r1"));
+  api_.put(withStatus(vmObject("failed", 1), "Failed"));
+  start();
+  controller_->seedLedger();
+
+  vms_.erase(keyOf("placed"));
+  vmHandler_.onDelete(placed);
+
+  EXPECT_EQ(enqueuedKeys(),
+            (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending")}));
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("other-placed"), "r1"}}));
+}
+
+TEST_F(VMPlacementControllerTest, VMUpdatesEnqueueTheVMAndReleasesEnqueueWaiting) {
+  addRegions({region("r1", 10)});
+  json victim = withStatus(vmObject("victim", 4, 10, true), "Placed", "r1");
+  api_.put(victim);
+  api_.put(withStatus(vmObject("waiting", 4), "Unschedulable"));
+  start();
+
+  vmHandler_.onAdd(vmObject("new", 1));
+  EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("new")});
+  clearEnqueued();
+
+  // A status-only update enqueues the VM itself, nothing else.
+  json relabeled = victim;
+  relabeled["metadata"]["resourceVersion"] = "11";
+  vmHandler_.onUpdate(victim, relabeled);
+  EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("victim")});
+  clearEnqueued();
+
+  // Placed -> Preempted releases capacity: the waiting VMs are retried too.
+  json preempted = withStatus(vmObject("victim", 4, 10, true), "Preempted", "", 2);
+  vms_.upsert(preempted);
+  vmHandler_.onUpdate(victim, preempted);
+  EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("victim"), keyOf("waiting")}));
+}
+
+}  // namespace
+}  // namespace dwcp::controllers
