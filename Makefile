@@ -56,6 +56,13 @@ bench-placement: build tools
 	$(BUILD_DIR)/bin/bench_placement --benchmark_format=json
 	BUILD_DIR=$(BUILD_DIR) bash bench/placement_e2e.sh
 
+# Issue 4: merge throughput, wire bytes and healing (Google Benchmark, JSON), then five replicas
+# over the mutual-TLS transport with 50 ms injected latency (JSON).
+.PHONY: bench-state
+bench-state: build
+	$(BUILD_DIR)/bin/bench_state --benchmark_format=json
+	BUILD_DIR=$(BUILD_DIR) bash bench/state_sync.sh
+
 # Routing (issue 5): in-process decisions (Google Benchmark), then HTTP throughput beside nginx
 # (wrk) and the flood test.
 .PHONY: bench-routing

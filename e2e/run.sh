@@ -27,7 +27,7 @@ trap cleanup EXIT
 bash "$ROOT/hack/build-tools.sh" >/dev/null || exit 2
 
 tests=("$@")
-((${#tests[@]})) || tests=(crds region_status restart apiserver_restart leader_election placement)
+((${#tests[@]})) || tests=(crds region_status restart apiserver_restart leader_election placement state_mtls)
 for t in "${tests[@]}"; do
   log "--- $t"
   rm -f "$WORK"/op-*

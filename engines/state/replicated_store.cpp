@@ -105,6 +105,9 @@ StoreDelta ReplicatedStore::missingFrom(const DotContext& peer) const {
       if (!peer.contains(entry.dot)) delta.entries.push_back(entry);
     }
   }
+  // In dot order, each entry differs little from the previous one (wire.h encodes the difference).
+  std::sort(delta.entries.begin(), delta.entries.end(),
+            [](const StoreEntry& a, const StoreEntry& b) { return a.dot < b.dot; });
   delta.context = context_;
   return delta;
 }

@@ -63,7 +63,7 @@ class ReplicatedStore {
   std::vector<std::string> keys() const;
 
   // What a peer whose causal context is `peer` lacks: the entries it has not seen, plus this
-  // store's context. Empty `peer` yields the full state.
+  // store's context, entries in dot order. Empty `peer` yields the full state.
   StoreDelta missingFrom(const DotContext& peer) const;
 
   // Drops deletion markers and expired entries that every region has seen (`stable` is the

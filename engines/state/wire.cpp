@@ -1,15 +1,48 @@
 // Encoding: LEB128 varints, length-prefixed strings, sorted version vectors, causal-context
-// clouds as runs. Decoding never trusts a count: each is checked against the bytes left, and
+// clouds as runs. Version 2 encodes each delta entry against the previous one: the key as a
+// shared-prefix length and suffix, the dot and the HLC as zigzag differences (or a flag when
+// they follow on), supersedes counters against the last one seen; a delta whose context is
+// just its entries' dots does not repeat it. Decoding never trusts a count: each is checked against the bytes left, and
 // the first failure is kept with the name of the field.
 #include "engines/state/wire.h"
 
+#include <algorithm>
 #include <limits>
+#include <map>
 
 namespace dwcp::state {
 namespace {
 
 constexpr uint64_t kMaxCloudDots = 1u << 20;
-constexpr uint8_t kFlagHasValue = 1, kFlagHasExpiry = 2, kFlagHlcReplica = 4;
+constexpr uint8_t kFlagHasValue = 1, kFlagHasExpiry = 2, kFlagHlcReplica = 4, kFlagNewReplica = 8,
+                  kFlagNextCounter = 16, kFlagSamePhysical = 32;
+constexpr uint8_t kKnownEntryFlags = 63;
+constexpr uint8_t kContextExplicit = 0, kContextOfEntries = 1;
+
+// What each entry of a delta is encoded against: the previous entry (key prefix, dot, HLC)
+// and, per replica, the last supersedes counter (else the entry's own counter for its own
+// replica). Reset for every delta, so a delta decodes on its own.
+struct EntryBase {
+  std::string key;
+  ReplicaId replica = 0;
+  uint64_t counter = 0;
+  uint64_t physical = 0;
+  uint64_t logical = 0;
+  std::map<ReplicaId, uint64_t> supersedes;
+  uint64_t supersedesBase(ReplicaId replica, const Dot& dot) const {
+    if (auto it = supersedes.find(replica); it != supersedes.end()) return it->second;
+    return replica == dot.replica ? dot.counter : 0;
+  }
+};
+
+// True when the delta's context holds exactly its entries' dots (every single write and most
+// batches): the context is then implied and not sent.
+bool contextIsEntryDots(const StoreDelta& d) {
+  if (d.entries.empty()) return d.context.empty();
+  DotContext implied;
+  for (const StoreEntry& e : d.entries) implied.add(e.dot);
+  return implied == d.context;
+}
 
 class Writer {
  public:
@@ -52,26 +85,70 @@ class Writer {
       varint(length);
     }
   }
-  void entry(const StoreEntry& e) {
-    str(e.key);
-    varint(e.dot.replica);
-    varint(e.dot.counter);
-    varint(static_cast<uint64_t>(e.hlc.physicalMillis));
-    varint(e.hlc.logical);
+  void zigzag(uint64_t difference) {  // a modular difference, small when either sign
+    const auto v = static_cast<int64_t>(difference);
+    varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void entry(const StoreEntry& e, EntryBase& base) {
     uint8_t flags = 0;
     if (e.value.has_value()) flags |= kFlagHasValue;
     if (e.expiresAtMillis != 0) flags |= kFlagHasExpiry;
     if (e.hlc.replica != e.dot.replica) flags |= kFlagHlcReplica;
+    const bool newReplica = e.dot.replica != base.replica;
+    if (newReplica) flags |= kFlagNewReplica;
+    if (e.dot.counter == base.counter + 1) flags |= kFlagNextCounter;
+    const auto physical = static_cast<uint64_t>(e.hlc.physicalMillis);
+    if (physical == base.physical) flags |= kFlagSamePhysical;
     byte(flags);
+    size_t shared = 0;
+    const size_t limit = std::min(e.key.size(), base.key.size());
+    while (shared < limit && e.key[shared] == base.key[shared]) ++shared;
+    varint(shared);
+    varint(e.key.size() - shared);
+    out_.insert(out_.end(), e.key.begin() + static_cast<std::ptrdiff_t>(shared), e.key.end());
+    if (newReplica) varint(e.dot.replica);
+    if (!(flags & kFlagNextCounter)) {
+      if (newReplica) {
+        varint(e.dot.counter);
+      } else {
+        zigzag(e.dot.counter - base.counter);
+      }
+    }
+    if (flags & kFlagSamePhysical) {
+      zigzag(static_cast<uint64_t>(e.hlc.logical) - base.logical);
+    } else {
+      zigzag(physical - base.physical);
+      varint(e.hlc.logical);
+    }
     if (flags & kFlagHlcReplica) varint(e.hlc.replica);
     if (e.value.has_value()) str(*e.value);
-    if (e.expiresAtMillis != 0) varint(static_cast<uint64_t>(e.expiresAtMillis));
-    vv(e.supersedes);
+    if (e.expiresAtMillis != 0) zigzag(static_cast<uint64_t>(e.expiresAtMillis) - physical);
+    varint(e.supersedes.entries().size());
+    ReplicaId previous = 0;
+    bool first = true;
+    for (const auto& [replica, counter] : e.supersedes.entries()) {
+      varint(first ? replica : replica - previous - 1);
+      zigzag(counter - base.supersedesBase(replica, e.dot));
+      base.supersedes[replica] = counter;
+      previous = replica;
+      first = false;
+    }
+    base.key = e.key;
+    base.replica = e.dot.replica;
+    base.counter = e.dot.counter;
+    base.physical = physical;
+    base.logical = e.hlc.logical;
   }
   void delta(const StoreDelta& d) {
     varint(d.entries.size());
-    for (const StoreEntry& e : d.entries) entry(e);
-    context(d.context);
+    EntryBase base;
+    for (const StoreEntry& e : d.entries) entry(e, base);
+    if (contextIsEntryDots(d)) {
+      byte(kContextOfEntries);
+    } else {
+      byte(kContextExplicit);
+      context(d.context);
+    }
   }
   std::vector<uint8_t>& bytes() { return out_; }
 
@@ -169,15 +246,50 @@ class Reader {
     out = std::move(built);
     return true;
   }
-  bool entry(StoreEntry& e) {
+  bool zigzag(uint64_t& difference, const char* field) {
+    uint64_t v = 0;
+    if (!varint(v, field)) return false;
+    difference = (v >> 1) ^ (~(v & 1) + 1);
+    return true;
+  }
+  bool entry(StoreEntry& e, EntryBase& base) {
     uint8_t flags = 0;
-    if (!str(e.key, "entry.key") || !u32(e.dot.replica, "entry.dot.replica") ||
-        !varint(e.dot.counter, "entry.dot.counter") || !i64(e.hlc.physicalMillis, "entry.hlc.physical") ||
-        !u32(e.hlc.logical, "entry.hlc.logical") || !byte(flags, "entry.flags")) {
+    uint64_t shared = 0, suffix = 0;
+    if (!byte(flags, "entry.flags") || !varint(shared, "entry.key.shared") || !varint(suffix, "entry.key.length")) {
       return false;
     }
+    if (flags & ~kKnownEntryFlags) return fail("entry.flags has unknown bits");
+    if (shared > base.key.size()) return fail("entry.key shares more than the previous key");
+    if (suffix > left()) return fail("entry.key length " + std::to_string(suffix) + " exceeds the bytes left");
+    e.key.assign(base.key, 0, shared);
+    e.key.append(reinterpret_cast<const char*>(in_.data() + pos_), suffix);
+    pos_ += suffix;
+    e.dot.replica = base.replica;
+    if ((flags & kFlagNewReplica) && !u32(e.dot.replica, "entry.dot.replica")) return false;
+    if (flags & kFlagNextCounter) {
+      e.dot.counter = base.counter + 1;
+    } else if (flags & kFlagNewReplica) {
+      if (!varint(e.dot.counter, "entry.dot.counter")) return false;
+    } else {
+      uint64_t difference = 0;
+      if (!zigzag(difference, "entry.dot.counter")) return false;
+      e.dot.counter = base.counter + difference;
+    }
     if (e.dot.counter == 0) return fail("entry.dot.counter is zero");
-    if (flags & ~(kFlagHasValue | kFlagHasExpiry | kFlagHlcReplica)) return fail("entry.flags has unknown bits");
+    uint64_t physical = base.physical, logical = 0;
+    if (flags & kFlagSamePhysical) {
+      uint64_t difference = 0;
+      if (!zigzag(difference, "entry.hlc.logical")) return false;
+      logical = base.logical + difference;
+    } else {
+      uint64_t difference = 0;
+      if (!zigzag(difference, "entry.hlc.physical") || !varint(logical, "entry.hlc.logical")) return false;
+      physical += difference;
+    }
+    if (physical > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return fail("entry.hlc.physical out of range");
+    if (logical > std::numeric_limits<uint32_t>::max()) return fail("entry.hlc.logical out of range");
+    e.hlc.physicalMillis = static_cast<int64_t>(physical);
+    e.hlc.logical = static_cast<uint32_t>(logical);
     e.hlc.replica = e.dot.replica;
     if ((flags & kFlagHlcReplica) && !u32(e.hlc.replica, "entry.hlc.replica")) return false;
     if (flags & kFlagHasValue) {
@@ -186,19 +298,53 @@ class Reader {
       e.value = std::move(value);
     }
     if (flags & kFlagHasExpiry) {
-      if (!i64(e.expiresAtMillis, "entry.expiresAt")) return false;
-      if (e.expiresAtMillis == 0) return fail("entry.expiresAt is zero");
+      uint64_t difference = 0;
+      if (!zigzag(difference, "entry.expiresAt")) return false;
+      const uint64_t expires = physical + difference;
+      if (expires > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return fail("entry.expiresAt out of range");
+      if (expires == 0) return fail("entry.expiresAt is zero");
+      e.expiresAtMillis = static_cast<int64_t>(expires);
     }
-    return vv(e.supersedes, "entry.supersedes");
+    uint64_t n = 0;
+    if (!count(n, "entry.supersedes")) return false;
+    uint64_t replica = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t gap = 0, difference = 0;
+      if (!varint(gap, "entry.supersedes") || !zigzag(difference, "entry.supersedes")) return false;
+      if (gap > std::numeric_limits<uint32_t>::max()) return fail("entry.supersedes replica out of range");
+      replica = i == 0 ? gap : replica + gap + 1;
+      if (replica > std::numeric_limits<uint32_t>::max()) {
+        return fail("entry.supersedes replica out of range");
+      }
+      const auto id = static_cast<ReplicaId>(replica);
+      const uint64_t counter = base.supersedesBase(id, e.dot) + difference;
+      if (counter == 0) return fail("entry.supersedes has a zero counter");
+      e.supersedes.raise(id, counter);
+      base.supersedes[id] = counter;
+    }
+    base.key = e.key;
+    base.replica = e.dot.replica;
+    base.counter = e.dot.counter;
+    base.physical = physical;
+    base.logical = logical;
+    return true;
   }
   bool delta(StoreDelta& d) {
     uint64_t n = 0;
     if (!count(n, "delta.entries")) return false;
+    EntryBase base;
     for (uint64_t i = 0; i < n; ++i) {
       StoreEntry e;
-      if (!entry(e)) return false;
+      if (!entry(e, base)) return false;
       d.entries.push_back(std::move(e));
     }
+    uint8_t mode = 0;
+    if (!byte(mode, "delta.context.mode")) return false;
+    if (mode == kContextOfEntries) {
+      for (const StoreEntry& e : d.entries) d.context.add(e.dot);
+      return true;
+    }
+    if (mode != kContextExplicit) return fail("delta.context.mode " + std::to_string(mode) + " is unknown");
     return context(d.context, "delta.context");
   }
 

@@ -17,7 +17,7 @@
 namespace dwcp::state {
 
 inline constexpr uint8_t kWireMagic[2] = {'D', 'S'};
-inline constexpr uint8_t kWireVersion = 1;
+inline constexpr uint8_t kWireVersion = 2;  // 2: delta entries encoded against the previous entry
 inline constexpr size_t kDefaultMaxFrameBytes = 16u << 20;
 
 enum class MessageType : uint8_t { kDeltaBatch = 1, kAck = 2, kDigestRequest = 3, kDigestResponse = 4 };

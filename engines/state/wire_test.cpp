@@ -65,8 +65,10 @@ TEST(Wire, RejectsWithClearErrors) {
   bad[0] = 'X';
   expectError(bad, ErrorCode::kMalformedMessage, "bad magic");
   bad = good;
-  bad[2] = 2;
-  expectError(bad, ErrorCode::kUnsupportedVersion, "wire version 2; this build speaks version 1");
+  bad[2] = kWireVersion + 1;
+  expectError(bad, ErrorCode::kUnsupportedVersion,
+              "wire version " + std::to_string(kWireVersion + 1) + "; this build speaks version " +
+                  std::to_string(kWireVersion));
   bad = good;
   bad[3] = 9;
   expectError(bad, ErrorCode::kMalformedMessage, "unknown message type 9");

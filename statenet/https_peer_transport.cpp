@@ -1,0 +1,303 @@
+// One PeerLink per peer: a FIFO of frames, each due at (enqueue time + injected latency), and
+// a thread that waits for the head's due time and POSTs it over a kept-alive TLS connection
+// (reconnecting once on a stale connection). The server side is an HttpServer whose handler
+// maps the verified certificate to a peer and hands the body to the receiver.
+#include "statenet/https_peer_transport.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+namespace dwcp::statenet {
+namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using state::ReplicaId;
+
+class HttpsPeerTransport::PeerLink {
+ public:
+  PeerLink(HttpsPeerTransport& owner, PeerEndpoint endpoint) : owner_(owner), endpoint_(std::move(endpoint)) {}
+  ~PeerLink() { stop(); }
+
+  void start() { thread_ = std::thread([this] { run(); }); }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // False when the queue is full.
+  bool enqueue(Outgoing outgoing) {
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.size() >= owner_.config_.maxQueuedFramesPerPeer) return false;
+      queue_.push_back(std::move(outgoing));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  void setAddress(const std::string& host, uint16_t port) {
+    std::lock_guard lock(mu_);
+    endpoint_.host = host;
+    endpoint_.port = port;
+    addressChanged_ = true;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) break;
+      const auto due = queue_.front().due;
+      if (std::chrono::steady_clock::now() < due) {
+        cv_.wait_until(lock, due, [&] { return stopping_; });
+        continue;
+      }
+      Outgoing outgoing = std::move(queue_.front());
+      queue_.pop_front();
+      if (addressChanged_) {
+        stream_.reset();
+        addressChanged_ = false;
+      }
+      const PeerEndpoint endpoint = endpoint_;
+      lock.unlock();
+      post(endpoint, outgoing.frame);
+      lock.lock();
+    }
+    stream_.reset();
+  }
+
+  bool connect(const PeerEndpoint& endpoint) {
+    stream_.reset();
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(endpoint.host, ec);
+    if (ec) return fail("peer address " + endpoint.host + " is not an IP address");
+    auto stream = std::make_unique<ssl::stream<tcp::socket>>(io_, *owner_.clientTls_);
+    SSL_set_tlsext_host_name(stream->native_handle(), endpoint.region.c_str());
+    stream->lowest_layer().connect(tcp::endpoint(address, endpoint.port), ec);
+    if (ec) return fail("connect: " + ec.message());
+    stream->lowest_layer().set_option(tcp::no_delay(true), ec);
+    timeval tv{};
+    tv.tv_sec = owner_.config_.ioTimeoutMillis / 1000;
+    tv.tv_usec = (owner_.config_.ioTimeoutMillis % 1000) * 1000;
+    ::setsockopt(stream->lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(stream->lowest_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    stream->handshake(ssl::stream_base::client, ec);
+    if (ec) return fail("TLS handshake: " + ec.message());
+    const auto names = certificateNames(stream->native_handle());
+    if (std::find(names.begin(), names.end(), endpoint.region) == names.end()) {
+      return fail("the server's certificate does not name region " + endpoint.region);
+    }
+    stream_ = std::move(stream);
+    buffer_.clear();
+    return true;
+  }
+
+  bool fail(const std::string& why) {
+    stream_.reset();
+    if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
+      spdlog::warn("statenet: frame to region {} dropped: {}", endpoint_.region, why);
+    }
+    return false;
+  }
+
+  // One attempt on the kept-alive connection, one more on a fresh one.
+  void post(const PeerEndpoint& endpoint, const std::vector<uint8_t>& frame) {
+    http::request<http::string_body> request{http::verb::post, kFramesPath, 11};
+    request.set(http::field::host, endpoint.region);
+    request.set(http::field::content_type, "application/octet-stream");
+    request.keep_alive(true);
+    request.body().assign(reinterpret_cast<const char*>(frame.data()), frame.size());
+    request.prepare_payload();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool fresh = !stream_;
+      if (fresh && !connect(endpoint)) break;
+      boost::system::error_code ec;
+      http::write(*stream_, request, ec);
+      http::response<http::string_body> response;
+      if (!ec) http::read(*stream_, buffer_, response, ec);
+      if (ec) {
+        stream_.reset();
+        if (fresh) {
+          fail("HTTP exchange: " + ec.message());
+          break;
+        }
+        continue;  // the kept-alive connection was stale
+      }
+      if (!response.keep_alive()) stream_.reset();
+      std::lock_guard lock(owner_.mu_);
+      if (response.result_int() / 100 == 2) {
+        ++owner_.stats_.framesDelivered;
+        owner_.stats_.bytesSent += frame.size();
+      } else {
+        ++owner_.stats_.framesRejectedByPeer;
+        if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
+          spdlog::warn("statenet: region {} answered {}: {}", endpoint.region, response.result_int(), response.body());
+        }
+      }
+      return;
+    }
+    std::lock_guard lock(owner_.mu_);
+    ++owner_.stats_.sendFailures;
+  }
+
+  HttpsPeerTransport& owner_;
+  boost::asio::io_context io_;
+  std::unique_ptr<ssl::stream<tcp::socket>> stream_;  // used by the link thread only
+  boost::beast::flat_buffer buffer_;
+  uint64_t failuresLogged_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Outgoing> queue_;
+  PeerEndpoint endpoint_;
+  bool addressChanged_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+HttpsPeerTransport::HttpsPeerTransport(TransportConfig config) : config_(std::move(config)) {
+  for (const PeerEndpoint& peer : config_.peers) links_.emplace(peer.id, std::make_unique<PeerLink>(*this, peer));
+}
+
+HttpsPeerTransport::~HttpsPeerTransport() { stop(); }
+
+void HttpsPeerTransport::setReceiver(Receiver receiver) {
+  std::lock_guard lock(mu_);
+  receiver_ = std::move(receiver);
+}
+
+state::Status HttpsPeerTransport::start() {
+  auto serverTls = makeTlsContext(config_.tls, TlsRole::kServer);
+  if (!serverTls.ok()) return serverTls.error();
+  auto clientTls = makeTlsContext(config_.tls, TlsRole::kClient);
+  if (!clientTls.ok()) return clientTls.error();
+  clientTls_ = clientTls.value();
+  HttpServerConfig serverConfig;
+  serverConfig.host = config_.listenHost;
+  serverConfig.port = config_.listenPort;
+  serverConfig.maxBodyBytes = config_.maxFrameBytes;
+  serverConfig.tls = serverTls.value();
+  server_ = std::make_unique<HttpServer>(
+      serverConfig, [this](const HttpRequest& request, const std::vector<std::string>& names) { return handle(request, names); });
+  state::Status listening = server_->start();
+  if (!listening.ok()) return listening;
+  for (auto& [id, link] : links_) link->start();
+  spdlog::info("statenet: region {} (replica {}) listening on {}:{} for {} peers", config_.region, config_.self,
+               config_.listenHost, server_->port(), config_.peers.size());
+  return state::okStatus();
+}
+
+void HttpsPeerTransport::stop() {
+  if (server_) server_->stop();
+  for (auto& [id, link] : links_) link->stop();
+}
+
+uint16_t HttpsPeerTransport::listenPort() const { return server_ ? server_->port() : 0; }
+
+void HttpsPeerTransport::setPeerAddress(ReplicaId peer, const std::string& host, uint16_t port) {
+  if (auto it = links_.find(peer); it != links_.end()) it->second->setAddress(host, port);
+}
+
+void HttpsPeerTransport::send(ReplicaId to, std::vector<uint8_t> frame) {
+  auto it = links_.find(to);
+  std::chrono::steady_clock::time_point due;
+  {
+    std::lock_guard lock(mu_);
+    if (it == links_.end() || faults_.partitionedPeers.count(to) > 0) {
+      ++stats_.framesDroppedByFaults;
+      return;
+    }
+    if (faults_.lossProbability > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < faults_.lossProbability) {
+      ++stats_.framesDroppedByFaults;
+      return;
+    }
+    ++stats_.framesQueued;
+    due = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults_.addedLatencyMillis);
+  }
+  if (!it->second->enqueue(Outgoing{due, std::move(frame)})) {
+    std::lock_guard lock(mu_);
+    ++stats_.framesDroppedOverflow;
+  }
+}
+
+void HttpsPeerTransport::setFaults(FaultSettings faults) {
+  std::lock_guard lock(mu_);
+  faults_ = std::move(faults);
+}
+
+FaultSettings HttpsPeerTransport::faults() const {
+  std::lock_guard lock(mu_);
+  return faults_;
+}
+
+TransportStats HttpsPeerTransport::stats() const {
+  std::lock_guard lock(mu_);
+  TransportStats stats = stats_;
+  stats.handshakeFailures = server_ ? server_->handshakeFailures() : 0;
+  return stats;
+}
+
+const PeerEndpoint* HttpsPeerTransport::peerByNames(const std::vector<std::string>& names) const {
+  for (const PeerEndpoint& peer : config_.peers) {
+    if (std::find(names.begin(), names.end(), peer.region) != names.end()) return &peer;
+  }
+  return nullptr;
+}
+
+HttpResponse HttpsPeerTransport::handle(const HttpRequest& request, const std::vector<std::string>& names) {
+  auto refuse = [&](http::status status, std::string message) {
+    std::lock_guard lock(mu_);
+    ++stats_.framesRefused;
+    stats_.lastRefusal = message;
+    return textResponse(request, status, message + "\n");
+  };
+  const PeerEndpoint* peer = peerByNames(names);
+  if (peer == nullptr) {
+    std::string listed;
+    for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
+    return refuse(http::status::forbidden,
+                  "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region);
+  }
+  const std::string target(request.target());
+  if (target == kHealthPath) {
+    if (request.method() != http::verb::get) return refuse(http::status::method_not_allowed, "use GET");
+    return textResponse(request, http::status::ok, "region " + config_.region + " sees region " + peer->region + "\n");
+  }
+  if (target != kFramesPath) return refuse(http::status::not_found, "no such path " + target);
+  if (request.method() != http::verb::post) return refuse(http::status::method_not_allowed, "use POST");
+  Receiver receiver;
+  {
+    std::lock_guard lock(mu_);
+    if (faults_.partitionedPeers.count(peer->id) > 0) {
+      ++stats_.framesDroppedByFaults;
+      return textResponse(request, http::status::service_unavailable, "partitioned from region " + peer->region + "\n");
+    }
+    receiver = receiver_;
+    ++stats_.framesReceived;
+    stats_.bytesReceived += request.body().size();
+  }
+  if (!receiver) return refuse(http::status::service_unavailable, "region " + config_.region + " is not ready");
+  const auto* data = reinterpret_cast<const uint8_t*>(request.body().data());
+  state::Status received = receiver(peer->id, std::span<const uint8_t>(data, request.body().size()));
+  if (!received.ok()) {
+    const state::Error& error = received.error();
+    http::status status = http::status::bad_request;
+    if (error.code == state::ErrorCode::kMessageTooLarge) status = http::status::payload_too_large;
+    if (error.code == state::ErrorCode::kUnknownPeer) status = http::status::forbidden;
+    return refuse(status, "frame from region " + peer->region + " rejected: " + error.message);
+  }
+  HttpResponse response{http::status::no_content, request.version()};
+  response.keep_alive(request.keep_alive());
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace dwcp::statenet

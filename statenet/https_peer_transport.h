@@ -1,0 +1,121 @@
+// The real transport between regions: engines/state PeerTransport over HTTPS with mutual TLS.
+// Each region listens for POST /v1/state/frames; the sender is the region its verified
+// certificate names (CN or DNS SAN), and it must be a configured peer (403 otherwise); a
+// client without a certificate or with one from another CA fails the handshake. Frames go to
+// the receiver callback (GeoDistributedState::receive), whose rejection is answered 400/403/413
+// with its message, changing nothing. Outgoing frames queue per peer and are posted by one
+// sender thread per peer over a kept-alive connection that checks the server names the peer.
+// Fault injection (added one-way latency, loss, partitions by peer) is set at run time.
+// Thread-safe; send() never blocks on the network.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engines/state/peer_transport.h"
+#include "engines/state/status.h"
+#include "engines/state/wire.h"
+#include "statenet/http_server.h"
+#include "statenet/tls.h"
+
+namespace dwcp::statenet {
+
+inline constexpr const char* kFramesPath = "/v1/state/frames";
+inline constexpr const char* kHealthPath = "/v1/state/health";
+
+struct PeerEndpoint {
+  state::ReplicaId id = 0;
+  std::string region;  // the name its certificate must carry
+  std::string host;    // an IP address
+  uint16_t port = 0;
+};
+
+struct TransportConfig {
+  state::ReplicaId self = 0;
+  std::string region;
+  std::string listenHost = "127.0.0.1";
+  uint16_t listenPort = 0;  // 0: ephemeral, see listenPort()
+  std::vector<PeerEndpoint> peers;
+  TlsMaterial tls;
+  size_t maxFrameBytes = state::kDefaultMaxFrameBytes;
+  int64_t ioTimeoutMillis = 5'000;
+  size_t maxQueuedFramesPerPeer = 10'000;  // beyond this, frames are dropped (the engine repairs)
+};
+
+struct FaultSettings {
+  int64_t addedLatencyMillis = 0;             // one-way, added before each outgoing frame
+  double lossProbability = 0.0;               // outgoing frames dropped at random
+  std::set<state::ReplicaId> partitionedPeers;  // no frames to them; frames from them refused (503)
+};
+
+struct TransportStats {
+  uint64_t framesQueued = 0;
+  uint64_t framesDelivered = 0;     // posted and answered 2xx
+  uint64_t framesDroppedByFaults = 0;
+  uint64_t framesDroppedOverflow = 0;
+  uint64_t sendFailures = 0;        // connection, TLS or HTTP errors (the frame is dropped)
+  uint64_t framesRejectedByPeer = 0;  // the peer answered 4xx
+  uint64_t framesReceived = 0;
+  uint64_t framesRefused = 0;       // we answered 4xx/5xx
+  uint64_t bytesSent = 0;           // frame bytes, excluding HTTP and TLS overhead
+  uint64_t bytesReceived = 0;
+  uint64_t handshakeFailures = 0;
+  std::string lastRefusal;
+};
+
+class HttpsPeerTransport final : public state::PeerTransport {
+ public:
+  using Receiver = std::function<state::Status(state::ReplicaId from, std::span<const uint8_t> frame)>;
+
+  explicit HttpsPeerTransport(TransportConfig config);
+  ~HttpsPeerTransport() override;
+
+  // Where accepted frames go; set before start(). Until then frames are answered 503.
+  void setReceiver(Receiver receiver);
+  // Builds the TLS contexts, listens, starts the sender threads.
+  state::Status start();
+  void stop();
+  uint16_t listenPort() const;
+  // Moves a peer (tests start every region on an ephemeral port, then tell the others).
+  void setPeerAddress(state::ReplicaId peer, const std::string& host, uint16_t port);
+
+  void send(state::ReplicaId to, std::vector<uint8_t> frame) override;
+
+  void setFaults(FaultSettings faults);
+  FaultSettings faults() const;
+  TransportStats stats() const;
+
+ private:
+  struct Outgoing {
+    std::chrono::steady_clock::time_point due;
+    std::vector<uint8_t> frame;
+  };
+  class PeerLink;
+
+  HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& peerNames);
+  const PeerEndpoint* peerByNames(const std::vector<std::string>& names) const;
+
+  TransportConfig config_;
+  std::shared_ptr<boost::asio::ssl::context> clientTls_;
+  std::unique_ptr<HttpServer> server_;
+  std::map<state::ReplicaId, std::unique_ptr<PeerLink>> links_;
+
+  mutable std::mutex mu_;
+  Receiver receiver_;
+  FaultSettings faults_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  TransportStats stats_;
+};
+
+}  // namespace dwcp::statenet

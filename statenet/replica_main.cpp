@@ -1,0 +1,117 @@
+// dwcp-state-replica: one region's state replica as a process, for integration tests and
+// benchmarks of the mutual-TLS transport.
+//   dwcp-state-replica --id 1 --region us-east-1 --listen 127.0.0.1:7443
+//       --peers 2=eu-west-1@127.0.0.1:7444,3=ap-south-1@127.0.0.1:7445
+//       --ca ca.crt --cert us-east-1.crt --key us-east-1.key --control 127.0.0.1:8443
+//       [--latency-ms 0] [--log-level info]
+// Runs until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "statenet/replica_node.h"
+
+namespace {
+
+volatile std::sig_atomic_t gStop = 0;
+void onSignal(int) { gStop = 1; }
+
+bool splitHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  try {
+    const unsigned long value = std::stoul(text.substr(colon + 1));
+    if (value > 65535) return false;
+    port = static_cast<uint16_t>(value);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host.empty();
+}
+
+int usage(const std::string& why) {
+  std::cerr << "dwcp-state-replica: " << why << "\n"
+            << "usage: dwcp-state-replica --id N --region NAME --listen HOST:PORT --peers ID=NAME@HOST:PORT,...\n"
+            << "       --ca FILE --cert FILE --key FILE [--control HOST:PORT] [--latency-ms N] [--log-level LEVEL]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dwcp::statenet;
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) return usage("bad argument " + arg);
+    flags[arg.substr(2)] = argv[++i];
+  }
+  for (const char* required : {"id", "region", "listen", "ca", "cert", "key"}) {
+    if (!flags.count(required)) return usage(std::string("--") + required + " is required");
+  }
+  spdlog::set_level(spdlog::level::from_str(flags.count("log-level") ? flags["log-level"] : "info"));
+
+  ReplicaNodeConfig config;
+  try {
+    config.transport.self = static_cast<dwcp::state::ReplicaId>(std::stoul(flags["id"]));
+  } catch (const std::exception&) {
+    return usage("--id must be a number");
+  }
+  config.transport.region = flags["region"];
+  if (!splitHostPort(flags["listen"], config.transport.listenHost, config.transport.listenPort)) {
+    return usage("--listen must be HOST:PORT");
+  }
+  const std::string peers = flags["peers"];
+  size_t begin = 0;
+  while (begin < peers.size()) {
+    size_t comma = peers.find(',', begin);
+    if (comma == std::string::npos) comma = peers.size();
+    const std::string item = peers.substr(begin, comma - begin);
+    begin = comma + 1;
+    const size_t eq = item.find('='), at = item.find('@');
+    PeerEndpoint peer;
+    if (eq == std::string::npos || at == std::string::npos || at < eq) return usage("bad peer " + item);
+    try {
+      peer.id = static_cast<dwcp::state::ReplicaId>(std::stoul(item.substr(0, eq)));
+    } catch (const std::exception&) {
+      return usage("bad peer id in " + item);
+    }
+    peer.region = item.substr(eq + 1, at - eq - 1);
+    if (peer.region.empty() || !splitHostPort(item.substr(at + 1), peer.host, peer.port)) return usage("bad peer " + item);
+    if (peer.id == config.transport.self) return usage("peer " + item + " has this replica's id");
+    config.transport.peers.push_back(peer);
+  }
+  auto material = loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
+  if (!material.ok()) return usage(material.error().message);
+  config.transport.tls = material.value();
+  if (flags.count("control")) {
+    std::string host;
+    uint16_t port = 0;
+    if (!splitHostPort(flags["control"], host, port)) return usage("--control must be HOST:PORT");
+    config.controlHost = host;
+    config.controlPort = port;
+  }
+
+  ReplicaNode node(config);
+  auto started = node.start();
+  if (!started.ok()) {
+    spdlog::error("dwcp-state-replica: {}", started.error().message);
+    return 1;
+  }
+  if (flags.count("latency-ms")) {
+    FaultSettings faults;
+    faults.addedLatencyMillis = std::stoll(flags["latency-ms"]);
+    node.transport().setFaults(faults);
+  }
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  spdlog::info("dwcp-state-replica: region {} ready (peer port {}, control port {})", config.transport.region,
+               node.peerPort(), node.controlPort());
+  while (!gStop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  node.stop();
+  return 0;
+}

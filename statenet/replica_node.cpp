@@ -1,0 +1,277 @@
+// Control API (JSON answers, plain HTTP, loopback only):
+//   GET  /health
+//   POST /put?key=K[&consistency=eventual|local|quorum|strong][&timeoutMillis=N][&ttlMillis=N]  body: value
+//   POST /delete?key=K[&consistency=...]
+//   GET  /get?key=K[&consistency=...]
+//   GET  /digest            {"keys": N, "digest": hex}
+//   GET  /metrics           engine and transport counters
+//   POST /faults?latencyMillis=N&loss=P&partition=2,3   (missing parameters reset to none)
+//   POST /sync
+// Quorum/strong calls block the HTTP thread until the engine's callback runs.
+#include "statenet/replica_node.h"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace dwcp::statenet {
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+std::string percentDecode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i] == '+' ? ' ' : in[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> queryOf(std::string_view target, std::string& path) {
+  std::map<std::string, std::string> query;
+  const size_t question = target.find('?');
+  path = std::string(target.substr(0, question));
+  if (question == std::string_view::npos) return query;
+  std::string_view rest = target.substr(question + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    const size_t eq = pair.find('=');
+    try {
+      query[percentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1));
+    } catch (const std::exception&) {
+      // a bad escape: the parameter is ignored
+    }
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return query;
+}
+
+std::optional<state::Consistency> consistencyOf(const std::string& text) {
+  if (text.empty() || text == "eventual") return state::Consistency::kEventual;
+  if (text == "local") return state::Consistency::kLocal;
+  if (text == "quorum") return state::Consistency::kQuorum;
+  if (text == "strong") return state::Consistency::kStrong;
+  return std::nullopt;
+}
+
+int64_t integerOf(const std::map<std::string, std::string>& query, const std::string& name, int64_t fallback) {
+  auto it = query.find(name);
+  if (it == query.end() || it->second.empty()) return fallback;
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+HttpResponse jsonResponse(const HttpRequest& request, http::status status, const json& body) {
+  return textResponse(request, status, body.dump() + "\n", "application/json");
+}
+
+}  // namespace
+
+ReplicaNode::ReplicaNode(ReplicaNodeConfig config) : config_(std::move(config)), transport_(config_.transport) {
+  config_.state.self = config_.transport.self;
+  config_.state.peers.clear();
+  for (const PeerEndpoint& peer : config_.transport.peers) config_.state.peers.push_back(peer.id);
+  config_.state.maxFrameBytes = config_.transport.maxFrameBytes;
+  state_ = std::make_unique<state::GeoDistributedState>(config_.state, clock_, transport_);
+  transport_.setReceiver([this](state::ReplicaId from, std::span<const uint8_t> frame) { return state_->receive(from, frame); });
+}
+
+ReplicaNode::~ReplicaNode() { stop(); }
+
+state::Status ReplicaNode::start() {
+  state::Status started = transport_.start();
+  if (!started.ok()) return started;
+  if (config_.controlPort >= 0) {
+    HttpServerConfig controlConfig;
+    controlConfig.host = config_.controlHost;
+    controlConfig.port = static_cast<uint16_t>(config_.controlPort);
+    controlConfig.maxBodyBytes = 1 << 20;
+    control_ = std::make_unique<HttpServer>(controlConfig, [this](const HttpRequest& request, const std::vector<std::string>&) {
+      return handleControl(request);
+    });
+    started = control_->start();
+    if (!started.ok()) return started;
+  }
+  running_ = true;
+  ticker_ = std::thread([this] {
+    while (running_.load()) {
+      state_->tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(config_.tickMillis));
+    }
+  });
+  return state::okStatus();
+}
+
+void ReplicaNode::stop() {
+  running_ = false;
+  if (ticker_.joinable()) ticker_.join();
+  if (control_) control_->stop();
+  transport_.stop();
+}
+
+std::string ReplicaNode::contentDigest(size_t* keyCount) const {
+  const state::ReplicatedStore snapshot = state_->snapshot();
+  const int64_t now = clock_.nowMillis();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  size_t live = 0;
+  for (const std::string& key : snapshot.keys()) {
+    auto value = snapshot.get(key, now);
+    if (!value) continue;
+    ++live;
+    const std::string line = key + "=" + *value + "\n";
+    EVP_DigestUpdate(ctx, line.data(), line.size());
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 15]);
+  }
+  if (keyCount != nullptr) *keyCount = live;
+  return hex;
+}
+
+HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
+  std::string path;
+  const std::string target(request.target());
+  const auto query = queryOf(target, path);
+  auto bad = [&](const std::string& message) {
+    return jsonResponse(request, http::status::bad_request, json{{"ok", false}, {"error", message}});
+  };
+  auto param = [&](const char* name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  if (path == "/health") return jsonResponse(request, http::status::ok, json{{"ok", true}});
+  if (path == "/put" || path == "/delete") {
+    if (request.method() != http::verb::post) return bad("use POST");
+    const std::string key = param("key");
+    if (key.empty()) return bad("parameter key is required");
+    auto level = consistencyOf(param("consistency"));
+    if (!level) return bad("consistency must be eventual, local, quorum or strong");
+    state::WriteOptions options{*level, integerOf(query, "ttlMillis", 0), integerOf(query, "timeoutMillis", 0)};
+    std::promise<state::Status> promise;
+    auto future = promise.get_future();
+    auto done = [&promise](state::Status status) { promise.set_value(std::move(status)); };
+    auto receipt = path == "/put" ? state_->put(key, request.body(), options, done) : state_->remove(key, options, done);
+    state::Status status = future.get();
+    if (!status.ok()) {
+      return jsonResponse(request, http::status::service_unavailable,
+                          json{{"ok", false},
+                               {"error", status.error().message},
+                               {"answered", status.error().answered},
+                               {"needed", status.error().needed},
+                               {"appliedLocally", receipt.ok()}});
+    }
+    return jsonResponse(request, http::status::ok,
+                        json{{"ok", true}, {"replica", receipt->dot.replica}, {"counter", receipt->dot.counter}});
+  }
+  if (path == "/get") {
+    const std::string key = param("key");
+    if (key.empty()) return bad("parameter key is required");
+    auto level = consistencyOf(param("consistency"));
+    if (!level) return bad("consistency must be eventual, local, quorum or strong");
+    std::promise<state::Result<std::optional<std::string>>> promise;
+    auto future = promise.get_future();
+    state_->get(key, state::ReadOptions{*level, integerOf(query, "timeoutMillis", 0)},
+                [&promise](state::Result<std::optional<std::string>> value) { promise.set_value(std::move(value)); });
+    auto value = future.get();
+    if (!value.ok()) {
+      return jsonResponse(request, http::status::service_unavailable,
+                          json{{"ok", false}, {"error", value.error().message}});
+    }
+    json body{{"ok", true}, {"found", value->has_value()}};
+    if (value->has_value()) body["value"] = *value.value();
+    return jsonResponse(request, http::status::ok, body);
+  }
+  if (path == "/digest") {
+    size_t keys = 0;
+    const std::string digest = contentDigest(&keys);
+    return jsonResponse(request, http::status::ok, json{{"keys", keys}, {"digest", digest}});
+  }
+  if (path == "/metrics") {
+    const state::StateMetrics m = state_->metrics();
+    const TransportStats t = transport_.stats();
+    json lag = json::object();
+    for (const auto& [peer, peerLag] : m.lagByPeer) {
+      lag[std::to_string(peer)] = {{"unacknowledgedWrites", peerLag.unacknowledgedWrites}, {"lagMillis", peerLag.lagMillis}};
+    }
+    return jsonResponse(
+        request, http::status::ok,
+        json{{"bytesSent", m.bytesSent},
+             {"bytesReceived", m.bytesReceived},
+             {"framesSent", m.framesSent},
+             {"framesReceived", m.framesReceived},
+             {"framesRejected", m.framesRejected},
+             {"lastRejection", m.lastRejection},
+             {"antiEntropyRounds", m.antiEntropyRounds},
+             {"antiEntropyRepairs", m.antiEntropyRepairs},
+             {"retransmissions", m.retransmissions},
+             {"quorumFailures", m.quorumFailures},
+             {"lagByPeer", lag},
+             {"transport",
+              {{"framesQueued", t.framesQueued},
+               {"framesDelivered", t.framesDelivered},
+               {"framesDroppedByFaults", t.framesDroppedByFaults},
+               {"sendFailures", t.sendFailures},
+               {"framesRejectedByPeer", t.framesRejectedByPeer},
+               {"framesReceived", t.framesReceived},
+               {"framesRefused", t.framesRefused},
+               {"handshakeFailures", t.handshakeFailures},
+               {"lastRefusal", t.lastRefusal}}}});
+  }
+  if (path == "/faults") {
+    if (request.method() != http::verb::post) return bad("use POST");
+    FaultSettings faults;
+    faults.addedLatencyMillis = integerOf(query, "latencyMillis", 0);
+    try {
+      const std::string loss = param("loss");
+      faults.lossProbability = loss.empty() ? 0.0 : std::stod(loss);
+    } catch (const std::exception&) {
+      return bad("loss must be a probability");
+    }
+    std::string partition = param("partition");
+    size_t begin = 0;
+    while (begin < partition.size()) {
+      size_t comma = partition.find(',', begin);
+      if (comma == std::string::npos) comma = partition.size();
+      try {
+        faults.partitionedPeers.insert(static_cast<state::ReplicaId>(std::stoul(partition.substr(begin, comma - begin))));
+      } catch (const std::exception&) {
+        return bad("partition must be a comma-separated list of replica ids");
+      }
+      begin = comma + 1;
+    }
+    if (faults.addedLatencyMillis < 0 || faults.lossProbability < 0 || faults.lossProbability > 1) {
+      return bad("latencyMillis must be >= 0 and loss within [0, 1]");
+    }
+    transport_.setFaults(faults);
+    return jsonResponse(request, http::status::ok, json{{"ok", true}});
+  }
+  if (path == "/sync") {
+    state_->sync();
+    return jsonResponse(request, http::status::ok, json{{"ok", true}});
+  }
+  return jsonResponse(request, http::status::not_found, json{{"ok", false}, {"error", "no such path " + path}});
+}
+
+}  // namespace dwcp::statenet

@@ -1,0 +1,54 @@
+// One region's state replica as a running service: a GeoDistributedState on the system clock,
+// wired to an HttpsPeerTransport, with a ticker thread (every tickMillis) and an optional
+// local control API (plain HTTP on loopback) for put/get/delete/metrics/faults, used by the
+// dwcp-state-replica daemon, the integration test and the benchmarks. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "engines/state/geo_distributed_state.h"
+#include "statenet/http_server.h"
+#include "statenet/https_peer_transport.h"
+
+namespace dwcp::statenet {
+
+struct ReplicaNodeConfig {
+  TransportConfig transport;
+  state::GeoStateConfig state;  // self and peers are filled from `transport`
+  int64_t tickMillis = 1;
+  std::string controlHost = "127.0.0.1";
+  int controlPort = -1;  // -1: no control API; 0: ephemeral
+};
+
+class ReplicaNode {
+ public:
+  explicit ReplicaNode(ReplicaNodeConfig config);
+  ~ReplicaNode();
+
+  state::Status start();
+  void stop();
+
+  state::GeoDistributedState& state() { return *state_; }
+  HttpsPeerTransport& transport() { return transport_; }
+  uint16_t peerPort() const { return transport_.listenPort(); }
+  uint16_t controlPort() const { return control_ ? control_->port() : 0; }
+
+  // The control API, also callable directly: see replica_node.cpp for the routes.
+  HttpResponse handleControl(const HttpRequest& request);
+  // sha256 over the sorted live key=value pairs: equal on converged replicas.
+  std::string contentDigest(size_t* keys = nullptr) const;
+
+ private:
+  ReplicaNodeConfig config_;
+  state::SystemClock clock_;
+  HttpsPeerTransport transport_;
+  std::unique_ptr<state::GeoDistributedState> state_;
+  std::unique_ptr<HttpServer> control_;
+  std::atomic<bool> running_{false};
+  std::thread ticker_;
+};
+
+}  // namespace dwcp::statenet

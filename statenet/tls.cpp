@@ -1,0 +1,93 @@
+// Contexts are built from PEM text (files are read once at start-up). The server sets
+// verify_peer | verify_fail_if_no_peer_cert, so a client without a certificate, or with one
+// from another CA, fails the handshake before any request is read.
+#include "statenet/tls.h"
+
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace dwcp::statenet {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+state::Result<std::string> readFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return state::Error{state::ErrorCode::kInvalidArgument, std::string("cannot read the ") + what + " file " + path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+state::Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std::string& certFile,
+                                           const std::string& keyFile) {
+  auto ca = readFile(caFile, "CA certificate");
+  if (!ca.ok()) return ca.error();
+  auto cert = readFile(certFile, "certificate");
+  if (!cert.ok()) return cert.error();
+  auto key = readFile(keyFile, "private key");
+  if (!key.ok()) return key.error();
+  return TlsMaterial{ca.value(), cert.value(), key.value()};
+}
+
+state::Result<std::shared_ptr<ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role) {
+  auto context = std::make_shared<ssl::context>(role == TlsRole::kServer ? ssl::context::tls_server
+                                                                         : ssl::context::tls_client);
+  boost::system::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                       ec);
+  auto fail = [&](const char* what) -> state::Result<std::shared_ptr<ssl::context>> {
+    return state::Error{state::ErrorCode::kInvalidArgument, std::string("TLS setup failed: ") + what + ": " + ec.message()};
+  };
+  if (ec) return fail("options");
+  context->add_certificate_authority(boost::asio::buffer(material.caPem), ec);
+  if (ec) return fail("the CA certificate is not valid PEM");
+  context->use_certificate_chain(boost::asio::buffer(material.certificatePem), ec);
+  if (ec) return fail("the certificate is not valid PEM");
+  context->use_private_key(boost::asio::buffer(material.privateKeyPem), ssl::context::pem, ec);
+  if (ec) return fail("the private key is not valid PEM or does not match");
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return state::Error{state::ErrorCode::kInvalidArgument, "TLS setup failed: the private key does not match the certificate"};
+  }
+  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+  if (ec) return fail("verify mode");
+  return context;
+}
+
+std::vector<std::string> certificateNames(SSL* ssl) {
+  std::vector<std::string> names;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return names;
+  if (SSL_get_verify_result(ssl) != X509_V_OK) {
+    X509_free(cert);
+    return names;
+  }
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
+      if (name->type != GEN_DNS) continue;
+      const auto* data = ASN1_STRING_get0_data(name->d.dNSName);
+      names.emplace_back(reinterpret_cast<const char*>(data), static_cast<size_t>(ASN1_STRING_length(name->d.dNSName)));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  X509_NAME* subject = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index >= 0) {
+    ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)), static_cast<size_t>(ASN1_STRING_length(cn)));
+  }
+  X509_free(cert);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace dwcp::statenet
