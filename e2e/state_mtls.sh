@@ -74,7 +74,7 @@ converged() {  # EXPECTED_KEYS
   [[ "${first#* }" == "$1" ]] || return 1
   for ((r = 2; r <= N; r++)); do [[ "$(digest "$r")" == "$first" ]] || return 1; done
 }
-bytes_received() { ctl "$1" GET /metrics | json 'd["bytesReceived"]'; }
+bytes_received() { ctl "$1" GET /metrics.json | json 'd["bytesReceived"]'; }
 
 if wait_for 30 all_up; then ok "state_mtls: 5 replicas up"; else bad "state_mtls: replicas up" "$(tail -3 replica-*.log)"; exit 1; fi
 
@@ -129,7 +129,42 @@ else bad "state_mtls: malformed frame" "$out"; fi
 out="$("${CURL[@]}" -w ' %{http_code}' --cert eu-west-1.crt --key eu-west-1.key --data-binary @version99.bin "$URL/v1/state/frames")"
 if [[ "$out" == *"wire version 99"*" 400" && "$(digest 1)" == "$before" ]]; then ok "state_mtls: an unknown wire version is rejected (400) and changes nothing"
 else bad "state_mtls: unknown version" "$out"; fi
-refused="$(ctl 1 GET /metrics | json 'd["transport"]["handshakeFailures"]')"
+refused="$(ctl 1 GET /metrics.json | json 'd["transport"]["handshakeFailures"]')"
 ((refused >= 2)) && ok "state_mtls: region 1 counted $refused refused handshakes" || bad "state_mtls: handshake count" "$refused"
+
+# --- Prometheus metrics on a replica's control port: the sync latency histogram and a lag series per peer
+metrics="$(ctl 1 GET /metrics)"
+P=dwcp_federation_state_
+missing_series=""
+grep -q "^# TYPE ${P}sync_latency_seconds histogram$" <<<"$metrics" || missing_series+=" histogram-type"
+grep -Eq "^${P}sync_latency_seconds_bucket\{le=\"0.25\"\} [0-9]+$" <<<"$metrics" || missing_series+=" bucket-0.25"
+grep -Eq "^${P}sync_latency_seconds_count [1-9][0-9]*$" <<<"$metrics" || missing_series+=" count>0"
+for ((j = 1; j < N; j++)); do
+  grep -Eq "^${P}replication_lag_seconds\{peer=\"${REGIONS[j]}\"\} [0-9.e+-]+$" <<<"$metrics" || missing_series+=" lag-${REGIONS[j]}"
+  grep -Eq "^${P}unacknowledged_writes\{peer=\"${REGIONS[j]}\"\} [0-9]+$" <<<"$metrics" || missing_series+=" unacked-${REGIONS[j]}"
+done
+for counter in bytes_sent_total bytes_received_total frames_rejected_total anti_entropy_repairs_total quorum_failures_total; do
+  grep -Eq "^${P}${counter} [0-9]+$" <<<"$metrics" || missing_series+=" $counter"
+done
+if [[ -z "$missing_series" ]]; then ok "state_mtls: /metrics is a Prometheus exposition with the latency histogram and a lag series for each of $((N - 1)) peers"
+else bad "state_mtls: /metrics" "missing:$missing_series"; fi
+
+# --- duplication, reordering and +-400 ms clock skew injected through the control API: still converges
+skews=(400 -400 0 250 -250)
+for ((r = 1; r <= N; r++)); do
+  ctl "$r" POST "/faults?duplicate=0.3&reorder=0.3&clockSkewMillis=${skews[r - 1]}" >/dev/null
+done
+skew_seen="$(ctl 2 GET /metrics.json | json 'd["clockSkewMillis"]')"
+for ((k = 0; k < 30; k++)); do ctl $((k % N + 1)) POST "/put?key=faults/vm-$k" "$VALUE-f$k" >/dev/null; done
+if wait_for 30 converged 252 && [[ "$skew_seen" == -400 ]]; then
+  dup=0; reord=0
+  for ((r = 1; r <= N; r++)); do
+    dup=$((dup + $(ctl "$r" GET /metrics.json | json 'd["transport"]["framesDuplicated"]')))
+    reord=$((reord + $(ctl "$r" GET /metrics.json | json 'd["transport"]["framesReordered"]')))
+  done
+  if ((dup > 0 && reord > 0)); then ok "state_mtls: converges (252 keys) with $dup duplicated, $reord reordered frames and clocks skewed by +-400 ms"
+  else bad "state_mtls: injected faults" "duplicated $dup, reordered $reord"; fi
+else bad "state_mtls: convergence under duplication, reordering and skew" "skew $skew_seen; $(for r in 1 2 3 4 5; do digest $r; done)"; fi
+for ((r = 1; r <= N; r++)); do ctl "$r" POST "/faults" >/dev/null; done
 
 exit $FAILED

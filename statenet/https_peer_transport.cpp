@@ -1,6 +1,7 @@
 // One PeerLink per peer: a FIFO of frames, each due at (enqueue time + injected latency), and
 // a thread that waits for the head's due time and POSTs it over a kept-alive TLS connection
-// (reconnecting once on a stale connection). The server side is an HttpServer whose handler
+// (reconnecting once on a stale connection). Injected reordering parks one frame and posts it
+// right after the next (or alone after reorderMaxHoldMillis); duplication queues a copy. The server side is an HttpServer whose handler
 // maps the verified certificate to a peer and hands the body to the receiver.
 #include "statenet/https_peer_transport.h"
 
@@ -9,6 +10,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <optional>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
@@ -52,16 +54,8 @@ class HttpsPeerTransport::PeerLink {
  private:
   void run() {
     std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) break;
-      const auto due = queue_.front().due;
-      if (std::chrono::steady_clock::now() < due) {
-        cv_.wait_until(lock, due, [&] { return stopping_; });
-        continue;
-      }
-      Outgoing outgoing = std::move(queue_.front());
-      queue_.pop_front();
+    // Posts one frame with the lock released.
+    auto postUnlocked = [&](Outgoing outgoing) {
       if (addressChanged_) {
         stream_.reset();
         addressChanged_ = false;
@@ -70,6 +64,36 @@ class HttpsPeerTransport::PeerLink {
       lock.unlock();
       post(endpoint, outgoing.frame);
       lock.lock();
+    };
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || held_.has_value(); });
+      if (stopping_) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (held_ && now >= heldUntil_) {  // no successor came in time
+        Outgoing held = std::move(*held_);
+        held_.reset();
+        postUnlocked(std::move(held));
+        continue;
+      }
+      if (queue_.empty() || now < queue_.front().due) {
+        auto wake = held_ ? heldUntil_ : queue_.front().due;
+        if (!queue_.empty()) wake = std::min(wake, queue_.front().due);
+        cv_.wait_until(lock, wake);  // an enqueue or stop() wakes it early; the loop re-checks
+        continue;
+      }
+      Outgoing outgoing = std::move(queue_.front());
+      queue_.pop_front();
+      if (outgoing.holdBack && !held_) {
+        heldUntil_ = now + std::chrono::milliseconds(outgoing.maxHoldMillis);
+        held_ = std::move(outgoing);
+        continue;
+      }
+      postUnlocked(std::move(outgoing));
+      if (held_) {  // reordered: the held frame goes right after its successor
+        Outgoing held = std::move(*held_);
+        held_.reset();
+        postUnlocked(std::move(held));
+      }
     }
     stream_.reset();
   }
@@ -157,6 +181,8 @@ class HttpsPeerTransport::PeerLink {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Outgoing> queue_;
+  std::optional<Outgoing> held_;  // fault injection: a frame waiting for its successor
+  std::chrono::steady_clock::time_point heldUntil_;
   PeerEndpoint endpoint_;
   bool addressChanged_ = false;
   bool stopping_ = false;
@@ -208,23 +234,35 @@ void HttpsPeerTransport::setPeerAddress(ReplicaId peer, const std::string& host,
 
 void HttpsPeerTransport::send(ReplicaId to, std::vector<uint8_t> frame) {
   auto it = links_.find(to);
-  std::chrono::steady_clock::time_point due;
+  Outgoing outgoing;
+  bool duplicate = false;
   {
     std::lock_guard lock(mu_);
     if (it == links_.end() || faults_.partitionedPeers.count(to) > 0) {
       ++stats_.framesDroppedByFaults;
       return;
     }
-    if (faults_.lossProbability > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < faults_.lossProbability) {
+    std::uniform_real_distribution<double> coin(0, 1);
+    if (faults_.lossProbability > 0 && coin(rng_) < faults_.lossProbability) {
       ++stats_.framesDroppedByFaults;
       return;
     }
-    ++stats_.framesQueued;
-    due = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults_.addedLatencyMillis);
+    duplicate = faults_.duplicateProbability > 0 && coin(rng_) < faults_.duplicateProbability;
+    outgoing.holdBack = faults_.reorderProbability > 0 && coin(rng_) < faults_.reorderProbability;
+    outgoing.maxHoldMillis = faults_.reorderMaxHoldMillis;
+    stats_.framesQueued += duplicate ? 2 : 1;
+    if (duplicate) ++stats_.framesDuplicated;
+    if (outgoing.holdBack) ++stats_.framesReordered;
+    outgoing.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults_.addedLatencyMillis);
   }
-  if (!it->second->enqueue(Outgoing{due, std::move(frame)})) {
+  outgoing.frame = std::move(frame);
+  std::optional<Outgoing> copy;
+  if (duplicate) copy = Outgoing{outgoing.due, outgoing.frame, false, 0};
+  size_t overflow = it->second->enqueue(std::move(outgoing)) ? 0 : 1;
+  if (copy && !it->second->enqueue(std::move(*copy))) ++overflow;
+  if (overflow > 0) {
     std::lock_guard lock(mu_);
-    ++stats_.framesDroppedOverflow;
+    stats_.framesDroppedOverflow += overflow;
   }
 }
 

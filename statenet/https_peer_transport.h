@@ -5,7 +5,8 @@
 // the receiver callback (GeoDistributedState::receive), whose rejection is answered 400/403/413
 // with its message, changing nothing. Outgoing frames queue per peer and are posted by one
 // sender thread per peer over a kept-alive connection that checks the server names the peer.
-// Fault injection (added one-way latency, loss, partitions by peer) is set at run time.
+// Fault injection (added one-way latency, loss, duplication, reordering, partitions by peer) is
+// set at run time; clock skew belongs to the replica's clock (ReplicaNode).
 // Thread-safe; send() never blocks on the network.
 #pragma once
 
@@ -57,12 +58,17 @@ struct FaultSettings {
   int64_t addedLatencyMillis = 0;             // one-way, added before each outgoing frame
   double lossProbability = 0.0;               // outgoing frames dropped at random
   std::set<state::ReplicaId> partitionedPeers;  // no frames to them; frames from them refused (503)
+  double duplicateProbability = 0.0;          // outgoing frames queued twice at random
+  double reorderProbability = 0.0;            // outgoing frames held back and posted after the next one
+  int64_t reorderMaxHoldMillis = 50;          // a held frame with no successor is posted after this
 };
 
 struct TransportStats {
   uint64_t framesQueued = 0;
   uint64_t framesDelivered = 0;     // posted and answered 2xx
   uint64_t framesDroppedByFaults = 0;
+  uint64_t framesDuplicated = 0;    // extra copies queued by fault injection
+  uint64_t framesReordered = 0;     // frames held back behind their successor
   uint64_t framesDroppedOverflow = 0;
   uint64_t sendFailures = 0;        // connection, TLS or HTTP errors (the frame is dropped)
   uint64_t framesRejectedByPeer = 0;  // the peer answered 4xx
@@ -100,6 +106,8 @@ class HttpsPeerTransport final : public state::PeerTransport {
   struct Outgoing {
     std::chrono::steady_clock::time_point due;
     std::vector<uint8_t> frame;
+    bool holdBack = false;  // fault injection: post after the next frame
+    int64_t maxHoldMillis = 0;
   };
   class PeerLink;
 

@@ -7,6 +7,8 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -323,6 +325,215 @@ TEST(ReplicaNodeControl, PutGetDigestAndBadRequests) {
   EXPECT_EQ(call(http::verb::post, "/faults?loss=2").result_int(), 400u);
   EXPECT_EQ(call(http::verb::get, "/nothing").result_int(), 404u);
   EXPECT_NE(call(http::verb::get, "/digest").body().find("\"keys\":1"), std::string::npos);
+}
+
+
+// Parses `name{labels} value` lines of a Prometheus exposition into a map keyed by name{labels}.
+std::map<std::string, double> parseExposition(const std::string& text) {
+  std::map<std::string, double> samples;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    const std::string value = line.substr(space + 1);
+    samples[line.substr(0, space)] = value == "+Inf" ? INFINITY : std::stod(value);
+  }
+  return samples;
+}
+
+TEST(ReplicaNodeControl, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraffic) {
+  Federation fed;
+  for (int i = 0; i < 10; ++i) {
+    std::promise<state::Status> done;
+    state::WriteOptions quorum{state::Consistency::kQuorum, 0, 5'000};
+    ASSERT_TRUE(fed.node(1).state().put("k/" + std::to_string(i), "v", quorum, [&](state::Status s) { done.set_value(s); }).ok());
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  const std::string p = "dwcp_federation_state_";
+  std::map<std::string, double> m;
+  std::string text;
+  // Acknowledged by everyone: the lag row of region 1 drops to zero.
+  ASSERT_TRUE(eventually([&] {
+    HttpRequest req{http::verb::get, "/metrics", 11};
+    const HttpResponse response = fed.node(1).handleControl(req);
+    if (response.result_int() != 200 || response[http::field::content_type].find("text/plain") != 0) return false;
+    text = response.body();
+    m = parseExposition(text);
+    return fed.converged() && m[p + "unacknowledged_writes{peer=\"eu-west-1\"}"] == 0 &&
+           m[p + "unacknowledged_writes{peer=\"ap-south-1\"}"] == 0 && m.count(p + "sync_latency_seconds_count") &&
+           m[p + "sync_latency_seconds_count"] >= 20;  // 10 batches at least, 2 peers each
+  })) << text;
+  EXPECT_NE(text.find("# TYPE " + p + "sync_latency_seconds histogram"), std::string::npos);
+  const double count = m[p + "sync_latency_seconds_count"];
+  EXPECT_EQ(m.at(p + "sync_latency_seconds_bucket{le=\"+Inf\"}"), count);
+  ASSERT_TRUE(m.count(p + "sync_latency_seconds_bucket{le=\"0.25\"}")) << text;
+  EXPECT_LE(m[p + "sync_latency_seconds_bucket{le=\"0.25\"}"], count);
+  EXPECT_GT(m[p + "sync_latency_seconds_sum"], 0);
+  EXPECT_LT(m[p + "sync_latency_seconds_sum"] / count, 10.0);  // a mean below the last bucket: sane, not a timing claim
+  for (const char* peer : {"eu-west-1", "ap-south-1"}) {
+    const std::string label = std::string("{peer=\"") + peer + "\"}";
+    ASSERT_TRUE(m.count(p + "replication_lag_seconds" + label)) << text;
+    EXPECT_EQ(m[p + "replication_lag_seconds" + label], 0) << peer;
+  }
+  EXPECT_FALSE(m.count(p + "replication_lag_seconds{peer=\"us-east-1\"}")) << "no lag series for itself";
+  EXPECT_GT(m.at(p + "bytes_sent_total"), 0);
+  EXPECT_GT(m.at(p + "bytes_received_total"), 0);
+  EXPECT_EQ(m.at(p + "frames_rejected_total"), 0);
+  EXPECT_EQ(m.at(p + "quorum_failures_total"), 0);
+  EXPECT_TRUE(m.count(p + "anti_entropy_repairs_total"));
+
+  // A write region 3 cannot get shows up as lag in region 1's row, then a quorum failure.
+  FaultSettings cut;
+  cut.partitionedPeers = {3};
+  fed.node(1).transport().setFaults(cut);
+  std::promise<state::Status> strong;
+  ASSERT_TRUE(fed.node(1).state().put("k/strong", "s", {state::Consistency::kStrong, 0, 200},
+                                      [&](state::Status s) { strong.set_value(s); }).ok());
+  EXPECT_FALSE(strong.get_future().get().ok());
+  m = parseExposition(fed.node(1).prometheusMetrics());
+  EXPECT_GE(m[p + "unacknowledged_writes{peer=\"ap-south-1\"}"], 1);
+  EXPECT_GT(m[p + "replication_lag_seconds{peer=\"ap-south-1\"}"], 0);
+  EXPECT_EQ(m[p + "quorum_failures_total"], 1);
+
+  // The JSON counters moved to /metrics.json.
+  HttpRequest jsonRequest{http::verb::get, "/metrics.json", 11};
+  EXPECT_NE(fed.node(1).handleControl(jsonRequest).body().find("\"bytesReceived\""), std::string::npos);
+}
+
+TEST(ReplicaNodeControl, FaultsSetDuplicationReorderingAndClockSkew) {
+  Federation fed;
+  auto call = [&](const std::string& target) {
+    HttpRequest req{http::verb::post, target, 11};
+    return fed.node(1).handleControl(req);
+  };
+  EXPECT_EQ(call("/faults?duplicate=0.25&reorder=0.5&clockSkewMillis=-400").result_int(), 200u);
+  EXPECT_EQ(fed.node(1).transport().faults().duplicateProbability, 0.25);
+  EXPECT_EQ(fed.node(1).transport().faults().reorderProbability, 0.5);
+  EXPECT_EQ(fed.node(1).clockSkewMillis(), -400);
+  EXPECT_EQ(call("/faults?duplicate=1.5").result_int(), 400u);
+  EXPECT_EQ(call("/faults?reorder=often").result_int(), 400u);
+  EXPECT_EQ(call("/faults?clockSkewMillis=4s").result_int(), 400u);
+  EXPECT_EQ(fed.node(1).clockSkewMillis(), -400) << "a refused call changes nothing";
+  EXPECT_EQ(call("/faults").result_int(), 200u);
+  EXPECT_EQ(fed.node(1).clockSkewMillis(), 0);
+  EXPECT_EQ(fed.node(1).transport().faults().duplicateProbability, 0.0);
+}
+
+// Two bare transports: region 1 sends numbered frames to region 2, which records them.
+struct TransportPair {
+  TransportPair() {
+    for (state::ReplicaId id : {1, 2}) {
+      TransportConfig config;
+      config.self = id;
+      config.region = kRegions[id - 1];
+      config.tls = Pki::get().material(kRegions[id - 1]);
+      const state::ReplicaId other = id == 1 ? 2 : 1;
+      config.peers.push_back(PeerEndpoint{other, kRegions[other - 1], "127.0.0.1", 1});
+      transports.push_back(std::make_unique<HttpsPeerTransport>(config));
+    }
+    transports[1]->setReceiver([this](state::ReplicaId, std::span<const uint8_t> frame) {
+      std::lock_guard lock(mu);
+      received.emplace_back(frame.begin(), frame.end());
+      return state::okStatus();
+    });
+    for (auto& transport : transports) EXPECT_TRUE(transport->start().ok());
+    transports[0]->setPeerAddress(2, "127.0.0.1", transports[1]->listenPort());
+  }
+  std::vector<std::string> got() {
+    std::lock_guard lock(mu);
+    return received;
+  }
+  std::vector<std::unique_ptr<HttpsPeerTransport>> transports;
+  std::mutex mu;
+  std::vector<std::string> received;
+};
+
+TEST(HttpsPeerTransport, InjectedReorderingPostsAHeldFrameAfterItsSuccessor) {
+  TransportPair pair;
+  FaultSettings faults;
+  faults.reorderProbability = 1.0;
+  faults.reorderMaxHoldMillis = 60'000;  // only a successor releases a held frame here
+  pair.transports[0]->setFaults(faults);
+  for (const char* frame : {"1", "2", "3", "4"}) pair.transports[0]->send(2, std::vector<uint8_t>(frame, frame + 1));
+  ASSERT_TRUE(eventually([&] { return pair.got().size() == 4; }));
+  EXPECT_EQ(pair.got(), (std::vector<std::string>{"2", "1", "4", "3"}));
+  EXPECT_EQ(pair.transports[0]->stats().framesReordered, 4u);
+
+  // A held frame with no successor goes alone after the hold time.
+  faults.reorderMaxHoldMillis = 20;
+  pair.transports[0]->setFaults(faults);
+  pair.transports[0]->send(2, std::vector<uint8_t>{'5'});
+  ASSERT_TRUE(eventually([&] { return pair.got().size() == 5; }));
+  EXPECT_EQ(pair.got().back(), "5");
+}
+
+TEST(HttpsPeerTransport, InjectedDuplicationDeliversEveryFrameTwice) {
+  TransportPair pair;
+  FaultSettings faults;
+  faults.duplicateProbability = 1.0;
+  pair.transports[0]->setFaults(faults);
+  for (const char* frame : {"a", "b"}) pair.transports[0]->send(2, std::vector<uint8_t>(frame, frame + 1));
+  ASSERT_TRUE(eventually([&] { return pair.got().size() == 4; }));
+  EXPECT_EQ(pair.got(), (std::vector<std::string>{"a", "a", "b", "b"}));
+  EXPECT_EQ(pair.transports[0]->stats().framesDuplicated, 2u);
+  EXPECT_EQ(pair.transports[0]->stats().framesDelivered, 4u);
+}
+
+TEST(HttpsPeerTransport, ReplicasConvergeDespiteDuplicationReorderingAndClockSkew) {
+  Federation fed;
+  const int64_t skews[] = {400, -400, 0};
+  for (state::ReplicaId id : {1, 2, 3}) {
+    FaultSettings faults;
+    faults.duplicateProbability = 0.3;
+    faults.reorderProbability = 0.3;
+    faults.reorderMaxHoldMillis = 30;
+    fed.node(id).transport().setFaults(faults);
+    fed.node(id).setClockSkewMillis(skews[id - 1]);
+  }
+  std::map<std::string, std::string> acknowledged;
+  for (int i = 0; i < 60; ++i) {
+    const state::ReplicaId writer = static_cast<state::ReplicaId>(i % 3 + 1);
+    const std::string key = "k/" + std::to_string(i), value = "v" + std::to_string(i) + "@" + std::to_string(writer);
+    ASSERT_TRUE(fed.node(writer).state().put(key, value, {}).ok());
+    acknowledged[key] = value;
+    // Every region also overwrites one shared key: concurrent LWW writes under skewed clocks.
+    ASSERT_TRUE(fed.node(writer).state().put("shared", value, {}).ok());
+    if (i % 10 == 9) {  // removed by its own writer, which has seen it (an observed-remove)
+      const state::ReplicaId previous = static_cast<state::ReplicaId>((i - 1) % 3 + 1);
+      ASSERT_TRUE(fed.node(previous).state().remove("k/" + std::to_string(i - 1), {}).ok());
+    }
+  }
+  for (int i = 9; i < 60; i += 10) acknowledged.erase("k/" + std::to_string(i - 1));
+  auto allHaveEverything = [&] {
+    for (state::ReplicaId id : {1, 2, 3}) {
+      for (const auto& [key, value] : acknowledged) {
+        if (fed.node(id).state().getLocal(key) != std::optional<std::string>(value)) return false;
+      }
+      for (int i = 9; i < 60; i += 10) {
+        if (fed.node(id).state().getLocal("k/" + std::to_string(i - 1)).has_value()) return false;
+      }
+    }
+    return fed.converged();
+  };
+  ASSERT_TRUE(eventually(allHaveEverything));
+  const auto shared = fed.node(1).state().getLocal("shared");
+  ASSERT_TRUE(shared.has_value());
+  EXPECT_EQ(fed.node(2).state().getLocal("shared"), shared);
+  EXPECT_EQ(fed.node(3).state().getLocal("shared"), shared);
+  uint64_t duplicated = 0, reordered = 0;
+  for (state::ReplicaId id : {1, 2, 3}) {
+    duplicated += fed.node(id).transport().stats().framesDuplicated;
+    reordered += fed.node(id).transport().stats().framesReordered;
+    EXPECT_EQ(fed.node(id).state().metrics().framesRejected, 0u);
+    EXPECT_EQ(fed.node(id).state().metrics().hlcDriftRejections, 0u);
+  }
+  EXPECT_GT(duplicated, 0u) << "the faults were injected";
+  EXPECT_GT(reordered, 0u) << "the faults were injected";
 }
 
 }  // namespace

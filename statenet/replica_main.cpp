@@ -3,7 +3,9 @@
 //   dwcp-state-replica --id 1 --region us-east-1 --listen 127.0.0.1:7443
 //       --peers 2=eu-west-1@127.0.0.1:7444,3=ap-south-1@127.0.0.1:7445
 //       --ca ca.crt --cert us-east-1.crt --key us-east-1.key --control 127.0.0.1:8443
-//       [--latency-ms 0] [--log-level info]
+//       [--latency-ms 0] [--clock-skew-ms 0] [--log-level info]
+// --clock-skew-ms shifts this replica's clock (fault injection; may be negative, also settable
+// with POST /faults?clockSkewMillis=N on the control API).
 // Runs until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
@@ -36,7 +38,8 @@ bool splitHostPort(const std::string& text, std::string& host, uint16_t& port) {
 int usage(const std::string& why) {
   std::cerr << "dwcp-state-replica: " << why << "\n"
             << "usage: dwcp-state-replica --id N --region NAME --listen HOST:PORT --peers ID=NAME@HOST:PORT,...\n"
-            << "       --ca FILE --cert FILE --key FILE [--control HOST:PORT] [--latency-ms N] [--log-level LEVEL]\n";
+            << "       --ca FILE --cert FILE --key FILE [--control HOST:PORT] [--latency-ms N]\n"
+            << "       [--clock-skew-ms N] [--log-level LEVEL]\n";
   return 2;
 }
 
@@ -96,6 +99,16 @@ int main(int argc, char** argv) {
     config.controlPort = port;
   }
 
+  if (flags.count("clock-skew-ms")) {
+    try {
+      size_t used = 0;
+      config.clockSkewMillis = std::stoll(flags["clock-skew-ms"], &used);
+      if (used != flags["clock-skew-ms"].size()) return usage("--clock-skew-ms must be an integer");
+    } catch (const std::exception&) {
+      return usage("--clock-skew-ms must be an integer");
+    }
+  }
+
   ReplicaNode node(config);
   auto started = node.start();
   if (!started.ok()) {
@@ -109,8 +122,8 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
-  spdlog::info("dwcp-state-replica: region {} ready (peer port {}, control port {})", config.transport.region,
-               node.peerPort(), node.controlPort());
+  spdlog::info("dwcp-state-replica: region {} ready (peer port {}, control port {}, clock skew {} ms)",
+               config.transport.region, node.peerPort(), node.controlPort(), node.clockSkewMillis());
   while (!gStop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   node.stop();
   return 0;

@@ -4,11 +4,14 @@
 //   POST /delete?key=K[&consistency=...]
 //   GET  /get?key=K[&consistency=...]
 //   GET  /digest            {"keys": N, "digest": hex}
-//   GET  /metrics           engine and transport counters
-//   POST /faults?latencyMillis=N&loss=P&partition=2,3   (missing parameters reset to none)
+//   GET  /metrics           Prometheus text exposition (dwcp_federation_state_*)
+//   GET  /metrics.json      engine and transport counters as JSON
+//   POST /faults?latencyMillis=N&loss=P&duplicate=P&reorder=P&partition=2,3&clockSkewMillis=N
+//                           (missing parameters reset to none)
 //   POST /sync
 // Quorum/strong calls block the HTTP thread until the engine's callback runs.
 #include "statenet/replica_node.h"
+#include "statenet/state_exposition.h"
 
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -81,7 +84,8 @@ HttpResponse jsonResponse(const HttpRequest& request, http::status status, const
 
 }  // namespace
 
-ReplicaNode::ReplicaNode(ReplicaNodeConfig config) : config_(std::move(config)), transport_(config_.transport) {
+ReplicaNode::ReplicaNode(ReplicaNodeConfig config)
+    : config_(std::move(config)), clock_(systemClock_, config_.clockSkewMillis), transport_(config_.transport) {
   config_.state.self = config_.transport.self;
   config_.state.peers.clear();
   for (const PeerEndpoint& peer : config_.transport.peers) config_.state.peers.push_back(peer.id);
@@ -121,6 +125,12 @@ void ReplicaNode::stop() {
   if (ticker_.joinable()) ticker_.join();
   if (control_) control_->stop();
   transport_.stop();
+}
+
+std::string ReplicaNode::prometheusMetrics() const {
+  std::map<state::ReplicaId, std::string> regions;
+  for (const PeerEndpoint& peer : config_.transport.peers) regions[peer.id] = peer.region;
+  return renderStateExposition(state_->metrics(), transport_.stats(), regions);
 }
 
 std::string ReplicaNode::contentDigest(size_t* keyCount) const {
@@ -209,6 +219,10 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     return jsonResponse(request, http::status::ok, json{{"keys", keys}, {"digest", digest}});
   }
   if (path == "/metrics") {
+    if (request.method() != http::verb::get) return bad("use GET");
+    return textResponse(request, http::status::ok, prometheusMetrics(), kPrometheusContentType);
+  }
+  if (path == "/metrics.json") {
     const state::StateMetrics m = state_->metrics();
     const TransportStats t = transport_.stats();
     json lag = json::object();
@@ -228,10 +242,13 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
              {"retransmissions", m.retransmissions},
              {"quorumFailures", m.quorumFailures},
              {"lagByPeer", lag},
+             {"clockSkewMillis", clockSkewMillis()},
              {"transport",
               {{"framesQueued", t.framesQueued},
                {"framesDelivered", t.framesDelivered},
                {"framesDroppedByFaults", t.framesDroppedByFaults},
+               {"framesDuplicated", t.framesDuplicated},
+               {"framesReordered", t.framesReordered},
                {"sendFailures", t.sendFailures},
                {"framesRejectedByPeer", t.framesRejectedByPeer},
                {"framesReceived", t.framesReceived},
@@ -243,11 +260,26 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     if (request.method() != http::verb::post) return bad("use POST");
     FaultSettings faults;
     faults.addedLatencyMillis = integerOf(query, "latencyMillis", 0);
-    try {
-      const std::string loss = param("loss");
-      faults.lossProbability = loss.empty() ? 0.0 : std::stod(loss);
-    } catch (const std::exception&) {
-      return bad("loss must be a probability");
+    for (auto [name, field] : {std::pair{"loss", &faults.lossProbability}, std::pair{"duplicate", &faults.duplicateProbability},
+                               std::pair{"reorder", &faults.reorderProbability}}) {
+      try {
+        const std::string text = param(name);
+        *field = text.empty() ? 0.0 : std::stod(text);
+      } catch (const std::exception&) {
+        return bad(std::string(name) + " must be a probability");
+      }
+      if (!(*field >= 0 && *field <= 1)) return bad(std::string(name) + " must be within [0, 1]");
+    }
+    const std::string skew = param("clockSkewMillis");
+    int64_t skewMillis = 0;
+    if (!skew.empty()) {
+      try {
+        size_t used = 0;
+        skewMillis = std::stoll(skew, &used);
+        if (used != skew.size()) throw std::invalid_argument("trailing characters");
+      } catch (const std::exception&) {
+        return bad("clockSkewMillis must be an integer number of milliseconds");
+      }
     }
     std::string partition = param("partition");
     size_t begin = 0;
@@ -265,6 +297,7 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
       return bad("latencyMillis must be >= 0 and loss within [0, 1]");
     }
     transport_.setFaults(faults);
+    setClockSkewMillis(skewMillis);
     return jsonResponse(request, http::status::ok, json{{"ok", true}});
   }
   if (path == "/sync") {

@@ -1,6 +1,7 @@
 // One region's state replica as a running service: a GeoDistributedState on the system clock,
 // wired to an HttpsPeerTransport, with a ticker thread (every tickMillis) and an optional
-// local control API (plain HTTP on loopback) for put/get/delete/metrics/faults, used by the
+// local control API (plain HTTP on loopback) for put/get/delete/metrics/faults (including clock
+// skew), used by the
 // dwcp-state-replica daemon, the integration test and the benchmarks. Thread-safe.
 #pragma once
 
@@ -21,6 +22,7 @@ struct ReplicaNodeConfig {
   int64_t tickMillis = 1;
   std::string controlHost = "127.0.0.1";
   int controlPort = -1;  // -1: no control API; 0: ephemeral
+  int64_t clockSkewMillis = 0;  // fault injection: added to the system clock the engine sees
 };
 
 class ReplicaNode {
@@ -35,6 +37,11 @@ class ReplicaNode {
   HttpsPeerTransport& transport() { return transport_; }
   uint16_t peerPort() const { return transport_.listenPort(); }
   uint16_t controlPort() const { return control_ ? control_->port() : 0; }
+  // Fault injection: the engine's clock runs skewMillis ahead of (behind, if negative) the system clock.
+  void setClockSkewMillis(int64_t skewMillis) { clock_.setSkewMillis(skewMillis); }
+  int64_t clockSkewMillis() const { return clock_.skewMillis(); }
+  // The Prometheus text exposition served at GET /metrics.
+  std::string prometheusMetrics() const;
 
   // The control API, also callable directly: see replica_node.cpp for the routes.
   HttpResponse handleControl(const HttpRequest& request);
@@ -43,7 +50,8 @@ class ReplicaNode {
 
  private:
   ReplicaNodeConfig config_;
-  state::SystemClock clock_;
+  state::SystemClock systemClock_;
+  state::SkewedClock clock_;
   HttpsPeerTransport transport_;
   std::unique_ptr<state::GeoDistributedState> state_;
   std::unique_ptr<HttpServer> control_;

@@ -36,16 +36,18 @@ class ManualClock final : public Clock {
   std::atomic<int64_t> nowMillis_;
 };
 
-// Another clock shifted by a fixed offset: how tests give each replica its own clock skew.
+// Another clock shifted by an offset: how tests (and the replica daemon's fault injection) give
+// each replica its own clock skew. The offset may be changed at run time.
 class SkewedClock final : public Clock {
  public:
   SkewedClock(const Clock& base, int64_t skewMillis) : base_(base), skewMillis_(skewMillis) {}
-  int64_t nowMillis() const override { return base_.nowMillis() + skewMillis_; }
-  int64_t skewMillis() const { return skewMillis_; }
+  int64_t nowMillis() const override { return base_.nowMillis() + skewMillis_.load(); }
+  int64_t skewMillis() const { return skewMillis_.load(); }
+  void setSkewMillis(int64_t skewMillis) { skewMillis_.store(skewMillis); }
 
  private:
   const Clock& base_;
-  int64_t skewMillis_;
+  std::atomic<int64_t> skewMillis_;
 };
 
 }  // namespace dwcp::state

@@ -271,7 +271,9 @@ void GeoDistributedState::onDeltaBatch(ReplicaId from, const DeltaBatch& batch) 
 void GeoDistributedState::onAck(ReplicaId from, const Ack& ack, int64_t nowMillis, Completions&) {
   auto it = sentBatches_.find(ack.batchSeq);
   if (it != sentBatches_.end() && it->second.unacknowledged.erase(from) > 0) {
-    latencySamplesSeconds_.push_back(static_cast<double>(nowMillis - it->second.createdAtMillis) / 1000.0);
+    const double seconds = static_cast<double>(nowMillis - it->second.createdAtMillis) / 1000.0;
+    latencySamplesSeconds_.push_back(seconds);
+    metrics_.syncLatency.observe(seconds);
     if (latencySamplesSeconds_.size() > config_.latencySampleCapacity) latencySamplesSeconds_.pop_front();
     if (it->second.unacknowledged.empty()) sentBatches_.erase(it);
   }
