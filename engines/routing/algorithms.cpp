@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace dwcp::routing {
 namespace {
-
-bool better(double score, double tieBreak, const Candidate& than) {
-  return score < than.score || (score == than.score && tieBreak < than.tieBreak);
-}
 
 // Maps a uniform 64-bit number onto [0, n) without modulo bias worth mentioning.
 std::uint32_t pick(std::uint64_t random, std::size_t n) {
@@ -24,13 +24,13 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 }  // namespace
 
-void TopCandidates::offer(std::uint32_t regionIndex, double score, double tieBreak) {
-  if (size_ == items_.size() && !better(score, tieBreak, items_[size_ - 1])) return;
+void TopCandidates::insert(std::uint32_t regionIndex, double score, double tieBreak) {
+  const auto better = [&](const Candidate& than) {
+    return score < than.score || (score == than.score && tieBreak < than.tieBreak);
+  };
+  if (size_ == items_.size() && !better(items_[size_ - 1])) return;
   std::size_t i = size_ < items_.size() ? size_++ : size_ - 1;
-  while (i > 0 && better(score, tieBreak, items_[i - 1])) {
-    items_[i] = items_[i - 1];
-    --i;
-  }
+  for (; i > 0 && better(items_[i - 1]); --i) items_[i] = items_[i - 1];
   items_[i] = Candidate{regionIndex, score, tieBreak};
 }
 
@@ -71,11 +71,17 @@ Selection selectLatency(const SelectionContext& ctx) {
   Selection out;
   out.algorithm = Algorithm::kLatency;
   const auto& hot = ctx.snapshot.hot();
-  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  // Raw pointers in locals: the compiler need not reload them after each offer().
+  const std::uint32_t* accepting = ctx.snapshot.acceptingTraffic().data();
+  RegionLiveState* const* live = hot.live.data();
+  const PeakEwma* const* latency = hot.latency.data();
+  const std::size_t n = hot.size();
   const std::uint32_t area = clampedArea(ctx);
-  for (std::size_t k = 0; k < hot.size(); ++k) {
-    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
-    out.top.offer(accepting[k], hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos));
+  const std::int64_t now = ctx.nowNanos;
+  const double recoveryTau = ctx.recoveryTauNanos;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (live[k]->outlier.isEjected(now)) continue;
+    out.top.offer(accepting[k], latency[k][area].estimateMs(now, recoveryTau));
   }
   return out;
 }
@@ -85,15 +91,22 @@ Selection selectCost(const SelectionContext& ctx) {
   within.algorithm = beyond.algorithm = Algorithm::kCost;
   beyond.withinLatencyBound = false;
   const auto& hot = ctx.snapshot.hot();
-  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  const std::uint32_t* accepting = ctx.snapshot.acceptingTraffic().data();
+  RegionLiveState* const* live = hot.live.data();
+  const PeakEwma* const* latency = hot.latency.data();
+  const double* effectiveCost = hot.effectiveCost.data();
+  const std::size_t n = hot.size();
   const std::uint32_t area = clampedArea(ctx);
-  for (std::size_t k = 0; k < hot.size(); ++k) {
-    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
-    const double latencyMs = hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos);
-    if (latencyMs <= ctx.latencyBoundMs) {
-      within.top.offer(accepting[k], hot.effectiveCost[k], latencyMs);
+  const std::int64_t now = ctx.nowNanos;
+  const double recoveryTau = ctx.recoveryTauNanos;
+  const double bound = ctx.latencyBoundMs;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (live[k]->outlier.isEjected(now)) continue;
+    const double latencyMs = latency[k][area].estimateMs(now, recoveryTau);
+    if (latencyMs <= bound) {
+      within.top.offer(accepting[k], effectiveCost[k], latencyMs);
     } else if (within.top.empty()) {
-      beyond.top.offer(accepting[k], latencyMs, hot.effectiveCost[k]);
+      beyond.top.offer(accepting[k], latencyMs, effectiveCost[k]);
     }
   }
   return within.top.empty() ? beyond : within;
@@ -137,12 +150,17 @@ Selection selectGeoProximity(const SelectionContext& ctx) {
   Selection out;
   out.algorithm = Algorithm::kGeoProximity;
   const auto& hot = ctx.snapshot.hot();
-  const auto& accepting = ctx.snapshot.acceptingTraffic();
-  const auto& c = ctx.clientPosition;
-  for (std::size_t k = 0; k < hot.size(); ++k) {
-    if (hot.live[k]->outlier.isEjected(ctx.nowNanos)) continue;
-    out.top.offer(accepting[k], -(hot.x[k] * c.x + hot.y[k] * c.y + hot.z[k] * c.z));  // larger dot = nearer
+  const std::uint32_t* accepting = ctx.snapshot.acceptingTraffic().data();
+  RegionLiveState* const* live = hot.live.data();
+  const double *x = hot.x.data(), *y = hot.y.data(), *z = hot.z.data();
+  const std::size_t n = hot.size();
+  const std::int64_t now = ctx.nowNanos;
+  const double cx = ctx.clientPosition.x, cy = ctx.clientPosition.y, cz = ctx.clientPosition.z;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (live[k]->outlier.isEjected(now)) continue;
+    out.top.offer(accepting[k], -(x[k] * cx + y[k] * cy + z[k] * cz));  // larger dot = nearer
   }
+  // Only the winners get the exact great-circle distance.
   const auto& regions = ctx.snapshot.regions();
   for (std::size_t i = 0; i < out.top.size(); ++i) {
     auto& candidate = out.top[i];
@@ -168,23 +186,43 @@ HybridTerms hybridTerms(const SelectionContext& ctx) {
 }
 
 // One formula for the selection loop and scoreRegion(), so both give the same number.
-// latency / (latency + bound) is 0.5 at the bound; half the chord, sin(angle / 2), is 0 at the
-// client and 1 at the antipode.
-inline double hybridFormula(const HybridTerms& t, double latencyMs, double load, double costFraction,
-                            double illHealth, bool hasPosition, double dot) {
-  double score = t.latency * (latencyMs / (latencyMs + t.latencyBoundMs)) + t.cost * costFraction +
-                 t.load * (load / (1.0 + load)) + t.health * illHealth;
-  if (hasPosition) score += t.halfDistance * std::sqrt(std::max(0.0, 2.0 - 2.0 * dot));
-  return score;
+// latency / (latency + bound) is 0.5 at the bound, load / (1 + load) is 0.5 at full load; the
+// two fractions share one division. Half the chord, sin(angle / 2), is 0 at the client and 1 at
+// the antipode; chord = sqrt(max(0, 2 - 2 * dot)) is computed by the caller. Branch-free
+// (distanceWeight is 0 without a client position) so that the selection loop vectorizes.
+inline double hybridFormula(const HybridTerms& t, double distanceWeight, double latencyMs, double load,
+                            double costFraction, double illHealth, double chord) {
+  const double latencyDenominator = latencyMs + t.latencyBoundMs;
+  const double loadDenominator = 1.0 + load;
+  return (t.latency * latencyMs * loadDenominator + t.load * load * latencyDenominator) /
+             (latencyDenominator * loadDenominator) +
+         t.cost * costFraction + t.health * illHealth +
+         distanceWeight * chord;
+}
+
+inline double chordSquared(double dot) { return std::max(0.0, 2.0 - 2.0 * dot); }
+
+// Square roots of a chunk in place. std::sqrt may set errno, which keeps the compiler from
+// vectorizing it (without -fno-math-errno); the SSE2 instruction gives the same correctly
+// rounded result two at a time. chunk is even.
+inline void sqrtInPlace(double* values, std::size_t chunk) {
+#if defined(__SSE2__)
+  for (std::size_t j = 0; j < chunk; j += 2) _mm_storeu_pd(values + j, _mm_sqrt_pd(_mm_loadu_pd(values + j)));
+#else
+  for (std::size_t j = 0; j < chunk; ++j) values[j] = std::sqrt(values[j]);
+#endif
 }
 
 double hybridScore(const SelectionContext& ctx, const RegionEntry& region) {
   const double costScale = ctx.snapshot.maxEffectiveCost() > 0 ? 1.0 / ctx.snapshot.maxEffectiveCost() : 0.0;
   const auto& c = ctx.clientPosition;
   const auto& p = region.position;
-  return hybridFormula(hybridTerms(ctx), latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos),
+  const HybridTerms terms = hybridTerms(ctx);
+  return hybridFormula(terms, ctx.hasClientPosition ? terms.halfDistance : 0.0,
+                       latencyEstimateMs(region, ctx.area, ctx.nowNanos, ctx.recoveryTauNanos),
                        loadOf(*region.live, 1.0 / region.spec.capacityWeight), region.effectiveCost * costScale,
-                       1.0 - region.spec.healthScore / 100.0, ctx.hasClientPosition, p.x * c.x + p.y * c.y + p.z * c.z);
+                       1.0 - region.spec.healthScore / 100.0,
+                       std::sqrt(chordSquared(p.x * c.x + p.y * c.y + p.z * c.z)));
 }
 
 }  // namespace
@@ -193,19 +231,47 @@ Selection selectHybrid(const SelectionContext& ctx) {
   Selection out;
   out.algorithm = Algorithm::kHybrid;
   const HybridTerms terms = hybridTerms(ctx);
+  const double distanceWeight = ctx.hasClientPosition ? terms.halfDistance : 0.0;
   const auto& hot = ctx.snapshot.hot();
-  const auto& accepting = ctx.snapshot.acceptingTraffic();
+  // Raw pointers in locals: the compiler need not reload them after each offer().
+  const std::uint32_t* accepting = ctx.snapshot.acceptingTraffic().data();
+  RegionLiveState* const* live = hot.live.data();
+  const PeakEwma* const* latency = hot.latency.data();
+  const double *x = hot.x.data(), *y = hot.y.data(), *z = hot.z.data();
+  const double *costFraction = hot.costFraction.data(), *illHealth = hot.illHealth.data();
+  const double* inverseCapacity = hot.inverseCapacity.data();
+  const std::size_t n = hot.size();
   const std::uint32_t area = clampedArea(ctx);
-  const auto& c = ctx.clientPosition;
-  const bool hasPosition = ctx.hasClientPosition;
-  for (std::size_t k = 0; k < hot.size(); ++k) {
-    const RegionLiveState& live = *hot.live[k];
-    if (live.outlier.isEjected(ctx.nowNanos)) continue;
-    const double latencyMs = hot.latency[k][area].estimateMs(ctx.nowNanos, ctx.recoveryTauNanos);
-    const double score =
-        hybridFormula(terms, latencyMs, loadOf(live, hot.inverseCapacity[k]), hot.costFraction[k], hot.illHealth[k],
-                      hasPosition, hot.x[k] * c.x + hot.y[k] * c.y + hot.z[k] * c.z);
-    out.top.offer(accepting[k], score);
+  const std::int64_t now = ctx.nowNanos;
+  const double recoveryTau = ctx.recoveryTauNanos;
+  const double cx = ctx.clientPosition.x, cy = ctx.clientPosition.y, cz = ctx.clientPosition.z;
+  // In chunks: gather the live values (scalar), then score the whole chunk in a fixed-length
+  // loop the compiler vectorizes (divisions and square roots two at a time; the hot arrays are
+  // padded to whole chunks), then offer.
+  constexpr std::size_t kChunk = kHotRegionsPadding;
+  for (std::size_t base = 0; base < n; base += kChunk) {
+    const std::size_t count = std::min(kChunk, n - base);
+    double latencyMs[kChunk], load[kChunk], chord[kChunk], score[kChunk];
+    bool ejected[kChunk];
+    for (std::size_t j = 0; j < count; ++j) {
+      const RegionLiveState& state = *live[base + j];
+      ejected[j] = state.outlier.isEjected(now);
+      latencyMs[j] = latency[base + j][area].estimateMs(now, recoveryTau);
+      load[j] = loadOf(state, inverseCapacity[base + j]);
+    }
+    for (std::size_t j = count; j < kChunk; ++j) latencyMs[j] = load[j] = 0;
+    const double *chunkX = x + base, *chunkY = y + base, *chunkZ = z + base;
+    for (std::size_t j = 0; j < kChunk; ++j) {
+      chord[j] = chordSquared(chunkX[j] * cx + chunkY[j] * cy + chunkZ[j] * cz);
+    }
+    sqrtInPlace(chord, kChunk);
+    const double *chunkCost = costFraction + base, *chunkIllHealth = illHealth + base;
+    for (std::size_t j = 0; j < kChunk; ++j) {
+      score[j] = hybridFormula(terms, distanceWeight, latencyMs[j], load[j], chunkCost[j], chunkIllHealth[j], chord[j]);
+    }
+    for (std::size_t j = 0; j < count; ++j) {
+      if (!ejected[j]) out.top.offer(accepting[base + j], score[j]);
+    }
   }
   return out;
 }

@@ -26,16 +26,21 @@ struct Candidate {
   double tieBreak = 0;
 };
 
-// The best kMaxAlternatives + 1 candidates offered, kept sorted.
+// The best kMaxAlternatives + 1 candidates offered, kept sorted. offer() rejects a candidate
+// that cannot enter with one inline comparison; only entrants pay for the insertion.
 class TopCandidates {
  public:
-  void offer(std::uint32_t regionIndex, double score, double tieBreak = 0);
+  void offer(std::uint32_t regionIndex, double score, double tieBreak = 0) {
+    if (size_ == items_.size() && !(score <= items_[size_ - 1].score)) return;
+    insert(regionIndex, score, tieBreak);
+  }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   const Candidate& operator[](std::size_t i) const { return items_[i]; }
   Candidate& operator[](std::size_t i) { return items_[i]; }
 
  private:
+  void insert(std::uint32_t regionIndex, double score, double tieBreak);
   std::array<Candidate, kMaxAlternatives + 1> items_{};
   std::size_t size_ = 0;
 };

@@ -43,8 +43,9 @@ class PeakEwma {
   }
 
  private:
-  std::atomic<float> ewmaMs_{0};
+  // 16 bytes: a region's cells for neighbouring areas share cache lines.
   std::atomic<std::int64_t> lastObservedNanos_{0};  // 0: never observed
+  std::atomic<float> ewmaMs_{0};
   float priorMs_ = 0;
 };
 

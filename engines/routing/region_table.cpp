@@ -156,6 +156,11 @@ Status RegionTable::publishLocked(std::vector<RegionSpec> specs) {
     hot.live.push_back(entry.live.get());
     hot.latency.push_back(entry.live->latency.get());
   }
+  const std::size_t padded = (hot.size() + kHotRegionsPadding - 1) / kHotRegionsPadding * kHotRegionsPadding;
+  for (auto* column : {&hot.x, &hot.y, &hot.z, &hot.costFraction, &hot.illHealth, &hot.inverseCapacity,
+                       &hot.effectiveCost}) {
+    column->resize(padded, 0.0);
+  }
   live_ = std::move(nextLive);
   specs_ = std::move(specs);
   current_.store(std::move(snap), std::memory_order_release);

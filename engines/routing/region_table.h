@@ -58,7 +58,11 @@ struct RegionEntry {
 };
 
 // The regions that accept traffic as structure-of-arrays, in acceptingTraffic() order: what the
-// scoring loops read per region, contiguous, with the divisions done at publish time.
+// scoring loops read per region, contiguous, with the divisions done at publish time. The
+// double arrays are zero-padded to a multiple of kHotRegionsPadding so that vectorized loops
+// may read whole chunks; size() is the number of regions.
+inline constexpr std::size_t kHotRegionsPadding = 8;
+
 struct HotRegions {
   std::vector<double> x, y, z;           // unit-vector position
   std::vector<double> costFraction;      // effectiveCost / the snapshot's highest (0 when all free)

@@ -483,6 +483,54 @@ TEST_F(RouterTest, HybridHonoursWeights) {
   EXPECT_EQ(pick({0, 0, 0.9, 0.1, 0}), "cheap");
 }
 
+// The hybrid loop scores regions in fixed-size chunks; its choice must equal scoring every
+// routable region one by one, for counts that leave a partial chunk and with ejected regions.
+TEST_F(RouterTest, HybridSelectionMatchesScoringEachRegion) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lat(-80, 80), lon(-180, 180), cost(0.0001, 0.01), health(50, 100);
+  for (int count : {1, 7, 8, 9, 21}) {
+    std::vector<RegionSpec> specs;
+    for (int i = 0; i < count; ++i) {
+      auto r = makeRegion("r" + std::to_string(i), lat(rng), lon(rng), cost(rng));
+      r.healthScore = health(rng);
+      r.capacityWeight = 1 + i % 3;
+      specs.push_back(r);
+    }
+    load(specs);
+    for (int i = 0; i < count; i += 4) ASSERT_TRUE(table.reportLoad("r" + std::to_string(i), 0.1 * i).ok());
+    for (int i = 2; i < count; i += 5) {  // eject a few (at most maxEjectionPercent)
+      for (int e = 0; e < 5; ++e) (void)router.recordOutcome("r" + std::to_string(i), std::nullopt, 10, false);
+    }
+    (void)router.recordOutcome("r0", GeoPoint{10, 20}, 40, true);
+    auto snapshot = table.snapshot();
+    for (bool withPosition : {true, false}) {
+      SelectionContext ctx(*snapshot);
+      ctx.nowNanos = toNanos(clock.now());
+      ctx.latencyBoundMs = 150;
+      if (withPosition) {
+        ctx.hasClientPosition = true;
+        ctx.clientPosition = toUnitVector({10, 20});
+        ctx.area = snapshot->grid().areaOf({10, 20});
+      } else {
+        ctx.area = snapshot->grid().unknownArea();
+      }
+      std::vector<std::pair<double, std::uint32_t>> expected;
+      for (std::uint32_t i = 0; i < snapshot->regions().size(); ++i) {
+        if (isRoutable(snapshot->regions()[i], ctx.nowNanos)) {
+          expected.emplace_back(scoreRegion(ctx, Algorithm::kHybrid, i), i);
+        }
+      }
+      std::sort(expected.begin(), expected.end());
+      const Selection selection = selectHybrid(ctx);
+      ASSERT_EQ(selection.top.size(), std::min(expected.size(), kMaxAlternatives + 1)) << count;
+      for (std::size_t i = 0; i < selection.top.size(); ++i) {
+        EXPECT_EQ(selection.top[i].regionIndex, expected[i].second) << count << " regions, rank " << i;
+        EXPECT_DOUBLE_EQ(selection.top[i].score, expected[i].first) << count << " regions, rank " << i;
+      }
+    }
+  }
+}
+
 TEST_F(RouterTest, TrafficClassesChooseTheirDefaultAlgorithm) {
   load(exampleRegions());
   RouteRequest request;
