@@ -106,7 +106,10 @@ json computeRegionStatus(const RegionInputs& in, const json& current, kube::Cloc
   score = std::clamp(std::round(score), 0.0, 100.0);
   status["healthScore"] = score;
 
-  const bool enabled = region.value("/spec/enabled"_json_pointer, true);
+  // A non-boolean (a spec that bypassed the schema) is already reported by Valid=InvalidSpec;
+  // treat it as enabled rather than failing the whole status computation.
+  const json* enabledField = region.contains("/spec/enabled"_json_pointer) ? &region.at("/spec/enabled"_json_pointer) : nullptr;
+  const bool enabled = !(enabledField && enabledField->is_boolean() && !enabledField->get<bool>());
   std::string phase;
   if (!enabled) {
     phase = "Disabled";

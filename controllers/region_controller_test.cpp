@@ -673,6 +673,7 @@ TEST_F(RegionControllerTest, SpecThatBypassedTheSchemaIsReportedInvalidNamingThe
   json region = makeRegion("us-east-1");
   region["spec"]["priority"] = 500;               // the CRD says 0-100
   region["spec"]["capacity"]["cpu"] = "lots";     // and an integer
+  region["spec"]["enabled"] = "yes";              // and a boolean
   regions_.replace({region});
 
   ASSERT_TRUE(reconcile("us-east-1").ok());
@@ -684,6 +685,7 @@ TEST_F(RegionControllerTest, SpecThatBypassedTheSchemaIsReportedInvalidNamingThe
   const std::string message = valid["message"].get<std::string>();
   EXPECT_NE(message.find("spec.priority"), std::string::npos) << message;
   EXPECT_NE(message.find("spec.capacity.cpu"), std::string::npos) << message;
+  EXPECT_NE(message.find("spec.enabled"), std::string::npos) << message;
 }
 
 TEST_F(RegionControllerTest, PhaseChangeRecordsAnEvent) {

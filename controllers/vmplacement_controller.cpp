@@ -283,8 +283,7 @@ std::optional<std::string> VMPlacementController::materialize(const json& object
   return std::nullopt;
 }
 
-kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object,
-                                                      const api::VMPlacement&) {
+kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object) {
   if (!kube::hasFinalizer(object, kPlacementFinalizer)) return kube::ReconcileResult::success();
   if (auto removed = deleteWorkload(object); !removed.ok()) {
     return kube::ReconcileResult::failure("deleting the workload of " + key + ": " + removed.error().toString());
@@ -343,7 +342,7 @@ void VMPlacementController::restoreVictims(const std::vector<placement::Victim>&
   }
 }
 
-kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, const std::string& reason) {
+kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, const std::string& /*reason: logged by the runner*/) {
   auto cached = deps_.vmPlacements->get(key);
   if (!cached) {
     forget(key);
@@ -357,7 +356,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
 
   auto parsed = api::parseVMPlacement(object);
   if (object.contains("/metadata/deletionTimestamp"_json_pointer)) {
-    return finalize(key, object, parsed.ok() ? *parsed : api::VMPlacement{});
+    return finalize(key, object);
   }
   if (!parsed.ok()) {
     forget(key);
@@ -503,7 +502,6 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       condition(status, "Placed", "False", "InvalidSpec", decision.message, generation, now);
       return writeStatus(object, status);
   }
-  (void)reason;
   return kube::ReconcileResult::success();
 }
 

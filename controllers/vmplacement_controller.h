@@ -77,7 +77,7 @@ class VMPlacementController {
   kube::ReconcileResult ensureWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
                                        nlohmann::json status, const std::string& region);
 
-  kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object, const api::VMPlacement& vm);
+  kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object);
   kube::ReconcileResult writeStatus(const nlohmann::json& object, nlohmann::json status);
   // Writes each victim's Preempted status, then deletes its workload. When a write fails (or
   // conflicts), that victim and the ones after it were not preempted: they go back into the ledger

@@ -242,11 +242,6 @@ kube::Status Manager::start() {
   return kube::okStatus();
 }
 
-bool Manager::lostLeadership() const {
-  std::lock_guard lock(state_->mu);
-  return state_->lost;
-}
-
 void Manager::waitUntil(const std::atomic<bool>& stop) {
   std::unique_lock lock(state_->mu);
   while (!stop && !state_->lost) state_->cv.wait_for(lock, 100ms);

@@ -23,8 +23,6 @@ class Manager {
   kube::Status start();
   // Idempotent. After it returns no reconcile runs and the lease (if held) is released.
   void shutdown();
-  // True when leadership was lost (the process should exit non-zero so it restarts clean).
-  bool lostLeadership() const;
   // Blocks until shutdown is requested by lost leadership or `stop` becomes true.
   void waitUntil(const std::atomic<bool>& stop);
 
