@@ -24,31 +24,83 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
+// Concrete executor types: the polymorphic any_io_executor costs a copy and a destroy per
+// operation on the hot path.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 
 class BeastHttpServer;
+
+// What the handler needs of a request; owned by the session and reused across its requests, so
+// a kept-alive connection allocates nothing per request once its strings have grown.
+struct RequestHead {
+  std::string method;
+  std::string target;
+  std::string body;
+  unsigned version = 11;
+};
+
+// Beast's HTTP/1.1 parser (framing, chunked bodies, limits, keep-alive rules) with the
+// header fields it does not need discarded instead of stored one allocation each.
+class LeanRequestParser final : public http::basic_parser<true> {
+ public:
+  explicit LeanRequestParser(RequestHead& head) : head_(head) {
+    head_.method.clear();
+    head_.target.clear();
+    head_.body.clear();
+  }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int version,
+                       error_code&) override {
+    head_.method.assign(method.data(), method.size());
+    head_.target.assign(target.data(), target.size());
+    head_.version = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = http::error::bad_version; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) head_.body.reserve(static_cast<std::size_t>(*length));  // bounded by body_limit
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    head_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    head_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  RequestHead& head_;
+};
 
 // One connection. Lives on one io_context (one thread), so its members need no locking.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(BeastHttpServer& server, tcp::socket socket);
+  Session(BeastHttpServer& server, Socket socket);
   ~Session();
   void start();
   void drain();  // posted by stop(): finish the request in progress, then close
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  Executor executor() { return stream_.get_executor(); }
 
  private:
   void readRequest();
   void onRead(error_code ec);
   void respondWithError(http::status status, std::string_view message, std::string_view field);
-  void write(bool keepAlive);
+  void write(const HttpResponse& response, unsigned version, bool keepAlive);
   void onWrite(error_code ec, bool keepAlive);
   void close();
 
   BeastHttpServer& server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
+  RequestHead head_;
+  std::optional<LeanRequestParser> parser_;
+  std::string out_;  // the serialized response being written
   std::string peerAddress_;
   bool firstRequest_ = true;
   bool reading_ = false;
@@ -88,7 +140,7 @@ class BeastHttpServer final : public HttpServer {
 
  private:
   void accept();
-  void onAccept(error_code ec, tcp::socket socket);
+  void onAccept(error_code ec, Socket socket);
 
   HttpServerOptions options_;
   const HttpHandler handler_;
@@ -107,12 +159,13 @@ class BeastHttpServer final : public HttpServer {
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   std::optional<tcp::acceptor> acceptor_;
+  std::optional<Socket> accepting_;  // the socket the pending accept fills
   std::optional<net::steady_timer> acceptRetry_;
   std::size_t nextContext_ = 0;
   std::vector<std::thread> threads_;
 };
 
-Session::Session(BeastHttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+Session::Session(BeastHttpServer& server, Socket socket) : server_(server), stream_(std::move(socket)) {
   server_.sessionOpened();
   error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -141,7 +194,7 @@ void Session::drain() {
 void Session::readRequest() {
   if (draining_) return close();
   const auto& options = server_.options();
-  parser_.emplace();
+  parser_.emplace(head_);
   parser_->body_limit(options.bodyLimitBytes);
   parser_->header_limit(static_cast<std::uint32_t>(options.headerLimitBytes));
   stream_.expires_after(firstRequest_ ? options.readTimeout : options.idleTimeout);
@@ -167,11 +220,10 @@ void Session::onRead(error_code ec) {
   }
   if (ec) return close();  // end of stream, timeout, reset, cancelled by drain
 
-  const auto& request = parser_->get();
   HttpRequest in;
-  in.method = std::string_view(request.method_string().data(), request.method_string().size());
-  in.target = std::string_view(request.target().data(), request.target().size());
-  in.body = request.body();
+  in.method = head_.method;
+  in.target = head_.target;
+  in.body = head_.body;
   in.peerAddress = peerAddress_;
   HttpResponse out;
   try {
@@ -182,32 +234,38 @@ void Session::onRead(error_code ec) {
   } catch (...) {
     out = HttpResponse{500, "application/json", renderError("internal error"), 0};
   }
-  response_ = {};
-  response_.version(request.version());
-  response_.result(static_cast<unsigned>(out.status));
-  response_.set(http::field::server, "dwcp-router");
-  response_.set(http::field::content_type, out.contentType);
-  if (out.retryAfterSeconds > 0) response_.set(http::field::retry_after, std::to_string(out.retryAfterSeconds));
-  response_.body() = std::move(out.body);
-  const bool keepAlive = request.keep_alive() && !draining_ && !server_.stopping();
-  write(keepAlive);
+  const bool keepAlive = parser_->keep_alive() && !draining_ && !server_.stopping();
+  write(out, head_.version, keepAlive);
 }
 
 void Session::respondWithError(http::status status, std::string_view message, std::string_view field) {
-  response_ = {};
-  response_.version(11);
-  response_.result(status);
-  response_.set(http::field::server, "dwcp-router");
-  response_.set(http::field::content_type, "application/json");
-  response_.body() = renderError(message, field);
-  write(false);  // the rest of the stream cannot be trusted
+  HttpResponse out{static_cast<int>(status), "application/json", renderError(message, field), 0};
+  write(out, 11, false);  // the rest of the stream cannot be trusted
 }
 
-void Session::write(bool keepAlive) {
-  response_.keep_alive(keepAlive);
-  response_.prepare_payload();
+// Serializes the whole response into one buffer: one send per response, no per-field
+// allocation (Beast's serializer costs several of both).
+void Session::write(const HttpResponse& response, unsigned version, bool keepAlive) {
+  out_.clear();
+  out_ += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out_ += std::to_string(response.status);
+  out_.push_back(' ');
+  const auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  out_.append(reason.data(), reason.size());
+  out_ += "\r\nServer: dwcp-router\r\nContent-Type: ";
+  out_ += response.contentType;
+  out_ += "\r\nContent-Length: ";
+  out_ += std::to_string(response.body.size());
+  if (response.retryAfterSeconds > 0) {
+    out_ += "\r\nRetry-After: ";
+    out_ += std::to_string(response.retryAfterSeconds);
+  }
+  if (!keepAlive && version != 10) out_ += "\r\nConnection: close";
+  if (keepAlive && version == 10) out_ += "\r\nConnection: keep-alive";
+  out_ += "\r\n\r\n";
+  out_ += response.body;
   stream_.expires_after(server_.options().writeTimeout);
-  http::async_write(stream_, response_, [self = shared_from_this(), keepAlive](error_code ec, std::size_t) {
+  net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keepAlive](error_code ec, std::size_t) {
     self->onWrite(ec, keepAlive);
   });
 }
@@ -241,6 +299,7 @@ routing::Status BeastHttpServer::start() {
                                 ": " + ec.message();
     acceptor_.reset();
     acceptRetry_.reset();
+    accepting_.reset();
     guards_.clear();
     contexts_.clear();
     return routing::Error{routing::ErrorCode::kInvalidArgument, "listen", message};
@@ -261,11 +320,16 @@ routing::Status BeastHttpServer::start() {
 }
 
 void BeastHttpServer::accept() {
-  auto& context = *contexts_[nextContext_++ % contexts_.size()];
-  acceptor_->async_accept(context, [this](error_code ec, tcp::socket socket) { onAccept(ec, std::move(socket)); });
+  // Each connection lives on the next io_context, round robin.
+  accepting_.emplace(contexts_[nextContext_++ % contexts_.size()]->get_executor());
+  acceptor_->async_accept(*accepting_, [this](error_code ec) {
+    Socket socket = std::move(*accepting_);
+    accepting_.reset();
+    onAccept(ec, std::move(socket));
+  });
 }
 
-void BeastHttpServer::onAccept(error_code ec, tcp::socket socket) {
+void BeastHttpServer::onAccept(error_code ec, Socket socket) {
   if (stopping() || ec == net::error::operation_aborted) return;
   if (ec) {
     // E.g. out of file descriptors: back off briefly instead of spinning.
@@ -319,6 +383,7 @@ void BeastHttpServer::stop() {
   threads_.clear();
   acceptor_.reset();
   acceptRetry_.reset();
+  accepting_.reset();
   contexts_.clear();
   spdlog::info("routing api: stopped");
 }

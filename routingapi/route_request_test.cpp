@@ -68,7 +68,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"hint_object", "{" + kLoc + R"(,"regionHint":{}})", "regionHint", "must be a string"},
         BadCase{"unknown_field", "{" + kLoc + R"(,"priority":1})", "priority", "unknown field"},
         BadCase{"empty_key", "{" + kLoc + R"(,"":1})", "body", "empty field name"},
-        BadCase{"bad_utf8", "{\"regionHint\":\"\xff\"," + kLoc + "}", "body", "malformed JSON"}),
+        BadCase{"bad_utf8", "{\"regionHint\":\"\xff\"," + kLoc + "}", "body", "malformed JSON"},
+        // A field error early in the body does not hide malformed JSON later on.
+        BadCase{"field_error_then_garbage", R"({"requestBytes":-1,"location":)", "body", "malformed JSON"},
+        BadCase{"scalar_body", "17", "body", "must be a JSON object, not a number"},
+        BadCase{"string_body", R"("x")", "body", "must be a JSON object, not a string"},
+        BadCase{"lat_object", R"({"location":{"latitude":{"v":1},"longitude":2}})", "location.latitude",
+                "must be a number, not an object"},
+        BadCase{"lon_array", R"({"location":{"latitude":1,"longitude":[2]}})", "location.longitude",
+                "must be a number, not an array"},
+        BadCase{"address_array", R"({"clientAddress":["10.0.0.1"]})", "clientAddress", "must be a string, not an array"},
+        BadCase{"bytes_object", "{" + kLoc + R"(,"requestBytes":{"n":1}})", "requestBytes", "non-negative integer"},
+        BadCase{"unknown_object", "{" + kLoc + R"(,"extra":{"latitude":1,"trafficClass":"gold"}})", "extra",
+                "unknown field"},
+        BadCase{"unknown_nested_location", R"({"location":{"latitude":1,"longitude":2,"alt":{"m":[1,{"x":2}]}}})",
+                "location.alt", "unknown field"},
+        BadCase{"latency_negative_int", "{" + kLoc + R"(,"maxLatencyMs":-5})", "maxLatencyMs", "(0, 600000]"},
+        BadCase{"location_string", R"({"location":"Dublin"})", "location", "must be an object, not a string"}),
     [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(ParseRouteRequest, FullRequest) {
@@ -108,6 +124,42 @@ TEST(ParseRouteRequest, BoundaryCoordinatesAccepted) {
   }
 }
 
+TEST(ParseRouteRequest, ValuesOfSkippedContainersAreNotMistakenForFields) {
+  // "trafficClass" inside an array of an unknown-typed value must not set the class; the first
+  // error (the array) is what the client hears.
+  auto parsed = parseRouteRequest(R"({"regionHint":[{"trafficClass":"bulk"}],"location":{"latitude":1,"longitude":2}})");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().field, "regionHint");
+}
+
+TEST(ParseRouteRequest, LastDuplicateWinsAndLocationNeedsBothCoordinates) {
+  auto parsed = parseRouteRequest(R"({"trafficClass":"bulk","trafficClass":"realtime","location":{"latitude":5,"longitude":6}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
+  EXPECT_EQ(parsed->trafficClass, TrafficClass::kRealtime);
+  ASSERT_TRUE(parsed->location.has_value());
+  EXPECT_DOUBLE_EQ(parsed->location->latitudeDeg, 5);
+  EXPECT_DOUBLE_EQ(parsed->location->longitudeDeg, 6);
+  // A location object without its coordinates does not fall back to clientAddress silently.
+  auto partial = parseRouteRequest(R"({"clientAddress":"10.0.0.1","location":{"latitude":5}})");
+  ASSERT_FALSE(partial.ok());
+  EXPECT_EQ(partial.error().field, "location.longitude");
+}
+
+TEST(RenderError, EscapesAndStaysValidJson) {
+  const std::string nasty = std::string("quote \" backslash \\ newline \n tab \t bell \x07 bad \xff\xfe ok \xc3\xa9 end");
+  auto parsed = nlohmann::json::parse(renderError(nasty, "a\"b"));
+  EXPECT_EQ(parsed["field"], "a\"b");
+  const std::string message = parsed["error"];
+  EXPECT_NE(message.find("quote \" backslash \\ newline \n tab \t bell \x07 bad "), std::string::npos);
+  EXPECT_NE(message.find("\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9 end"), std::string::npos) << message;
+  // Truncated and overlong sequences, surrogates: replaced, never passed through.
+  for (const std::string& bad : {std::string("\xe2\x82"), std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
+                                std::string("\xf5\x80\x80\x80")}) {
+    auto json = nlohmann::json::parse(renderError(bad));
+    EXPECT_NE(json["error"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos);
+  }
+}
+
 TEST(RenderError, NamesFieldOnlyWhenGiven) {
   auto withField = nlohmann::json::parse(renderError("must be a number", "location.latitude"));
   EXPECT_EQ(withField["error"], "must be a number");
@@ -140,8 +192,14 @@ TEST(RenderDecision, NamesRegionEndpointAndAlternatives) {
   EXPECT_EQ(json["algorithm"], "geo-proximity");
   EXPECT_EQ(json["trafficClass"], "standard");
   EXPECT_GT(json["score"].get<double>(), 0);
+  EXPECT_EQ(json["score"].get<double>(), decision->score);  // shortest round trip, no precision lost
+  EXPECT_EQ(json["hintHonoured"], decision->hintHonoured);
+  EXPECT_EQ(json["failover"], decision->failover);
+  EXPECT_EQ(json["withinLatencyBound"], decision->withinLatencyBound);
   ASSERT_EQ(json["alternatives"].size(), 1u);
   EXPECT_EQ(json["alternatives"][0]["region"], "us-east-1");
+  EXPECT_EQ(json["alternatives"][0]["endpoint"], "https://us.example.com");
+  EXPECT_EQ(json["alternatives"][0]["score"].get<double>(), decision->alternatives[0].score);
 }
 
 }  // namespace
