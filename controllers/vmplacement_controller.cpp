@@ -195,16 +195,30 @@ void VMPlacementController::forget(const std::string& key) {
   if (ledger_.erase(key) && snapshot_) snapshot_->remove(key);
 }
 
-kube::ReconcileResult VMPlacementController::writeStatus(const json& object, json status) {
+kube::ReconcileResult VMPlacementController::writeStatus(const json& object, json status, json* writtenObject) {
   const json current = object.value("status", json::object());
   if (!kube::statusChanged(current, status)) return kube::ReconcileResult::success();
   json updated = object;
   updated["status"] = std::move(status);
   auto written = deps_.client->updateStatus(api::kVMPlacementResource, updated);
-  if (written.ok()) return kube::ReconcileResult::success();
+  if (written.ok()) {
+    if (writtenObject) *writtenObject = std::move(written.value());
+    return kube::ReconcileResult::success();
+  }
   if (written.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
   if (written.error().isNotFound()) return kube::ReconcileResult::success();
   return kube::ReconcileResult::failure("status write: " + written.error().toString());
+}
+
+kube::ReconcileResult VMPlacementController::addFinalizer(json& object) {
+  auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
+  if (!patched.ok()) {
+    if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
+    if (patched.error().isNotFound()) return kube::ReconcileResult::success();  // deleted: the DELETE releases it
+    return kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString());
+  }
+  object = std::move(patched.value());  // carries the new resourceVersion for a later write
+  return kube::ReconcileResult::success();
 }
 
 kube::Status VMPlacementController::deleteWorkload(const json& object) {
@@ -371,17 +385,17 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   }
   const api::VMPlacement& vm = *parsed;
 
-  if (!kube::hasFinalizer(object, kPlacementFinalizer)) {
-    auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
-    if (!patched.ok()) {
-      if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
-      if (patched.error().isNotFound()) return kube::ReconcileResult::success();
-      return kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString());
-    }
-    object = std::move(patched.value());  // carries the new resourceVersion for the status write
-  }
-
   const std::string phase = status.value("phase", "");
+  // The finalizer guards the capacity a VM holds. One that holds capacity already (placed before
+  // a restart, or an earlier finalizer write failed) gets it before anything else; a new VM gets
+  // its Placed status first and the finalizer right after, keeping one API round trip off the
+  // way from create to Placed. A deletion in between arrives as a watch DELETE, which releases
+  // the ledger entry just as the finalizer would (the API server's admission policy in
+  // config/admission/ usually adds the finalizer at create, and then neither write happens).
+  const bool hadFinalizer = kube::hasFinalizer(object, kPlacementFinalizer);
+  if (!hadFinalizer && holdsCapacity(phase)) {
+    if (auto added = addFinalizer(object); !added.ok() || added.requeueAfter) return added;
+  }
   if (phase == "Migrating") return kube::ReconcileResult::success();  // the Migration controller's
   const std::string currentRegion = holdsCapacity(phase) ? status.value("region", "") : "";
   const placement::Request request = toRequest(key, vm.spec);
@@ -466,7 +480,9 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
                                  std::to_string(static_cast<int>(std::round(decision.score))) + "): " +
                                  decision.message);
       }
-      return ensureWorkload(object, vm, status, decision.region);
+      auto written = ensureWorkload(object, vm, status, decision.region, &object);
+      if (!written.ok() || written.requeueAfter || hadFinalizer) return written;
+      return addFinalizer(object);  // guarded by the resourceVersion the status write returned
     }
     case placement::Outcome::kUnschedulable: {
       const bool preempted = phase == "Preempted";
@@ -506,7 +522,8 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
 }
 
 kube::ReconcileResult VMPlacementController::ensureWorkload(const json& object, const api::VMPlacement& vm,
-                                                            json status, const std::string& region) {
+                                                            json status, const std::string& region,
+                                                            json* writtenObject) {
   const int64_t generation = vm.metadata.generation;
   if (region == deps_.localRegion && vm.spec.template_ && deps_.discovery) {
     const json* ready = status.contains("conditions") ? kube::findCondition(status["conditions"], "WorkloadReady") : nullptr;
@@ -521,7 +538,7 @@ kube::ReconcileResult VMPlacementController::ensureWorkload(const json& object, 
     condition(status, "WorkloadReady", "Unknown", "RemoteRegion",
               "the operator of region " + region + " materializes spec.template", generation, deps_.clock->wallNow());
   }
-  return writeStatus(object, status);
+  return writeStatus(object, status, writtenObject);
 }
 
 }  // namespace dwcp::controllers

@@ -73,12 +73,15 @@ class VMPlacementController {
   void assumeLocked(const placement::PlacedVM& vm);
   void forget(const std::string& key);
   void enqueueWaiting(const std::string& reason);
-  // Materializes the workload when `region` is ours, then writes `status` if it changed.
+  // Materializes the workload when `region` is ours, then writes `status` if it changed (the
+  // object the server returned goes to *writtenObject when given).
   kube::ReconcileResult ensureWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
-                                       nlohmann::json status, const std::string& region);
+                                       nlohmann::json status, const std::string& region,
+                                       nlohmann::json* writtenObject = nullptr);
 
   kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object);
-  kube::ReconcileResult writeStatus(const nlohmann::json& object, nlohmann::json status);
+  kube::ReconcileResult writeStatus(const nlohmann::json& object, nlohmann::json status,
+                                    nlohmann::json* writtenObject = nullptr);
   // Writes each victim's Preempted status, then deletes its workload. When a write fails (or
   // conflicts), that victim and the ones after it were not preempted: they go back into the ledger
   // (the preemptor stays there too, counted conservatively until its retry) and the result is
@@ -92,6 +95,8 @@ class VMPlacementController {
   // failures worth a retry.
   std::optional<std::string> materialize(const nlohmann::json& object, const api::VMPlacement& vm,
                                          nlohmann::json& status);
+  // Adds the placement finalizer; `object` becomes the patched object.
+  kube::ReconcileResult addFinalizer(nlohmann::json& object);
   kube::Status deleteWorkload(const nlohmann::json& object);
 
   VMPlacementControllerDeps deps_;

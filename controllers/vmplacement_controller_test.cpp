@@ -332,9 +332,9 @@ class VMPlacementControllerTest : public ::testing::Test {
 };
 
 // ---------------------------------------------------------------------------------------------
-// A new VM: finalizer first, then status.
+// A new VM: status first (one round trip to Placed), then the finalizer.
 
-TEST_F(VMPlacementControllerTest, NewVMGetsTheFinalizerThenAPlacedStatus) {
+TEST_F(VMPlacementControllerTest, NewVMGetsAPlacedStatusThenTheFinalizer) {
   addRegions(exampleRegions());
   api_.put(exampleVM());
   start();
@@ -345,21 +345,23 @@ TEST_F(VMPlacementControllerTest, NewVMGetsTheFinalizerThenAPlacedStatus) {
 
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0].method, "PATCH");
-  EXPECT_EQ(requests[0].path, std::string(kVMPath) + "web-frontend-01");
-  EXPECT_EQ(requests[0].contentType, "application/json-patch+json");
-  json patch = json::parse(requests[0].body);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[0].path, std::string(kVMPath) + "web-frontend-01/status");
+  const json written = json::parse(requests[0].body);
+  EXPECT_EQ(written["status"]["phase"], "Placed");
+
+  EXPECT_EQ(requests[1].method, "PATCH");
+  EXPECT_EQ(requests[1].path, std::string(kVMPath) + "web-frontend-01");
+  EXPECT_EQ(requests[1].contentType, "application/json-patch+json");
+  json patch = json::parse(requests[1].body);
   ASSERT_TRUE(patch.is_array());
-  EXPECT_EQ(patch[0]["op"], "test");  // never clobbers another controller's finalizers
+  // No list yet: guarded by the resourceVersion the status write returned, not the cache's.
+  EXPECT_EQ(patch[0]["op"], "test");
+  EXPECT_EQ(patch[0]["path"], "/metadata/resourceVersion");
+  EXPECT_NE(patch[0]["value"], written["metadata"]["resourceVersion"]);
   EXPECT_EQ(patch.back()["op"], "add");
   EXPECT_EQ(patch.back()["value"], json::array({kPlacementFinalizer}));
-
-  EXPECT_EQ(requests[1].method, "PUT");
-  EXPECT_EQ(requests[1].path, std::string(kVMPath) + "web-frontend-01/status");
-  json written = json::parse(requests[1].body);
-  // The object the finalizer patch returned: its resourceVersion, not the cache's.
-  EXPECT_NE(written["metadata"]["resourceVersion"], "10");
-  EXPECT_EQ(written["metadata"]["finalizers"], json::array({kPlacementFinalizer}));
+  EXPECT_EQ(api_.server(keyOf("web-frontend-01"))["metadata"]["finalizers"], json::array({kPlacementFinalizer}));
 
   const json status = api_.server(keyOf("web-frontend-01"))["status"];
   ASSERT_TRUE(status.is_object());
@@ -404,7 +406,7 @@ TEST_F(VMPlacementControllerTest, GoneVMIsForgottenWithoutRequests) {
   EXPECT_TRUE(transport_->requests().empty());
 }
 
-TEST_F(VMPlacementControllerTest, FinalizerConflictRequeuesWithoutStatusWrite) {
+TEST_F(VMPlacementControllerTest, FinalizerConflictAfterPlacementRequeuesAndTheRetryOnlyAddsIt) {
   addRegions({region("r1", 10)});
   api_.put(vmObject("a", 3));
   transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(409, "Conflict"));
@@ -413,10 +415,24 @@ TEST_F(VMPlacementControllerTest, FinalizerConflictRequeuesWithoutStatusWrite) {
   auto result = reconcile("a");
   EXPECT_TRUE(result.ok());
   EXPECT_TRUE(result.requeueAfter.has_value());
-  EXPECT_TRUE(api_.statusWrites().empty());
+  ASSERT_EQ(api_.statusWrites().size(), 1u);  // placed: the capacity is held and counted
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
+
+  // The retry sees a placed VM without the finalizer: the finalizer comes first, the status
+  // is already current, nothing is placed twice.
+  api_.catchUp();
+  const size_t before = transport_->requests().size();
+  result = reconcile("a");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  auto requests = transport_->requests();
+  ASSERT_EQ(requests.size(), before + 1);
+  EXPECT_EQ(requests.back().method, "PATCH");
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(api_.server(keyOf("a"))["metadata"]["finalizers"], json::array({kPlacementFinalizer}));
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
 }
 
-TEST_F(VMPlacementControllerTest, FinalizerServerErrorIsAFailure) {
+TEST_F(VMPlacementControllerTest, FinalizerServerErrorAfterPlacementIsAFailureThatKeepsTheCapacity) {
   addRegions({region("r1", 10)});
   api_.put(vmObject("a", 3));
   transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
@@ -424,7 +440,70 @@ TEST_F(VMPlacementControllerTest, FinalizerServerErrorIsAFailure) {
 
   auto result = reconcile("a");
   EXPECT_FALSE(result.ok());
-  EXPECT_TRUE(api_.statusWrites().empty());
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
+}
+
+TEST_F(VMPlacementControllerTest, PlacedVMWithoutFinalizerGetsItBeforeAnythingElse) {
+  addRegions({region("r1", 10)});
+  json placed = withStatus(vmObject("a", 3), "Placed", "r1");
+  placed["metadata"].erase("finalizers");  // e.g. placed before a restart, finalizer write failed
+  api_.put(placed);
+  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_FALSE(result.ok());
+  auto requests = transport_->requests();
+  ASSERT_EQ(requests.size(), 1u);  // no status write before the finalizer is on
+  EXPECT_EQ(requests[0].method, "PATCH");
+}
+
+TEST_F(VMPlacementControllerTest, FinalizerAlreadySetAtCreateCostsNoExtraWrite) {
+  addRegions({region("r1", 10)});
+  json vm = vmObject("a", 3);
+  vm["metadata"]["finalizers"] = json::array({kPlacementFinalizer});  // as the admission policy sets it
+  api_.put(vm);
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  auto requests = transport_->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "PUT");
+}
+
+TEST_F(VMPlacementControllerTest, UnschedulableVMHoldsNoCapacityAndGetsNoFinalizer) {
+  addRegions({region("r1", 10)});
+  api_.put(vmObject("huge", 3000));
+  start();
+
+  auto result = reconcile("huge");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);
+  ASSERT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(api_.statusWrites()[0].second["phase"], "Unschedulable");
+}
+
+TEST_F(VMPlacementControllerTest, VMDeletedBeforeItsFinalizerReleasesItsCapacity) {
+  addRegions({region("r1", 10)});
+  api_.put(vmObject("a", 6));
+  api_.put(vmObject("b", 6));
+  // The finalizer patch finds the VM gone: it was deleted right after its status write.
+  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(404, "NotFound"));
+  start();
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
+  // The watch DELETE releases it; b, waiting on the same capacity, then fits.
+  const json gone = api_.server(keyOf("a"));
+  vms_.erase(keyOf("a"));
+  vmHandler_.onDelete(gone);
+  EXPECT_TRUE(controller_->ledger().empty());
+  result = reconcile("b");
+  EXPECT_TRUE(result.ok());
+  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("b"), "r1"}}));
 }
 
 // ---------------------------------------------------------------------------------------------
