@@ -111,6 +111,20 @@ class Section {
     out = *d;
     return std::nullopt;
   }
+  // A duration that may be 0 ("0s") and is at most `max`.
+  std::optional<Error> getDurationUpTo(const std::string& key, std::chrono::milliseconds max,
+                                       std::chrono::milliseconds& out) const {
+    std::string text;
+    if (auto e = getString(key, text)) return e;
+    if (!has(key)) return std::nullopt;
+    auto d = parseDuration(text);
+    if (!d.ok()) return invalid(source_, child(key), d.error().message);
+    if (d->count() < 0 || *d > max) {
+      return invalid(source_, child(key), "must be within [0s, " + std::to_string(max.count()) + "ms], got " + text);
+    }
+    out = *d;
+    return std::nullopt;
+  }
 
  private:
   YAML::Node node_;
@@ -242,8 +256,10 @@ std::optional<Error> parseRoot(const Section& root, Config& c) {
   DWCP_TRY(st.getInt("replication_workers", c.state.replicationWorkers, 1, 256));
   DWCP_TRY(st.getBool("compression", c.state.compression));
   Section rt = root.sub("runtime");
-  DWCP_TRY(rt.checkKeys({"region_workers", "vmplacement_workers", "lease_namespace", "lease_name"}));
+  DWCP_TRY(rt.checkKeys(
+      {"region_workers", "vmplacement_workers", "region_status_interval", "lease_namespace", "lease_name"}));
   DWCP_TRY(rt.getInt("region_workers", c.runtime.regionWorkers, 1, 64));
+  DWCP_TRY(rt.getDurationUpTo("region_status_interval", std::chrono::minutes(1), c.runtime.regionStatusInterval));
   DWCP_TRY(rt.getInt("vmplacement_workers", c.runtime.vmPlacementWorkers, 1, 64));
   DWCP_TRY(rt.getString("lease_namespace", c.runtime.leaseNamespace));
   DWCP_TRY(rt.getString("lease_name", c.runtime.leaseName));

@@ -89,6 +89,10 @@ struct StateConfig {
 struct RuntimeConfig {
   int regionWorkers = 2;
   int vmPlacementWorkers = 16;  // reconciles wait on the API server, not the CPU
+  // VMPlacement changes reach a Region's status.allocated/available in one write per region per
+  // interval instead of one per change (0s: at each change). Placement itself never reads them:
+  // the controller keeps its own ledger.
+  std::chrono::milliseconds regionStatusInterval{500};
   std::string leaseNamespace = "dwcp-system";
   std::string leaseName = "dwcp-operator-leader";
 };

@@ -16,6 +16,16 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->routing.blacklistDuration, std::chrono::hours(1));
   EXPECT_EQ(c->monitoring.interval, std::chrono::seconds(10));
   EXPECT_EQ(c->monitoring.traceRetention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::milliseconds(500));
+}
+
+TEST(ConfigTest, RegionStatusIntervalMayBeZero) {
+  auto c = parseConfig("runtime: {region_status_interval: 0s}\n", "zero.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::milliseconds(0));
+  c = parseConfig("runtime: {region_status_interval: 2s}\n", "two.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::seconds(2));
 }
 
 TEST(ConfigTest, FullFileParses) {
@@ -109,6 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"weights_zero", "federation: {placement: {weights: {latency: 0, cost: 0, capacity: 0, health: 0, priority: 0, spread: 0}}}\n", "federation.placement.weights: at least one weight"},
         BadCase{"sla_operator", "monitoring: {sla_definitions: [{id: a, metric: m, target: 1, operator: equals}]}\n", "monitoring.sla_definitions[0].operator: must be one of"},
         BadCase{"sla_target_missing", "monitoring: {sla_definitions: [{id: a, metric: m}]}\n", "monitoring.sla_definitions[0].target: is required"},
+        BadCase{"status_interval_long", "runtime: {region_status_interval: 5m}\n", "runtime.region_status_interval: must be within [0s, 60000ms]"},
+        BadCase{"status_interval_bad", "runtime: {region_status_interval: soon}\n", "runtime.region_status_interval: invalid duration"},
         BadCase{"consistency", "state: {consistency: linearizable}\n", "state.consistency: must be one of eventual, local, quorum, strong"},
         BadCase{"not_yaml", "federation: [unclosed\n", "not valid YAML"},
         BadCase{"root_not_map", "- a\n- b\n", "(root): must be a mapping"}),

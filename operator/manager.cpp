@@ -20,6 +20,7 @@
 #include "kube/leader_election.h"
 #include "operator/health_server.h"
 #include "operator/metrics.h"
+#include "operator/routing_api.h"
 
 namespace dwcp::op {
 
@@ -33,6 +34,7 @@ struct Manager::State {
   controllers::HealthSignals signals;
   std::shared_ptr<kube::Transport> transport;
   std::unique_ptr<kube::Client> client;
+  std::unique_ptr<RoutingApi> routing;  // outlives the informers, whose handlers point into it
   std::unique_ptr<kube::Informer> regions;
   std::unique_ptr<kube::Informer> vmPlacements;
   std::unique_ptr<kube::EventRecorder> events;
@@ -142,7 +144,14 @@ kube::Status Manager::start() {
       });
   auto enqueue = [&s](const std::string& key, const std::string& reason) { s.regionRunner->enqueue(key, reason); };
   s.regions->addHandler(s.regionController->regionHandler(enqueue));
-  s.vmPlacements->addHandler(s.regionController->vmPlacementHandler(enqueue));
+  // VMPlacement churn folds into one Region status write per region per interval: the delayed
+  // add keeps the earliest due time, so a steady stream of changes cannot postpone the write.
+  const auto statusInterval = s.config.runtime.regionStatusInterval;
+  auto enqueueAllocation = [&s, statusInterval](const std::string& key, const std::string& reason) {
+    if (statusInterval.count() == 0) return s.regionRunner->enqueue(key, reason);
+    s.regionRunner->queue().addAfter(key, statusInterval, reason);
+  };
+  s.vmPlacements->addHandler(s.regionController->vmPlacementHandler(enqueueAllocation));
 
   s.discovery = std::make_unique<kube::Discovery>(*s.client, s.clock);
   controllers::VMPlacementControllerDeps vmDeps;
@@ -205,6 +214,17 @@ kube::Status Manager::start() {
     if (!port.ok()) return port.error();
     spdlog::info("serving health probes on {}", s.options.healthProbeBindAddress);
   }
+  // The routing API serves on every replica: it reads the Region cache, never writes. Until the
+  // cache has synced its table is empty and POST /v1/route answers 503.
+  if (s.options.routingBindAddress != "0") {
+    auto settings = routingApiSettings(s.config.routing);
+    if (!settings.ok()) return settings.error();
+    s.routing = std::make_unique<RoutingApi>(std::move(settings.value()));
+    s.regions->addHandler(s.routing->regionHandler(s.regions->store()));
+    auto port = s.routing->start(s.options.routingBindAddress);
+    if (!port.ok()) return port.error();
+    spdlog::info("serving the routing API on {}", s.options.routingBindAddress);
+  }
 
   s.events->start();
   s.regions->start();
@@ -261,6 +281,8 @@ void Manager::shutdown() {
   if (s.regionRunner) s.regionRunner->stop();
   if (s.controllersThread.joinable()) s.controllersThread.join();
   if (s.elector) s.elector->stop();
+  // Routing requests in progress finish before the cache that feeds the table stops.
+  if (s.routing) s.routing->stop();
   if (s.regions) s.regions->stop();
   if (s.vmPlacements) s.vmPlacements->stop();
   if (s.probeThread.joinable()) s.probeThread.join();

@@ -1,6 +1,7 @@
 // Wires the operator together: REST client, informers, controllers, leader election, metrics
-// and health endpoints. start() brings everything up (controllers start once this replica
-// leads); shutdown() stops taking work, lets in-flight reconciles finish, releases the lease.
+// and health endpoints, and the routing API (served by every replica from the Region cache).
+// start() brings everything up (controllers start once this replica leads); shutdown() stops
+// taking work, lets in-flight reconciles finish, releases the lease.
 #pragma once
 
 #include <atomic>

@@ -25,6 +25,8 @@ Flags:
   --leader-election-id NAME         name of the Lease (default: runtime.lease_name)
   --metrics-bind-address ADDR       serve /metrics on ADDR (default :8080; "0" disables)
   --health-probe-bind-address ADDR  serve /healthz and /readyz on ADDR (default :8081; "0" disables)
+  --routing-bind-address ADDR       serve the routing API (POST /v1/route, GET /v1/regions) on ADDR,
+                                    on every replica (default :8090; "0" disables)
   --log-level LEVEL                 trace, debug, info, warn, error (default info)
   -h, --help                        show this help
 )";
@@ -52,6 +54,7 @@ kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
       {"--leader-election-id", &o.leaderElectionId},
       {"--metrics-bind-address", &o.metricsBindAddress},
       {"--health-probe-bind-address", &o.healthProbeBindAddress},
+      {"--routing-bind-address", &o.routingBindAddress},
       {"--log-level", &o.logLevel},
   };
   for (size_t i = 0; i < args.size(); ++i) {
@@ -91,7 +94,8 @@ kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
     return Error{0, "Invalid", "--region: \"" + o.region + "\" is not a DNS label (e.g. us-east-1)"};
   }
   for (auto [flag, value] : {std::pair{"--metrics-bind-address", &o.metricsBindAddress},
-                             std::pair{"--health-probe-bind-address", &o.healthProbeBindAddress}}) {
+                             std::pair{"--health-probe-bind-address", &o.healthProbeBindAddress},
+                             std::pair{"--routing-bind-address", &o.routingBindAddress}}) {
     if (*value == "0") continue;
     if (auto b = parseBindAddress(flag, *value); !b.ok()) return b.error();
   }

@@ -19,6 +19,7 @@ struct Options {
   std::string leaderElectionId;
   std::string metricsBindAddress = ":8080";      // "0" disables
   std::string healthProbeBindAddress = ":8081";  // "0" disables
+  std::string routingBindAddress = ":8090";      // the routing API; "0" disables
   std::string logLevel = "info";
   bool showHelp = false;
 };

@@ -9,7 +9,8 @@ TEST(OptionsTest, ParsesEveryFlag) {
   auto o = parseOptions({"--region", "us-east-1", "--kubeconfig=/k", "--config", "/c.yaml",
                          "--leader-elect", "--metrics-bind-address", "127.0.0.1:9090",
                          "--health-probe-bind-address=:0", "--log-level", "debug",
-                         "--leader-election-namespace", "ns", "--leader-election-id", "id"});
+                         "--leader-election-namespace", "ns", "--leader-election-id", "id",
+                         "--routing-bind-address", "127.0.0.1:18090"});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->region, "us-east-1");
   EXPECT_EQ(o->kubeconfig, "/k");
@@ -20,6 +21,7 @@ TEST(OptionsTest, ParsesEveryFlag) {
   EXPECT_EQ(o->logLevel, "debug");
   EXPECT_EQ(o->leaderElectionNamespace, "ns");
   EXPECT_EQ(o->leaderElectionId, "id");
+  EXPECT_EQ(o->routingBindAddress, "127.0.0.1:18090");
 }
 
 TEST(OptionsTest, Defaults) {
@@ -28,6 +30,17 @@ TEST(OptionsTest, Defaults) {
   EXPECT_FALSE(o->leaderElect);
   EXPECT_EQ(o->metricsBindAddress, ":8080");
   EXPECT_EQ(o->healthProbeBindAddress, ":8081");
+  EXPECT_EQ(o->routingBindAddress, ":8090");
+}
+
+TEST(OptionsTest, RoutingApiCanBeDisabledOrMoved) {
+  auto o = parseOptions({"--region=eu-west-1", "--routing-bind-address=0"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->routingBindAddress, "0");
+  o = parseOptions({"--region=eu-west-1", "--routing-bind-address", ":0"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->routingBindAddress, ":0");
+  EXPECT_NE(usage().find("--routing-bind-address ADDR"), std::string::npos);
 }
 
 TEST(OptionsTest, Help) {
@@ -50,6 +63,9 @@ TEST(OptionsTest, BadArgumentsNameTheFlag) {
       {{"--region", "a", "--bogus"}, "unknown flag \"--bogus\""},
       {{"--region", "a", "--metrics-bind-address", "8080"}, "--metrics-bind-address: \"8080\" is not HOST:PORT"},
       {{"--region", "a", "--health-probe-bind-address=:99999"}, "--health-probe-bind-address: port 99999 is out of range"},
+      {{"--region", "a", "--routing-bind-address", "localhost"}, "--routing-bind-address: \"localhost\" is not HOST:PORT"},
+      {{"--region", "a", "--routing-bind-address=:70000"}, "--routing-bind-address: port 70000 is out of range"},
+      {{"--region", "a", "--routing-bind-address"}, "--routing-bind-address: needs a value"},
       {{"--region", "a", "--leader-elect=yes"}, "--leader-elect: \"yes\" is not true or false"},
       {{"--region", "a", "--log-level", "loud"}, "--log-level: \"loud\""},
       {{"--region", "a", "--config", "--leader-elect"}, "--config: needs a value"},

@@ -1,5 +1,6 @@
 #include "routingapi/region_file.h"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,19 +21,71 @@ Error invalid(std::string field, std::string message) {
   return Error{ErrorCode::kInvalidArgument, std::move(field), std::move(message)};
 }
 
+// "documents[0]" + "spec.endpoint" -> "documents[0].spec.endpoint"; a resource on its own has no prefix.
+std::string at(const std::string& prefix, const std::string& field) {
+  return prefix.empty() ? field : prefix + "." + field;
+}
+
+// Region objects from the API server arrive as JSON, whose scalars are typed while a YAML file's
+// are not: converted scalars carry their JSON type as a tag, so that "12" or "false" as a JSON
+// string is not taken for a number or a boolean, nor 12 for a string.
+constexpr const char* kJsonString = "!dwcp-json-string";
+constexpr const char* kJsonNumber = "!dwcp-json-number";
+constexpr const char* kJsonBool = "!dwcp-json-bool";
+
+// True for a YAML scalar (untyped) and for a converted JSON scalar of type `jsonType`.
+bool hasType(const YAML::Node& node, const char* jsonType) {
+  const std::string& tag = node.Tag();
+  if (tag != kJsonString && tag != kJsonNumber && tag != kJsonBool) return true;
+  return tag == jsonType;
+}
+
+YAML::Node tagged(std::string text, const char* tag) {
+  YAML::Node node(std::move(text));
+  node.SetTag(tag);
+  return node;
+}
+
+YAML::Node toYaml(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      YAML::Node map(YAML::NodeType::Map);
+      for (const auto& [key, item] : value.items()) map[key] = toYaml(item);
+      return map;
+    }
+    case nlohmann::json::value_t::array: {
+      YAML::Node list(YAML::NodeType::Sequence);
+      for (const auto& item : value) list.push_back(toYaml(item));
+      return list;
+    }
+    case nlohmann::json::value_t::string:
+      return tagged(value.get<std::string>(), kJsonString);
+    case nlohmann::json::value_t::boolean:
+      return tagged(value.get<bool>() ? "true" : "false", kJsonBool);
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      return tagged(value.dump(), kJsonNumber);
+    default:
+      return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
 Status readString(const YAML::Node& node, const std::string& field, std::string& out) {
-  if (!node.IsScalar()) return invalid(field, "must be a string");
+  if (!node.IsScalar() || !hasType(node, kJsonString)) return invalid(field, "must be a string");
   out = node.Scalar();
   return routing::okStatus();
 }
 
 Status readDouble(const YAML::Node& node, const std::string& field, double& out) {
-  if (!node.IsScalar() || !YAML::convert<double>::decode(node, out)) return invalid(field, "must be a number");
+  if (!node.IsScalar() || !hasType(node, kJsonNumber) || !YAML::convert<double>::decode(node, out))
+    return invalid(field, "must be a number");
   return routing::okStatus();
 }
 
 Status readBool(const YAML::Node& node, const std::string& field, bool& out) {
-  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, out)) return invalid(field, "must be true or false");
+  if (!node.IsScalar() || !hasType(node, kJsonBool) || !YAML::convert<bool>::decode(node, out))
+    return invalid(field, "must be true or false");
   return routing::okStatus();
 }
 
@@ -80,11 +133,11 @@ Error atPath(const Error& e, const std::string& prefix, bool resource) {
   } else if (field == "location.latitude" || field == "location.longitude") {
     field = field.substr(9);
   }
-  return invalid(prefix + "." + field, e.message);
+  return invalid(at(prefix, field), e.message);
 }
 
 Status checkedSpec(const RegionSpec& spec, const std::string& prefix, bool resource) {
-  if (spec.name.empty()) return invalid(prefix + (resource ? ".metadata.name" : ".name"), "is required");
+  if (spec.name.empty()) return invalid(at(prefix, resource ? "metadata.name" : "name"), "is required");
   if (auto s = routing::validate(spec); !s.ok()) return atPath(s.error(), prefix, resource);
   return routing::okStatus();
 }
@@ -146,43 +199,43 @@ Result<RegionSpec> parseResource(const YAML::Node& doc, const std::string& prefi
   RegionSpec spec;
   spec.phase = routing::RegionPhase::kHealthy;
   const auto metadata = doc["metadata"];
-  if (!metadata || !metadata.IsMap() || !metadata["name"]) return invalid(prefix + ".metadata.name", "is required");
-  if (auto s = readString(metadata["name"], prefix + ".metadata.name", spec.name); !s.ok()) return s.error();
+  if (!metadata || !metadata.IsMap() || !metadata["name"]) return invalid(at(prefix, "metadata.name"), "is required");
+  if (auto s = readString(metadata["name"], at(prefix, "metadata.name"), spec.name); !s.ok()) return s.error();
   const auto spec_ = doc["spec"];
-  if (!spec_ || !spec_.IsMap()) return invalid(prefix + ".spec", "is required");
+  if (!spec_ || !spec_.IsMap()) return invalid(at(prefix, "spec"), "is required");
   if (auto v = spec_["endpoint"]) {
-    if (auto s = readString(v, prefix + ".spec.endpoint", spec.endpoint); !s.ok()) return s.error();
+    if (auto s = readString(v, at(prefix, "spec.endpoint"), spec.endpoint); !s.ok()) return s.error();
   }
   bool hasLatitude = false, hasLongitude = false;
   if (auto v = spec_["location"]) {
-    if (auto s = readLocation(v, prefix + ".spec.location", spec.location, hasLatitude, hasLongitude); !s.ok())
+    if (auto s = readLocation(v, at(prefix, "spec.location"), spec.location, hasLatitude, hasLongitude); !s.ok())
       return s.error();
   }
-  if (!hasLatitude) return invalid(prefix + ".spec.location.latitude", "is required");
-  if (!hasLongitude) return invalid(prefix + ".spec.location.longitude", "is required");
+  if (!hasLatitude) return invalid(at(prefix, "spec.location.latitude"), "is required");
+  if (!hasLongitude) return invalid(at(prefix, "spec.location.longitude"), "is required");
   if (auto cost = spec_["cost"]) {
-    if (!cost.IsMap()) return invalid(prefix + ".spec.cost", "must be a map");
+    if (!cost.IsMap()) return invalid(at(prefix, "spec.cost"), "must be a map");
     if (auto v = cost["cpuHour"]) {
-      if (auto s = readDouble(v, prefix + ".spec.cost.cpuHour", spec.costPerCpuHour); !s.ok()) return s.error();
+      if (auto s = readDouble(v, at(prefix, "spec.cost.cpuHour"), spec.costPerCpuHour); !s.ok()) return s.error();
     }
   }
   if (auto capacity = spec_["capacity"]) {
-    if (!capacity.IsMap()) return invalid(prefix + ".spec.capacity", "must be a map");
+    if (!capacity.IsMap()) return invalid(at(prefix, "spec.capacity"), "must be a map");
     if (auto v = capacity["cpu"]) {
-      if (auto s = readDouble(v, prefix + ".spec.capacity.cpu", spec.capacityWeight); !s.ok()) return s.error();
+      if (auto s = readDouble(v, at(prefix, "spec.capacity.cpu"), spec.capacityWeight); !s.ok()) return s.error();
     }
   }
   if (auto v = spec_["enabled"]) {
     bool enabled = true;
-    if (auto s = readBool(v, prefix + ".spec.enabled", enabled); !s.ok()) return s.error();
+    if (auto s = readBool(v, at(prefix, "spec.enabled"), enabled); !s.ok()) return s.error();
     if (!enabled) spec.phase = routing::RegionPhase::kDisabled;
   }
   if (auto status = doc["status"]; status && status.IsMap() && spec.phase != routing::RegionPhase::kDisabled) {
     if (auto v = status["phase"]) {
-      if (auto s = readPhase(v, prefix + ".status.phase", spec.phase); !s.ok()) return s.error();
+      if (auto s = readPhase(v, at(prefix, "status.phase"), spec.phase); !s.ok()) return s.error();
     }
     if (auto v = status["healthScore"]) {
-      if (auto s = readDouble(v, prefix + ".status.healthScore", spec.healthScore); !s.ok()) return s.error();
+      if (auto s = readDouble(v, at(prefix, "status.healthScore"), spec.healthScore); !s.ok()) return s.error();
     }
   }
   if (auto s = checkedSpec(spec, prefix, true); !s.ok()) return s.error();
@@ -247,6 +300,15 @@ Result<std::vector<RegionSpec>> parseRegions(const std::string& text) {
   }
   if (auto s = checkUnique(specs, paths); !s.ok()) return s.error();
   return specs;
+}
+
+Result<RegionSpec> regionSpecFromResource(const nlohmann::json& region) {
+  if (!region.is_object()) return invalid("", "a Region must be a JSON object");
+  try {
+    return parseResource(toYaml(region), "");
+  } catch (const YAML::Exception& e) {
+    return invalid("", std::string("unreadable Region: ") + e.what());
+  }
 }
 
 Result<std::vector<RegionSpec>> loadRegionsFile(const std::string& path) {

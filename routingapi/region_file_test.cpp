@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace dwcp::routingapi {
 namespace {
@@ -122,6 +123,101 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"cr_mixed", "kind: Region\nmetadata: {name: a}\nspec: {location: {latitude: 5, longitude: 1}}\n---\nkind: Pod\n",
                 "documents[1].kind"}),
     [](const testing::TestParamInfo<BadFile>& info) { return std::string(info.param.name); });
+
+// A Region as the API server returns it (what dwcp-operator's informer cache holds).
+nlohmann::json regionObject() {
+  return nlohmann::json::parse(R"({
+    "apiVersion": "federation.dwcp.io/v1alpha1", "kind": "Region",
+    "metadata": {"name": "eu-west-1", "resourceVersion": "812", "generation": 3},
+    "spec": {"location": {"latitude": 53.35, "longitude": -6.26, "country": "IE"},
+             "capacity": {"cpu": 2048, "memoryMiB": 8388608}, "cost": {"cpuHour": 0.0464},
+             "endpoint": "https://dwcp-eu-west-1.example.com:7443", "enabled": true, "priority": 75,
+             "compliance": ["gdpr"]},
+    "status": {"phase": "Degraded", "healthScore": 64.5, "observedGeneration": 3,
+               "conditions": [{"type": "Ready", "status": "False"}]}
+  })");
+}
+
+TEST(RegionSpecFromResource, ConvertsTheCachedObject) {
+  auto spec = regionSpecFromResource(regionObject());
+  ASSERT_TRUE(spec.ok()) << spec.error().toString();
+  EXPECT_EQ(spec->name, "eu-west-1");
+  EXPECT_EQ(spec->endpoint, "https://dwcp-eu-west-1.example.com:7443");
+  EXPECT_DOUBLE_EQ(spec->location.latitudeDeg, 53.35);
+  EXPECT_DOUBLE_EQ(spec->location.longitudeDeg, -6.26);
+  EXPECT_DOUBLE_EQ(spec->capacityWeight, 2048);
+  EXPECT_DOUBLE_EQ(spec->costPerCpuHour, 0.0464);
+  EXPECT_EQ(spec->phase, RegionPhase::kDegraded);
+  EXPECT_DOUBLE_EQ(spec->healthScore, 64.5);
+}
+
+TEST(RegionSpecFromResource, NoStatusYetIsHealthyAndDisabledWins) {
+  auto object = regionObject();
+  object.erase("status");
+  auto spec = regionSpecFromResource(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().toString();
+  EXPECT_EQ(spec->phase, RegionPhase::kHealthy);
+  EXPECT_DOUBLE_EQ(spec->healthScore, 100);
+
+  // A remote region: phase Unknown, no healthScore (the controller erases it).
+  object["status"] = {{"phase", "Unknown"}};
+  spec = regionSpecFromResource(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().toString();
+  EXPECT_EQ(spec->phase, RegionPhase::kUnknown);
+
+  // spec.enabled=false is Disabled even while the status still says Healthy.
+  object["spec"]["enabled"] = false;
+  object["status"] = {{"phase", "Healthy"}, {"healthScore", 100}};
+  spec = regionSpecFromResource(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().toString();
+  EXPECT_EQ(spec->phase, RegionPhase::kDisabled);
+}
+
+struct BadResource {
+  const char* name;
+  const char* pointer;  // JSON pointer of the field to set
+  const char* value;    // JSON; null removes the field
+  const char* field;
+};
+
+class RegionSpecFromResourceBad : public testing::TestWithParam<BadResource> {};
+
+TEST_P(RegionSpecFromResourceBad, NamesTheField) {
+  auto object = regionObject();
+  const auto& c = GetParam();
+  const nlohmann::json::json_pointer pointer(c.pointer);
+  const auto value = nlohmann::json::parse(c.value);
+  if (value.is_null()) {
+    object.at(pointer.parent_pointer()).erase(pointer.back());  // "null": leave the field out
+  } else {
+    object[pointer] = value;
+  }
+  auto spec = regionSpecFromResource(object);
+  ASSERT_FALSE(spec.ok()) << c.name;
+  EXPECT_EQ(spec.error().field, c.field) << spec.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RegionSpecFromResourceBad,
+    testing::Values(
+        BadResource{"lat_range", "/spec/location/latitude", "95", "spec.location.latitude"},
+        BadResource{"lat_string", "/spec/location/latitude", "\"53.35\"", "spec.location.latitude"},
+        BadResource{"lon_missing", "/spec/location/longitude", "null", "spec.location.longitude"},
+        BadResource{"enabled_string", "/spec/enabled", "\"false\"", "spec.enabled"},
+        BadResource{"endpoint_number", "/spec/endpoint", "7443", "spec.endpoint"},
+        BadResource{"cpu_zero", "/spec/capacity/cpu", "0", "spec.capacity.cpu"},
+        BadResource{"cost_negative", "/spec/cost/cpuHour", "-1", "spec.cost.cpuHour"},
+        BadResource{"phase_unknown_word", "/status/phase", "\"Sleepy\"", "status.phase"},
+        BadResource{"health_range", "/status/healthScore", "150", "status.healthScore"},
+        BadResource{"name_missing", "/metadata/name", "null", "metadata.name"},
+        BadResource{"spec_not_object", "/spec", "[1]", "spec"}),
+    [](const testing::TestParamInfo<BadResource>& info) { return std::string(info.param.name); });
+
+TEST(RegionSpecFromResource, NotAnObject) {
+  auto spec = regionSpecFromResource(nlohmann::json::array());
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.error().message.find("object"), std::string::npos);
+}
 
 TEST(LoadRegionsFile, MissingFileNamesTheFlag) {
   auto specs = loadRegionsFile("/nonexistent/regions.yaml");

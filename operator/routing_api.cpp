@@ -1,0 +1,144 @@
+#include "operator/routing_api.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "operator/options.h"
+#include "routingapi/region_file.h"
+#include "routingapi/router_config.h"
+
+namespace dwcp::op {
+
+namespace {
+
+constexpr const char* kFlag = "--routing-bind-address";
+
+// "" -> every IPv4 address, "[::1]" -> "::1", an IP literal as is, a host name resolved.
+kube::Result<std::string> listenAddress(const std::string& host) {
+  if (host.empty()) return std::string("0.0.0.0");
+  if (host.front() == '[') return host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found) {
+    return kube::Error{0, "Invalid", std::string(kFlag) + ": cannot resolve \"" + host + "\": " + gai_strerror(rc)};
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address = found->ai_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  const bool ok = inet_ntop(found->ai_family, address, text, sizeof text) != nullptr;
+  freeaddrinfo(found);
+  if (!ok) return kube::Error{0, "Invalid", std::string(kFlag) + ": cannot use the address of \"" + host + "\""};
+  return std::string(text);
+}
+
+}  // namespace
+
+kube::Result<RoutingApiSettings> routingApiSettings(const RoutingConfig& config) {
+  routingapi::RouterFileConfig file;
+  auto algorithm = routing::parseAlgorithm(config.algorithm);
+  if (!algorithm) {
+    return kube::Error{0, "Invalid", "routing.global.algorithm: must be one of hybrid, latency, cost, "
+                                     "load-balanced, geo-proximity, got \"" + config.algorithm + "\""};
+  }
+  file.algorithm = *algorithm;
+  file.service.ddosProtection = config.enableDdosProtection;
+  file.service.trafficShaping = config.enableTrafficShaping;
+  file.service.rateLimiter.maxRequestsPerSec = config.maxRequestsPerSec;
+  file.service.rateLimiter.maxBytesPerSec = config.maxBytesPerSec;
+  file.service.rateLimiter.blacklistDuration = std::chrono::ceil<std::chrono::seconds>(config.blacklistDuration);
+  if (auto s = routingapi::validate(file.service); !s.ok()) {
+    return kube::Error{0, "Invalid", "routing.ddos_protection: " + s.error().toString()};
+  }
+  RoutingApiSettings settings;
+  settings.service = file.service;
+  file.applyTo(settings.router);
+  if (auto s = routing::validate(settings.router); !s.ok()) {
+    return kube::Error{0, "Invalid", "routing: " + s.error().toString()};
+  }
+  return settings;
+}
+
+RoutingApi::RoutingApi(RoutingApiSettings settings)
+    : router_(table_, std::move(settings.router)), service_(table_, router_, std::move(settings.service)) {}
+
+RoutingApi::~RoutingApi() { stop(); }
+
+void RoutingApi::rebuild(const kube::Store& regions) {
+  std::lock_guard lock(mu_);
+  std::vector<routing::RegionSpec> specs;
+  std::map<std::string, LeftOut> leftOut;
+  for (const auto& object : regions.list()) {
+    auto spec = routingapi::regionSpecFromResource(*object);
+    if (spec.ok()) {
+      specs.push_back(std::move(*spec));
+      continue;
+    }
+    const std::string name = kube::objectKey(*object);
+    const auto version = object->value("/metadata/resourceVersion"_json_pointer, std::string());
+    LeftOut entry{version, spec.error().toString()};
+    if (auto it = leftOut_.find(name); it == leftOut_.end() || it->second.resourceVersion != version) {
+      spdlog::warn("routing api: Region {} (resourceVersion {}) gets no traffic: {}", name, version, entry.reason);
+    }
+    leftOut.emplace(name, std::move(entry));
+  }
+  for (const auto& [name, entry] : leftOut_) {
+    if (!leftOut.count(name) && regions.get(name)) spdlog::info("routing api: Region {} is routable again", name);
+  }
+  leftOut_ = std::move(leftOut);
+  const std::size_t count = specs.size();
+  if (auto s = table_.replaceAll(std::move(specs)); !s.ok()) {
+    // Every spec passed the same validation already and cache keys are unique, so this is a bug.
+    spdlog::error("routing api: region table not updated: {}", s.error().toString());
+    return;
+  }
+  auto snapshot = table_.snapshot();
+  spdlog::debug("routing api: {} regions, {} accept traffic (table version {})", count,
+                snapshot->acceptingTraffic().size(), snapshot->version());
+}
+
+kube::EventHandler RoutingApi::regionHandler(const kube::Store& regions) {
+  kube::EventHandler h;
+  h.onAdd = [this, &regions](const nlohmann::json&) { rebuild(regions); };
+  h.onUpdate = [this, &regions](const nlohmann::json&, const nlohmann::json&) { rebuild(regions); };
+  h.onDelete = [this, &regions](const nlohmann::json&) { rebuild(regions); };
+  return h;
+}
+
+std::map<std::string, std::string> RoutingApi::leftOut() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::string> out;
+  for (const auto& [name, entry] : leftOut_) out.emplace(name, entry.reason);
+  return out;
+}
+
+kube::Result<int> RoutingApi::start(const std::string& bindAddress) {
+  auto bind = parseBindAddress(kFlag, bindAddress);
+  if (!bind.ok()) return bind.error();
+  auto address = listenAddress(bind->host);
+  if (!address.ok()) return address.error();
+  routingapi::HttpServerOptions options;
+  options.address = *address;
+  options.port = static_cast<std::uint16_t>(bind->port);
+  auto server = routingapi::makeBeastHttpServer(options, service_.handler());
+  if (auto s = server->start(); !s.ok()) {
+    // "--routing-bind-address: cannot bind 0.0.0.0:8090: Address already in use"
+    return kube::Error{0, "BindFailed", std::string(kFlag) + ": " + s.error().message};
+  }
+  server_ = std::move(server);
+  return static_cast<int>(server_->port());
+}
+
+void RoutingApi::stop() {
+  if (server_) server_->stop();
+}
+
+}  // namespace dwcp::op

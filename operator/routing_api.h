@@ -1,0 +1,71 @@
+// The routing API inside dwcp-operator (issue 5): the Region informer cache feeds a
+// routing::RegionTable, a Router and a RoutingService decide, a Beast HTTP server serves them on
+// --routing-bind-address. It only reads the cache, so every replica serves, leader or not.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engines/routing/region_table.h"
+#include "engines/routing/router.h"
+#include "kube/reflector.h"
+#include "kube/result.h"
+#include "kube/store.h"
+#include "operator/config.h"
+#include "routingapi/http_server.h"
+#include "routingapi/routing_service.h"
+
+namespace dwcp::op {
+
+struct RoutingApiSettings {
+  routingapi::RoutingServiceOptions service;
+  routing::RouterConfig router;
+};
+
+// The configuration's `routing:` section as the routing API's options, mapped as dwcp-router
+// maps its --config file. An error names the key ("routing.global.algorithm: ...").
+kube::Result<RoutingApiSettings> routingApiSettings(const RoutingConfig& config);
+
+class RoutingApi {
+ public:
+  explicit RoutingApi(RoutingApiSettings settings);
+  ~RoutingApi();  // stops the server
+  RoutingApi(const RoutingApi&) = delete;
+  RoutingApi& operator=(const RoutingApi&) = delete;
+
+  // Replaces the table with every Region in `regions` (a handful: a full rebuild is simplest).
+  // Live state (latency EWMA, load) of regions that stay is kept by the table. A Region that
+  // does not convert is left out and logged once per resourceVersion; the others stay.
+  void rebuild(const kube::Store& regions);
+  // Rebuilds on every add, update and delete of the Region informer that owns `regions`.
+  kube::EventHandler regionHandler(const kube::Store& regions);
+  // Names of the Regions left out by the last rebuild, with the reason.
+  std::map<std::string, std::string> leftOut() const;
+
+  // Listens on "HOST:PORT" (empty HOST: every address; a host name is resolved). Returns the
+  // bound port; an error names --routing-bind-address.
+  kube::Result<int> start(const std::string& bindAddress);
+  // Stops accepting and lets requests in progress finish. Idempotent.
+  void stop();
+
+  const routing::RegionTable& table() const { return table_; }
+  routingapi::RoutingService& service() { return service_; }
+
+ private:
+  struct LeftOut {
+    std::string resourceVersion;
+    std::string reason;
+  };
+
+  routing::RegionTable table_;
+  routing::Router router_;
+  routingapi::RoutingService service_;
+  std::unique_ptr<routingapi::HttpServer> server_;  // declared last: stops before the rest goes
+
+  mutable std::mutex mu_;  // rebuilds and leftOut_
+  std::map<std::string, LeftOut> leftOut_;
+};
+
+}  // namespace dwcp::op

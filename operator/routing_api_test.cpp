@@ -1,0 +1,269 @@
+#include "operator/routing_api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+namespace dwcp::op {
+namespace {
+
+using nlohmann::json;
+
+json region(const std::string& name, double latitude, double longitude, const std::string& resourceVersion = "1") {
+  return {{"apiVersion", "federation.dwcp.io/v1alpha1"},
+          {"kind", "Region"},
+          {"metadata", {{"name", name}, {"resourceVersion", resourceVersion}}},
+          {"spec",
+           {{"location", {{"latitude", latitude}, {"longitude", longitude}}},
+            {"capacity", {{"cpu", 2048}}},
+            {"cost", {{"cpuHour", 0.04}}},
+            {"endpoint", "https://" + name + ".example.com:7443"},
+            {"enabled", true}}}};
+}
+
+RoutingApi makeApi() {
+  auto settings = routingApiSettings(RoutingConfig{});
+  EXPECT_TRUE(settings.ok()) << settings.error().message;
+  return RoutingApi(std::move(settings.value()));
+}
+
+const routing::RegionEntry* find(const routing::RegionSnapshot& snapshot, const std::string& name) {
+  auto index = snapshot.indexOf(name);
+  return index ? &snapshot.regions()[*index] : nullptr;
+}
+
+// One HTTP/1.1 request on a fresh connection; returns the raw response.
+std::string httpRequest(int port, const std::string& method, const std::string& path, const std::string& body = "") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\n\r\n" + body;
+  (void)!write(fd, request.data(), request.size());
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
+  close(fd);
+  return response;
+}
+
+std::string bodyOf(const std::string& response) {
+  auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? "" : response.substr(at + 4);
+}
+
+TEST(RoutingApiSettings, MapsTheRoutingSection) {
+  RoutingConfig config;
+  config.algorithm = "cost";
+  config.enableDdosProtection = false;
+  config.enableTrafficShaping = false;
+  config.maxRequestsPerSec = 50;
+  config.maxBytesPerSec = 4096;
+  config.blacklistDuration = std::chrono::milliseconds(90500);
+  auto settings = routingApiSettings(config);
+  ASSERT_TRUE(settings.ok()) << settings.error().message;
+  EXPECT_FALSE(settings->service.ddosProtection);
+  EXPECT_FALSE(settings->service.trafficShaping);
+  EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxRequestsPerSec, 50);
+  EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxBytesPerSec, 4096);
+  EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::seconds(91));  // rounded up
+  for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kCost);
+}
+
+TEST(RoutingApiSettings, DefaultsKeepTheEngineDefaults) {
+  auto settings = routingApiSettings(RoutingConfig{});
+  ASSERT_TRUE(settings.ok()) << settings.error().message;
+  EXPECT_TRUE(settings->service.ddosProtection);
+  EXPECT_TRUE(settings->service.trafficShaping);
+  EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::hours(1));
+  for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kHybrid);
+}
+
+TEST(RoutingApiSettings, BadValuesNameTheKey) {
+  RoutingConfig config;
+  config.algorithm = "fastest";
+  auto settings = routingApiSettings(config);
+  ASSERT_FALSE(settings.ok());
+  EXPECT_NE(settings.error().message.find("routing.global.algorithm"), std::string::npos) << settings.error().message;
+
+  config = RoutingConfig{};
+  config.maxRequestsPerSec = 0;
+  settings = routingApiSettings(config);
+  ASSERT_FALSE(settings.ok());
+  EXPECT_NE(settings.error().message.find("routing.ddos_protection: rateLimiter.maxRequestsPerSec"), std::string::npos)
+      << settings.error().message;
+}
+
+TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
+  RoutingApi api = makeApi();
+  kube::Store store;
+  store.upsert(region("eu-west-1", 53.35, -6.26));
+  store.upsert(region("us-east-1", 38.13, -78.45));
+  auto bad = region("ap-south-1", 95, 72.88);  // latitude out of range
+  store.upsert(bad);
+  api.rebuild(store);
+
+  auto snapshot = api.table().snapshot();
+  EXPECT_EQ(snapshot->regions().size(), 2u);
+  EXPECT_NE(find(*snapshot, "eu-west-1"), nullptr);
+  EXPECT_EQ(find(*snapshot, "ap-south-1"), nullptr);
+  auto leftOut = api.leftOut();
+  ASSERT_EQ(leftOut.count("ap-south-1"), 1u);
+  EXPECT_NE(leftOut["ap-south-1"].find("spec.location.latitude"), std::string::npos) << leftOut["ap-south-1"];
+
+  // Fixed: it joins; deleted: it goes.
+  bad["spec"]["location"]["latitude"] = 19.08;
+  bad["metadata"]["resourceVersion"] = "2";
+  store.upsert(bad);
+  api.rebuild(store);
+  EXPECT_EQ(api.table().snapshot()->regions().size(), 3u);
+  EXPECT_TRUE(api.leftOut().empty());
+  store.erase("us-east-1");
+  api.rebuild(store);
+  snapshot = api.table().snapshot();
+  EXPECT_EQ(snapshot->regions().size(), 2u);
+  EXPECT_EQ(find(*snapshot, "us-east-1"), nullptr);
+}
+
+TEST(RoutingApi, StatusAndEnabledDecideTraffic) {
+  RoutingApi api = makeApi();
+  kube::Store store;
+  auto eu = region("eu-west-1", 53.35, -6.26);
+  eu["status"] = {{"phase", "Failed"}, {"healthScore", 0}};
+  auto us = region("us-east-1", 38.13, -78.45);
+  us["spec"]["enabled"] = false;
+  auto remote = region("eu-central-1", 50.11, 8.68);
+  remote["status"] = {{"phase", "Unknown"}};
+  for (const auto& r : {eu, us, remote}) store.upsert(r);
+  api.rebuild(store);
+  auto snapshot = api.table().snapshot();
+  EXPECT_FALSE(find(*snapshot, "eu-west-1")->acceptsTraffic);
+  EXPECT_EQ(find(*snapshot, "us-east-1")->spec.phase, routing::RegionPhase::kDisabled);
+  EXPECT_FALSE(find(*snapshot, "us-east-1")->acceptsTraffic);
+  EXPECT_TRUE(find(*snapshot, "eu-central-1")->acceptsTraffic);  // a remote region before its peer reports
+}
+
+TEST(RoutingApi, RebuildKeepsLiveStateOfRegionsThatStay) {
+  RoutingApi api = makeApi();
+  kube::Store store;
+  store.upsert(region("eu-west-1", 53.35, -6.26));
+  store.upsert(region("us-east-1", 38.13, -78.45));
+  api.rebuild(store);
+  auto before = api.table().snapshot();
+  auto eu = region("eu-west-1", 53.35, -6.26, "7");
+  eu["status"] = {{"phase", "Degraded"}, {"healthScore", 60}};
+  store.upsert(eu);
+  api.rebuild(store);
+  auto after = api.table().snapshot();
+  EXPECT_GT(after->version(), before->version());
+  EXPECT_EQ(find(*after, "eu-west-1")->spec.phase, routing::RegionPhase::kDegraded);
+  EXPECT_EQ(find(*after, "eu-west-1")->live.get(), find(*before, "eu-west-1")->live.get());
+  EXPECT_EQ(find(*after, "us-east-1")->live.get(), find(*before, "us-east-1")->live.get());
+}
+
+TEST(RoutingApi, WarnsOncePerResourceVersion) {
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs)));
+  RoutingApi api = makeApi();
+  kube::Store store;
+  store.upsert(region("eu-west-1", 53.35, -6.26));
+  store.upsert(region("ap-south-1", 95, 72.88, "10"));
+  auto count = [&logs] {
+    std::size_t n = 0;
+    const std::string text = logs.str();
+    for (auto at = text.find("Region ap-south-1"); at != std::string::npos; at = text.find("Region ap-south-1", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  api.rebuild(store);
+  api.rebuild(store);
+  api.rebuild(store);
+  EXPECT_EQ(count(), 1u);
+  store.upsert(region("ap-south-1", 96, 72.88, "11"));
+  api.rebuild(store);
+  EXPECT_EQ(count(), 2u);
+  spdlog::set_default_logger(previous);
+}
+
+TEST(RoutingApi, HandlerRebuildsOnEveryChange) {
+  RoutingApi api = makeApi();
+  kube::Store store;
+  auto handler = api.regionHandler(store);
+  auto eu = region("eu-west-1", 53.35, -6.26);
+  store.upsert(eu);
+  handler.onAdd(eu);
+  EXPECT_EQ(api.table().snapshot()->regions().size(), 1u);
+  auto changed = eu;
+  changed["spec"]["enabled"] = false;
+  store.upsert(changed);
+  handler.onUpdate(eu, changed);
+  EXPECT_FALSE(find(*api.table().snapshot(), "eu-west-1")->acceptsTraffic);
+  store.erase("eu-west-1");
+  handler.onDelete(changed);
+  EXPECT_TRUE(api.table().snapshot()->regions().empty());
+}
+
+TEST(RoutingApi, ServesOverHttp) {
+  RoutingApi api = makeApi();
+  auto port = api.start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  ASSERT_GT(*port, 0);
+
+  // Nothing synced yet: no region to choose.
+  const std::string request = R"({"clientAddress":"198.51.100.7","location":{"latitude":48.86,"longitude":2.35}})";
+  auto response = httpRequest(*port, "POST", "/v1/route", request);
+  EXPECT_EQ(response.rfind("HTTP/1.1 503", 0), 0u) << response;
+
+  kube::Store store;
+  store.upsert(region("eu-west-1", 53.35, -6.26));
+  store.upsert(region("us-east-1", 38.13, -78.45));
+  api.rebuild(store);
+  response = httpRequest(*port, "POST", "/v1/route", request);
+  ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+  EXPECT_NE(bodyOf(response).find("eu-west-1"), std::string::npos) << response;
+  auto regions = json::parse(bodyOf(httpRequest(*port, "GET", "/v1/regions")), nullptr, false);
+  ASSERT_TRUE(regions.contains("regions")) << regions;
+  EXPECT_EQ(regions["regions"].size(), 2u);
+
+  // The port is taken now: a second server's error names the flag.
+  RoutingApi other = makeApi();
+  auto taken = other.start("127.0.0.1:" + std::to_string(*port));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().message.rfind("--routing-bind-address: ", 0), 0u) << taken.error().message;
+
+  api.stop();
+  api.stop();  // idempotent
+  EXPECT_EQ(httpRequest(*port, "GET", "/healthz"), "connect failed");
+}
+
+TEST(RoutingApi, BindAddressForms) {
+  RoutingApi api = makeApi();
+  auto port = api.start("localhost:0");  // a host name is resolved
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  api.stop();
+  RoutingApi bad = makeApi();
+  auto error = bad.start("8090");
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.error().message.find("--routing-bind-address: \"8090\" is not HOST:PORT"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dwcp::op
