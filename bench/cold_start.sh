@@ -17,6 +17,7 @@ trap 'bash "$ROOT/hack/controlplane.sh" stop "$DIR" >/dev/null 2>&1 || true' EXI
 k() { "$KUBECTL" --kubeconfig "$KC" "$@"; }
 k apply -f "$ROOT/crds/" >/dev/null
 k wait --for condition=established --timeout=60s -f "$ROOT/crds/" >/dev/null
+KUBECTL="$KUBECTL" bash "$ROOT/hack/install-admission.sh" "$KC"  # optional finalizer policy, when served
 k apply -f "$ROOT/examples/regions.yaml" >/dev/null
 k create namespace bench >/dev/null
 
@@ -46,7 +47,7 @@ results=()
 for run in $(seq 1 "$RUNS"); do
   health="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   t0=$(now_ns)
-  "$OPERATOR" --region us-east-1 --kubeconfig "$KC" --metrics-bind-address 0 \
+  "$OPERATOR" --region us-east-1 --kubeconfig "$KC" --metrics-bind-address 0 --routing-bind-address 0 \
     --health-probe-bind-address "127.0.0.1:$health" --log-level warn > "$DIR/operator-$run.log" 2>&1 &
   pid=$!
   until curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1; do

@@ -51,6 +51,7 @@ fresh_controlplane() {
     ((++tries < 200)) || { echo "placement-e2e: CRDs not served after 20 s" >&2; exit 1; }
     sleep 0.1
   done
+  KUBECTL="$KUBECTL" bash "$ROOT/hack/install-admission.sh" "$KC"  # optional finalizer policy, when served
   k apply -f "$ROOT/examples/regions.yaml" >/dev/null
   local region
   for region in $(k get rg -o name); do
@@ -67,7 +68,7 @@ start_operator() {
     config=(--config "$CP/operator.yaml")
   fi
   health="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$OPERATOR" --region us-east-1 --kubeconfig "$KC" --metrics-bind-address 0 \
+  "$OPERATOR" --region us-east-1 --kubeconfig "$KC" --metrics-bind-address 0 --routing-bind-address 0 \
     --health-probe-bind-address "127.0.0.1:$health" --log-level warn "${config[@]}" > "$CP/operator.log" 2>&1 &
   OP_PID=$!
   until curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1; do
@@ -100,7 +101,7 @@ stop_all
 
 fresh_controlplane rate
 start_operator
-run_mode rate --rate "$RATE" --duration "$DURATION" --threads 8
+run_mode rate --rate "$RATE" --duration "$DURATION" --threads 32
 stop_all
 
 python3 - "$DIR" "$WORKERS" <<'PY'

@@ -50,22 +50,26 @@ stop_all_controlplanes() {
   for dir in "${CONTROL_PLANES[@]}"; do bash "$ROOT/hack/controlplane.sh" stop "$dir" >/dev/null 2>&1 || true; done
 }
 
+# install_crds: the CRDs, then the optional finalizer policy where the API server serves it.
 install_crds() {
   k apply -f "$ROOT/crds/" >/dev/null &&
     k wait --for condition=established --timeout=60s -f "$ROOT/crds/" >/dev/null &&
-    wait_until 20 k get dwcp -A
+    wait_until 20 k get dwcp -A &&
+    KUBECTL="$KUBECTL" bash "$ROOT/hack/install-admission.sh" "$KC"
 }
 
 # start_operator NAME REGION [FLAGS...]: runs dwcp-operator in the background; its pid, ports
-# and log are $WORK/op-NAME.{pid,metrics,health,log}.
+# and log are $WORK/op-NAME.{pid,metrics,health,routing,log}.
 start_operator() {
   local name="$1" region="$2"; shift 2
-  local metrics health
-  metrics="$(free_port)"; health="$(free_port)"
+  local metrics health routing
+  metrics="$(free_port)"; health="$(free_port)"; routing="$(free_port)"
   echo "$metrics" > "$WORK/op-$name.metrics"
   echo "$health" > "$WORK/op-$name.health"
+  echo "$routing" > "$WORK/op-$name.routing"
   "$OPERATOR" --region "$region" --kubeconfig "$KC" --metrics-bind-address "127.0.0.1:$metrics" \
-    --health-probe-bind-address "127.0.0.1:$health" "$@" >> "$WORK/op-$name.log" 2>&1 &
+    --health-probe-bind-address "127.0.0.1:$health" --routing-bind-address "127.0.0.1:$routing" \
+    "$@" >> "$WORK/op-$name.log" 2>&1 &
   echo $! > "$WORK/op-$name.pid"
   OPERATORS+=("$name")
 }
@@ -89,6 +93,9 @@ stop_all_operators() {
   done
   wait 2>/dev/null || true
 }
+
+# routing_url NAME: the base URL of an operator's routing API.
+routing_url() { echo "http://127.0.0.1:$(cat "$WORK/op-$1.routing")"; }
 
 operator_ready() { curl -sf "http://127.0.0.1:$(cat "$WORK/op-$1.health")/readyz" >/dev/null; }
 

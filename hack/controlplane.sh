@@ -11,11 +11,15 @@
 #                                                 DIR/kubeconfig-2 (for changes made while the
 #                                                 first is down)
 #   hack/controlplane.sh status DIR          exit 0 when /readyz answers ok
+#
+# kube-apiserver serves MutatingAdmissionPolicy (admissionregistration.k8s.io/v1beta1) for the
+# finalizer policy in config/admission/; DWCP_MUTATING_ADMISSION_POLICY=false when starting leaves
+# it off, as on a cluster without that beta feature.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${DWCP_TOOLS_DIR:-$ROOT/.tools}/bin"
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0" >&2; exit 2; }
 [[ $# -eq 2 || $# -eq 3 ]] || usage
 cmd="$1"
 mkdir -p "$2"
@@ -24,6 +28,15 @@ N="${3:-1}"
 [[ "$N" == 1 || "$N" == 2 ]] || usage
 APISERVER_NAME="kube-apiserver"
 [[ "$N" == 2 ]] && APISERVER_NAME="kube-apiserver-2"
+# MutatingAdmissionPolicy is beta and off by default in 1.34 and 1.35: the gate turns on the
+# admission plugin (enabled by default) and runtime-config serves its API, so the finalizer policy
+# in config/admission/ can be applied (hack/install-admission.sh).
+case "${DWCP_MUTATING_ADMISSION_POLICY:-true}" in
+  true) ADMISSION_POLICY_FLAGS=(--feature-gates MutatingAdmissionPolicy=true
+                                --runtime-config admissionregistration.k8s.io/v1beta1=true) ;;
+  false) ADMISSION_POLICY_FLAGS=() ;;
+  *) echo "controlplane: DWCP_MUTATING_ADMISSION_POLICY must be true or false, not '$DWCP_MUTATING_ADMISSION_POLICY'" >&2; exit 2 ;;
+esac
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -126,6 +139,7 @@ start_apiserver() {  # start_apiserver PORT NAME
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range 10.0.0.0/24 --authorization-mode RBAC \
     --allow-privileged=true --disable-admission-plugins ServiceAccount \
+    "${ADMISSION_POLICY_FLAGS[@]}" \
     --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 \
     --v 1 > "$DIR/$name.log" 2>&1 &
   echo $! > "$DIR/$name.pid"
