@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -30,6 +31,28 @@ std::string stringAt(const json& object, const json::json_pointer& pointer) {
 // Phases that count a VMPlacement's resources against its region.
 bool holdsCapacity(const std::string& phase) {
   return phase == "Placed" || phase == "Migrating";
+}
+
+// object[key] as a string, or "" when absent or not a string; no copy, no JSON-pointer parsing
+// (the allocation scan runs it over every cached VMPlacement).
+std::string_view memberString(const json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
+int64_t memberInt(const json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+const json& member(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
 }
 
 double ratio(int64_t used, int64_t total) {
@@ -189,11 +212,13 @@ kube::EventHandler RegionController::vmPlacementHandler(Enqueue enqueue) const {
 RegionInputs RegionController::sumAllocated(const std::string& region, RegionInputs in) const {
   if (!deps_.vmPlacements) return in;
   for (const auto& vm : deps_.vmPlacements->list()) {
-    if (stringAt(*vm, "/status/region"_json_pointer) != region) continue;
-    if (!holdsCapacity(stringAt(*vm, "/status/phase"_json_pointer))) continue;
-    in.allocatedCpu += intAt(*vm, "/spec/resources/cpu"_json_pointer);
-    in.allocatedMemoryMiB += intAt(*vm, "/spec/resources/memoryMiB"_json_pointer);
-    in.allocatedStorageGiB += intAt(*vm, "/spec/resources/storageGiB"_json_pointer);
+    const json& status = member(*vm, "status");
+    if (memberString(status, "region") != region) continue;
+    if (!holdsCapacity(std::string(memberString(status, "phase")))) continue;
+    const json& resources = member(member(*vm, "spec"), "resources");
+    in.allocatedCpu += memberInt(resources, "cpu");
+    in.allocatedMemoryMiB += memberInt(resources, "memoryMiB");
+    in.allocatedStorageGiB += memberInt(resources, "storageGiB");
     in.allocatedVMs += 1;
   }
   return in;

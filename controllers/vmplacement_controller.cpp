@@ -111,11 +111,14 @@ void VMPlacementController::enqueueWaiting(const std::string& reason) {
   if (!enqueue_ || !deps_.vmPlacements) return;
   // Highest priority first (then key): the work queue is FIFO, so freed capacity goes to the
   // most important waiting VM, as a batch placement would give it.
+  // Runs over every cached VMPlacement: the pointers are parsed once, phase is looked at first.
+  static const json::json_pointer kPhase("/status/phase"), kDeleting("/metadata/deletionTimestamp"),
+      kPriority("/spec/priority");
   std::vector<std::pair<int64_t, std::string>> waiting;
   for (const auto& vm : deps_.vmPlacements->list()) {
-    if (vm->contains("/metadata/deletionTimestamp"_json_pointer)) continue;
-    if (!waitsForCapacity(stringAt(*vm, "/status/phase"_json_pointer))) continue;
-    const int64_t priority = vm->contains("/spec/priority"_json_pointer) ? intAt(*vm, "/spec/priority"_json_pointer) : 50;
+    if (!waitsForCapacity(stringAt(*vm, kPhase))) continue;
+    if (vm->contains(kDeleting)) continue;
+    const int64_t priority = vm->contains(kPriority) ? intAt(*vm, kPriority) : 50;
     waiting.emplace_back(-priority, kube::objectKey(*vm));
   }
   std::sort(waiting.begin(), waiting.end());
