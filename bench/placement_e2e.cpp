@@ -8,6 +8,8 @@
 //     --ceiling N               create N as fast as possible and write the operator's writes
 //                               (PUT /status phase Placed, then the finalizer) from the driver itself,
 //                               with no operator: the status-write ceiling of this API server
+//     --self-place              with --rate: the driver writes the operator's writes itself, as in
+//                               --ceiling: create-to-Placed at that rate with no operator at all
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -53,6 +55,7 @@ struct Options {
   int count = 10000;
   int threads = 16;
   double waitSeconds = 300;  // after the last create, how long to wait for the last Placed
+  bool selfPlace = false;    // the driver makes the operator's writes (always in kCeiling)
 };
 
 std::optional<double> parseSeconds(std::string text) {
@@ -104,6 +107,8 @@ std::optional<Options> parseArgs(int argc, char** argv, std::string& error) {
     } else if (arg == "--threads") {
       if (!number("--threads", value)) return std::nullopt;
       o.threads = static_cast<int>(value);
+    } else if (arg == "--self-place") {
+      o.selfPlace = true;
     } else if (arg == "--wait-seconds") {
       if (!number("--wait-seconds", o.waitSeconds)) return std::nullopt;
     } else {
@@ -115,6 +120,7 @@ std::optional<Options> parseArgs(int argc, char** argv, std::string& error) {
     error = "one of --rate R, --burst N or --ceiling N is required";
     return std::nullopt;
   }
+  if (o.mode == Mode::kCeiling) o.selfPlace = true;
   if (o.mode == Mode::kRate) o.count = static_cast<int>(o.ratePerSecond * o.durationSeconds);
   if (o.count < 1 || o.threads < 1) {
     error = "nothing to do: count and threads must be at least 1";
@@ -347,7 +353,7 @@ void createOne(dwcp::kube::Client& client, const Options& o, Timeline& timeline,
     auto created = client.create(kVMPlacementResource, o.ns, body);
     if (created.ok()) {
       timeline.created[index] = nowNs();
-      if (o.mode == Mode::kCeiling && !writePlaced(client, created.value(), timeline.finalizerWrites)) {
+      if (o.selfPlace && !writePlaced(client, created.value(), timeline.finalizerWrites)) {
         ++timeline.writeErrors;
       }
       return;
@@ -466,7 +472,8 @@ int main(int argc, char** argv) {
               {"creates_per_second", round3(createMs.size() / createSeconds)},
               {"create_request_ms", toJson(percentiles(createMs))},
               {"create_to_placed_ms", toJson(percentiles(toPlacedMs))},
-              {"watch_restarts", watcher.restarts()}};
+              {"watch_restarts", watcher.restarts()},
+              {"placed_by", o.selfPlace ? "the driver itself (no operator)" : "dwcp-operator"}};
   if (o.mode == Mode::kRate) {
     out["target_rate_per_second"] = o.ratePerSecond;
     out["duration_seconds"] = o.durationSeconds;
@@ -475,7 +482,7 @@ int main(int argc, char** argv) {
     out["elapsed_seconds"] = round3(placedSeconds);
     out["placed_per_second"] = round3(placed / placedSeconds);
   }
-  if (o.mode == Mode::kCeiling) {
+  if (o.selfPlace) {
     out["status_write_errors"] = timeline.writeErrors.load();
     out["finalizer_writes"] = timeline.finalizerWrites.load();
     out["writes_per_vm"] = timeline.finalizerWrites.load() == 0
