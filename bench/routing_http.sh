@@ -2,7 +2,10 @@
 # HTTP benchmarks of the routing API (issue 5), printed as JSON:
 #   1. throughput: wrk (THREADS threads, CONNECTIONS connections, SECONDS s, bench/routing_wrk.lua
 #      POST bodies) against dwcp-router's POST /v1/route and, in the same run, against nginx
-#      serving a static 200 on loopback; requests/s, p99 and the ratio (goal >= 0.5 x nginx).
+#      serving a static 200 on loopback; RUNS rounds, the two servers alternating; requests/s and
+#      p99 of every run, the medians and the ratio of the medians (goal >= 0.5 x nginx). Both
+#      servers swing between runs on 2 cores (how the kernel pairs client threads with server
+#      threads across the CPUs), hence the rounds.
 #   2. flood: bench_routing_flood — one source at 100 x its limit while well-behaved sources send
 #      at their normal rate; their success rate and p99 (goal >= 99.9 % and < 5 ms).
 # Needs `wrk` and `nginx` (hack/install-deps.sh installs them); installs nothing itself. Without
@@ -14,6 +17,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 THREADS=${THREADS:-2}
+RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 ROUTER_THREADS=${ROUTER_THREADS:-$(nproc)}
 ROUTER_PORT=${ROUTER_PORT:-18090}
@@ -121,13 +125,21 @@ NGINX
   "$NGINX_BIN" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx/stderr" &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$NGINX_PORT/"
-  router_json=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s bench/routing_wrk.lua \
-    "http://127.0.0.1:$ROUTER_PORT/v1/route" | wrk_json)
-  nginx_json=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s bench/routing_wrk.lua \
-    "http://127.0.0.1:$NGINX_PORT/" | wrk_json)
+  router_runs=(); nginx_runs=()
+  for _ in $(seq 1 "$RUNS"); do
+    router_runs+=("$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s bench/routing_wrk.lua \
+      "http://127.0.0.1:$ROUTER_PORT/v1/route" | wrk_json)")
+    nginx_runs+=("$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s bench/routing_wrk.lua \
+      "http://127.0.0.1:$NGINX_PORT/" | wrk_json)")
+  done
+  # runs -> {runs: [...], requestsPerSec: median, p99Ms: median}
+  summarize='{runs: ., requestsPerSec: (map(.requestsPerSec) | sort | .[length / 2 | floor]),
+              p99Ms: (map(.p99Ms) | sort | .[length / 2 | floor]), non2xx: (map(.non2xx) | add)}'
+  router_json=$(printf '%s\n' "${router_runs[@]}" | jq -s "$summarize")
+  nginx_json=$(printf '%s\n' "${nginx_runs[@]}" | jq -s "$summarize")
   ratio=$(jq -n --argjson r "$router_json" --argjson n "$nginx_json" '($r.requestsPerSec / $n.requestsPerSec * 1000 | round) / 1000')
   throughput=$(jq -n --argjson r "$router_json" --argjson n "$nginx_json" --argjson ratio "$ratio" \
-    --arg tool "wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s" \
+    --arg tool "wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s, $RUNS rounds, medians" \
     '{tool: $tool, dwcpRouter: $r, nginx: $n, ratio: $ratio, goalRatio: 0.5, met: ($ratio >= 0.5)}')
 else
   load_json=$("$FLOOD" --port "$ROUTER_PORT" --load --seconds "$SECONDS_PER_RUN" --connections 16)

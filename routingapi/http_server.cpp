@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <sys/socket.h>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -28,7 +30,8 @@ using boost::system::error_code;
 // operation on the hot path.
 using Executor = net::io_context::executor_type;
 using Socket = net::basic_stream_socket<tcp, Executor>;
-using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
+using SteadyClock = std::chrono::steady_clock;
 
 class BeastHttpServer;
 
@@ -78,26 +81,38 @@ class LeanRequestParser final : public http::basic_parser<true> {
   RequestHead& head_;
 };
 
-// One connection. Lives on one io_context (one thread), so its members need no locking.
+// One connection. Lives on one io_context (one thread), so its members need no locking. Reads go
+// straight from the socket into a buffer that Beast's parser consumes (pipelined requests stay
+// buffered); the read/idle/write timeouts are one deadline that each operation moves and one
+// timer that fires at most once per timeout period, not a timer operation per request.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(BeastHttpServer& server, Socket socket);
   ~Session();
   void start();
   void drain();  // posted by stop(): finish the request in progress, then close
-  Executor executor() { return stream_.get_executor(); }
+  Executor executor() { return socket_.get_executor(); }
 
  private:
   void readRequest();
+  void parseBuffered();
+  void onReadSome(error_code ec, std::size_t bytes);
   void onRead(error_code ec);
+  void setDeadline(std::chrono::milliseconds timeout);
+  void armTimer();
   void respondWithError(http::status status, std::string_view message, std::string_view field);
   void write(const HttpResponse& response, unsigned version, bool keepAlive);
   void onWrite(error_code ec, bool keepAlive);
   void close();
 
   BeastHttpServer& server_;
-  Stream stream_;
-  beast::flat_buffer buffer_;
+  Socket socket_;
+  Timer timer_;
+  SteadyClock::time_point deadline_;
+  bool timerArmed_ = false;
+  bool closed_ = false;
+  std::vector<char> in_;  // received bytes; [begin_, end_) not yet parsed
+  std::size_t begin_ = 0, end_ = 0;
   RequestHead head_;
   std::optional<LeanRequestParser> parser_;
   std::string out_;  // the serialized response being written
@@ -139,8 +154,9 @@ class BeastHttpServer final : public HttpServer {
   }
 
  private:
-  void accept();
-  void onAccept(error_code ec, Socket socket);
+  struct Listener;
+  void accept(Listener& listener);
+  void onAccept(Listener& listener, error_code ec, Socket socket);
 
   HttpServerOptions options_;
   const HttpHandler handler_;
@@ -158,17 +174,26 @@ class BeastHttpServer final : public HttpServer {
   // hold) are destroyed first.
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::optional<tcp::acceptor> acceptor_;
-  std::optional<Socket> accepting_;  // the socket the pending accept fills
-  std::optional<net::steady_timer> acceptRetry_;
-  std::size_t nextContext_ = 0;
+  // One listening socket per io thread (SO_REUSEPORT), each accepting onto its own io_context.
+  // SO_INCOMING_CPU asks the kernel to hand a connection to the listener of the CPU its client
+  // connected from: when the client stays there, no cross-CPU wake-up per request.
+  struct Listener {
+    Listener(net::io_context& context) : acceptor(context), retry(context) {}
+    tcp::acceptor acceptor;
+    std::optional<Socket> accepting;  // the socket the pending accept fills
+    net::steady_timer retry;
+    std::size_t context = 0;          // the io_context the acceptor runs on
+    std::size_t nextConnection = 0;   // round robin (reusePort off): where the next connection goes
+  };
+  std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::thread> threads_;
 };
 
-Session::Session(BeastHttpServer& server, Socket socket) : server_(server), stream_(std::move(socket)) {
+Session::Session(BeastHttpServer& server, Socket socket)
+    : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()), in_(4096) {
   server_.sessionOpened();
   error_code ec;
-  auto endpoint = stream_.socket().remote_endpoint(ec);
+  auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) {
     auto address = endpoint.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -188,20 +213,71 @@ void Session::start() {
 void Session::drain() {
   draining_ = true;
   // Idle between requests: nothing is lost by closing now.
-  if (reading_ && buffer_.size() == 0 && parser_ && !parser_->got_some()) stream_.cancel();
+  if (reading_ && begin_ == end_ && parser_ && !parser_->got_some()) close();
+}
+
+void Session::setDeadline(std::chrono::milliseconds timeout) {
+  deadline_ = SteadyClock::now() + timeout;
+  if (!timerArmed_) armTimer();
+}
+
+void Session::armTimer() {
+  timerArmed_ = true;
+  timer_.expires_at(deadline_);
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    self->timerArmed_ = false;
+    if (ec || self->closed_) return;
+    if (SteadyClock::now() >= self->deadline_) return self->close();  // cancels the pending I/O
+    self->armTimer();  // the deadline moved on since: wait for the rest
+  });
 }
 
 void Session::readRequest() {
   if (draining_) return close();
   const auto& options = server_.options();
   parser_.emplace(head_);
+  parser_->eager(true);
   parser_->body_limit(options.bodyLimitBytes);
   parser_->header_limit(static_cast<std::uint32_t>(options.headerLimitBytes));
-  stream_.expires_after(firstRequest_ ? options.readTimeout : options.idleTimeout);
+  setDeadline(firstRequest_ ? options.readTimeout : options.idleTimeout);
   firstRequest_ = false;
   reading_ = true;
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
+  parseBuffered();
+}
+
+// Feeds the buffered bytes to the parser; reads more when the request is not complete yet.
+void Session::parseBuffered() {
+  while (begin_ < end_ && !parser_->is_done()) {
+    error_code ec;
+    const std::size_t used = parser_->put(net::buffer(in_.data() + begin_, end_ - begin_), ec);
+    begin_ += used;
+    if (ec == http::error::need_more) break;
+    if (ec) return onRead(ec);
+    if (used == 0) break;
+  }
+  if (parser_->is_done()) return onRead({});
+  // Keep the unparsed tail at the front, and room behind it (a header is parsed whole, so a
+  // large one needs the buffer to grow up to the header limit plus the body limit).
+  if (begin_ > 0) {
+    std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == in_.size()) {
+    const auto& options = server_.options();
+    const std::size_t most = options.headerLimitBytes + options.bodyLimitBytes + 4096;
+    if (in_.size() >= most) return onRead(http::error::buffer_overflow);
+    in_.resize(std::min(most, in_.size() * 2));
+  }
+  socket_.async_read_some(net::buffer(in_.data() + end_, in_.size() - end_),
+                          [self = shared_from_this()](error_code ec, std::size_t bytes) { self->onReadSome(ec, bytes); });
+}
+
+void Session::onReadSome(error_code ec, std::size_t bytes) {
+  if (ec == net::error::eof) ec = parser_->got_some() || begin_ != end_ ? http::error::partial_message : http::error::end_of_stream;
+  if (ec) return onRead(ec);
+  end_ += bytes;
+  parseBuffered();
 }
 
 void Session::onRead(error_code ec) {
@@ -264,8 +340,8 @@ void Session::write(const HttpResponse& response, unsigned version, bool keepAli
   if (keepAlive && version == 10) out_ += "\r\nConnection: keep-alive";
   out_ += "\r\n\r\n";
   out_ += response.body;
-  stream_.expires_after(server_.options().writeTimeout);
-  net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keepAlive](error_code ec, std::size_t) {
+  setDeadline(server_.options().writeTimeout);
+  net::async_write(socket_, net::buffer(out_), [self = shared_from_this(), keepAlive](error_code ec, std::size_t) {
     self->onWrite(ec, keepAlive);
   });
 }
@@ -276,9 +352,12 @@ void Session::onWrite(error_code ec, bool keepAlive) {
 }
 
 void Session::close() {
+  if (closed_) return;
+  closed_ = true;
   error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);  // completes pending operations with operation_aborted
+  timer_.cancel();
 }
 
 routing::Status BeastHttpServer::start() {
@@ -291,26 +370,54 @@ routing::Status BeastHttpServer::start() {
     contexts_.push_back(std::make_unique<net::io_context>(1));
     guards_.push_back(net::make_work_guard(*contexts_.back()));
   }
-  acceptor_.emplace(*contexts_[0]);
-  acceptRetry_.emplace(*contexts_[0]);
   const tcp::endpoint endpoint(address, options_.port);
   auto fail = [&](const char* what) {
     const std::string message = std::string(what) + " " + options_.address + ":" + std::to_string(options_.port) +
                                 ": " + ec.message();
-    acceptor_.reset();
-    acceptRetry_.reset();
-    accepting_.reset();
+    listeners_.clear();
     guards_.clear();
     contexts_.clear();
     return routing::Error{routing::ErrorCode::kInvalidArgument, "listen", message};
   };
-  if (acceptor_->open(endpoint.protocol(), ec)) return fail("cannot open");
-  acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-  if (acceptor_->bind(endpoint, ec)) return fail("cannot bind");
-  if (acceptor_->listen(net::socket_base::max_listen_connections, ec)) return fail("cannot listen on");
-  port_ = acceptor_->local_endpoint(ec).port();
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t listeners = options_.reusePort ? contexts_.size() : 1;
+  std::uint16_t port = options_.port;
+  if (listeners > 1) {
+    // SO_REUSEPORT would let us join a group another process already listens with (a second
+    // router on the same port): claim the port alone first, so a taken port fails as it should.
+    tcp::acceptor probe(*contexts_[0]);
+    if (probe.open(endpoint.protocol(), ec)) return fail("cannot open");
+    probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (probe.bind(endpoint, ec)) return fail("cannot bind");
+    port = probe.local_endpoint(ec).port();
+    probe.close(ec);
+  }
+  for (std::size_t i = 0; i < listeners; ++i) {
+    auto listener = std::make_unique<Listener>(*contexts_[i]);
+    listener->context = i;
+    auto& acceptor = listener->acceptor;
+    if (acceptor.open(endpoint.protocol(), ec)) return fail("cannot open");
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (listeners > 1) {
+      // Every listener on the same port (the first bind decides the port when it is 0).
+      const int on = 1;
+      if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+        ec = error_code(errno, boost::system::system_category());
+        return fail("cannot set SO_REUSEPORT on");
+      }
+      const int cpu = static_cast<int>(i % cpus);
+      (void)::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof cpu);  // a hint
+    }
+    if (acceptor.bind(tcp::endpoint(address, port), ec)) return fail("cannot bind");
+    if (acceptor.listen(net::socket_base::max_listen_connections, ec)) return fail("cannot listen on");
+    port = acceptor.local_endpoint(ec).port();
+    listeners_.push_back(std::move(listener));
+  }
+  port_ = port;
   started_ = true;
-  net::post(*contexts_[0], [this] { accept(); });
+  for (auto& listener : listeners_) {
+    net::post(*contexts_[listener->context], [this, l = listener.get()] { accept(*l); });
+  }
   for (auto& context : contexts_) {
     threads_.emplace_back([ctx = context.get()] { ctx->run(); });
   }
@@ -319,24 +426,25 @@ routing::Status BeastHttpServer::start() {
   return routing::okStatus();
 }
 
-void BeastHttpServer::accept() {
-  // Each connection lives on the next io_context, round robin.
-  accepting_.emplace(contexts_[nextContext_++ % contexts_.size()]->get_executor());
-  acceptor_->async_accept(*accepting_, [this](error_code ec) {
-    Socket socket = std::move(*accepting_);
-    accepting_.reset();
-    onAccept(ec, std::move(socket));
+void BeastHttpServer::accept(Listener& listener) {
+  const std::size_t context =
+      options_.reusePort ? listener.context : listener.nextConnection++ % contexts_.size();
+  listener.accepting.emplace(contexts_[context]->get_executor());
+  listener.acceptor.async_accept(*listener.accepting, [this, &listener](error_code ec) {
+    Socket socket = std::move(*listener.accepting);
+    listener.accepting.reset();
+    onAccept(listener, ec, std::move(socket));
   });
 }
 
-void BeastHttpServer::onAccept(error_code ec, Socket socket) {
+void BeastHttpServer::onAccept(Listener& listener, error_code ec, Socket socket) {
   if (stopping() || ec == net::error::operation_aborted) return;
   if (ec) {
     // E.g. out of file descriptors: back off briefly instead of spinning.
     spdlog::warn("routing api: accept failed: {}", ec.message());
-    acceptRetry_->expires_after(std::chrono::milliseconds(50));
-    acceptRetry_->async_wait([this](error_code waitEc) {
-      if (!waitEc && !stopping()) accept();
+    listener.retry.expires_after(std::chrono::milliseconds(50));
+    listener.retry.async_wait([this, &listener](error_code waitEc) {
+      if (!waitEc && !stopping()) accept(listener);
     });
     return;
   }
@@ -344,22 +452,24 @@ void BeastHttpServer::onAccept(error_code ec, Socket socket) {
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(*this, std::move(socket));
   registerSession(session);
-  net::dispatch(session->executor(), [session] { session->start(); });
-  accept();
+  net::dispatch(session->executor(), [session] { session->start(); });  // inline on its own context
+  accept(listener);
 }
 
 void BeastHttpServer::stop() {
   std::lock_guard lock(lifecycleMu_);
   if (!started_ || stopping_.exchange(true)) return;
   // 1. No new connections.
-  std::promise<void> closed;
-  net::post(*contexts_[0], [this, &closed] {
-    error_code ignored;
-    acceptor_->close(ignored);
-    acceptRetry_->cancel();
-    closed.set_value();
-  });
-  closed.get_future().wait();
+  for (auto& listener : listeners_) {
+    std::promise<void> closed;
+    net::post(*contexts_[listener->context], [l = listener.get(), &closed] {
+      error_code ignored;
+      l->acceptor.close(ignored);
+      l->retry.cancel();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
   // 2. Let each connection finish its request in progress, close idle ones.
   std::vector<std::shared_ptr<Session>> open;
   {
@@ -381,9 +491,7 @@ void BeastHttpServer::stop() {
   for (auto& context : contexts_) context->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  acceptor_.reset();
-  acceptRetry_.reset();
-  accepting_.reset();
+  listeners_.clear();
   contexts_.clear();
   spdlog::info("routing api: stopped");
 }

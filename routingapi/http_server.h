@@ -37,6 +37,11 @@ struct HttpServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8090;              // 0: an ephemeral port, see HttpServer::port()
   std::size_t threads = 0;                // 0: one per core
+  // true: one listening socket per io thread (SO_REUSEPORT with an SO_INCOMING_CPU hint): the
+  // kernel spreads connections, preferring the listener of the client's CPU. false: one
+  // listener hands connections to the io threads round robin (deterministic; tests that hold
+  // an io thread use it).
+  bool reusePort = true;
   std::size_t bodyLimitBytes = 64 * 1024; // larger bodies get 413
   std::size_t headerLimitBytes = 16 * 1024;
   std::chrono::milliseconds readTimeout{10000};   // to receive the first request of a connection

@@ -131,6 +131,69 @@ TEST_F(RoutingServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   }
 }
 
+TEST_F(RoutingServerTest, ManyConnectionsAcrossTheReusePortListenersAreAllServed) {
+  startServer({}, {.address = "127.0.0.1", .port = 0, .threads = 2});
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 24; ++i) clients.push_back(std::make_unique<Client>(server_->port()));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& client : clients) {
+      auto reply = client->send(http::verb::get, "/healthz");
+      ASSERT_EQ(reply.status, 200) << reply.body;
+      EXPECT_TRUE(reply.keepAlive);
+    }
+  }
+}
+
+TEST_F(RoutingServerTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
+  startServer();
+  Client client(server_->port());
+  const std::string body = R"({"location":{"latitude":40,"longitude":-75}})";
+  const std::string post = "POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Three requests in one write: answered one after the other on the same connection.
+  net::write(client.socket(), net::buffer(post + get + post));
+  auto first = client.read();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.json()["region"], "us-east-1");
+  auto second = client.read();
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, "ok\n");
+  auto third = client.read();
+  EXPECT_EQ(third.json()["region"], "us-east-1");
+  // One request in pieces, the header cut in the middle of a field.
+  const std::string pieces[] = {post.substr(0, 10), post.substr(10, 30), post.substr(40)};
+  for (const auto& piece : pieces) {
+    net::write(client.socket(), net::buffer(piece));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto split = client.read();
+  EXPECT_EQ(split.status, 200) << split.body;
+  EXPECT_EQ(split.json()["region"], "us-east-1");
+}
+
+TEST_F(RoutingServerTest, IdleAndStalledConnectionsAreClosedAfterTheirTimeouts) {
+  HttpServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.readTimeout = std::chrono::milliseconds(200);
+  options.idleTimeout = std::chrono::milliseconds(200);
+  startServer({}, options);
+  // Idle after one request on a kept-alive connection: the server closes it (EOF to a read).
+  Client idle(server_->port());
+  ASSERT_EQ(idle.send(http::verb::get, "/healthz").status, 200);
+  auto afterIdle = idle.read();  // blocks until the server closes the connection
+  EXPECT_EQ(afterIdle.status, -1);
+  // A request that never completes: closed too, without an answer.
+  Client stalled(server_->port());
+  net::write(stalled.socket(), net::buffer(std::string("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")));
+  auto afterStall = stalled.read();
+  EXPECT_EQ(afterStall.status, -1);
+  // The server itself is fine.
+  Client fresh(server_->port());
+  EXPECT_EQ(fresh.send(http::verb::get, "/healthz").status, 200);
+}
+
 TEST_F(RoutingServerTest, BadInputsGet400NamingTheField) {
   startServer();
   const std::pair<std::string, std::string> cases[] = {
@@ -246,7 +309,9 @@ TEST(RoutingServerShaping, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
   RoutingServiceOptions options;
   options.shaper.capacity = 1;  // bulk is shed once the depth reaches 50% of 1, realtime at 100%
   RoutingService service(table, router, options, clock);
-  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2}, service.handler());
+  // Round robin: the held request blocks one io thread, the next connection goes to the other.
+  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2, .reusePort = false},
+                                    service.handler());
   ASSERT_TRUE(server->start().ok());
   // Two connections, accepted before anything blocks: one per io thread.
   Client first(server->port()), second(server->port());
@@ -353,9 +418,11 @@ TEST_F(RoutingServerTest, StopClosesIdleConnectionsAndRefusesNewOnes) {
 }
 
 TEST(HttpServer, BindErrorNamesListen) {
-  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0}, [](const HttpRequest&, HttpResponse&) {});
+  // Both with one SO_REUSEPORT listener per thread: the second must still find the port taken.
+  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2},
+                                   [](const HttpRequest&, HttpResponse&) {});
   ASSERT_TRUE(first->start().ok());
-  auto second = makeBeastHttpServer({.address = "127.0.0.1", .port = first->port()},
+  auto second = makeBeastHttpServer({.address = "127.0.0.1", .port = first->port(), .threads = 2},
                                     [](const HttpRequest&, HttpResponse&) {});
   auto status = second->start();
   ASSERT_FALSE(status.ok());
