@@ -389,48 +389,33 @@ void appendField(std::string& out, std::string_view name) {
 }  // namespace
 
 std::string renderDecision(const routing::Decision& decision) {
+  // Field names, punctuation and the enum names are ours and need no escaping: appended as
+  // literals, only region names and endpoints go through appendJsonString.
   std::string out;
   out.reserve(320 + 128 * decision.alternativeCount);
-  out.push_back('{');
-  appendField(out, "region");
+  out += "{\"region\":";
   appendJsonString(out, decision.regionName());
-  out.push_back(',');
-  appendField(out, "endpoint");
+  out += ",\"endpoint\":";
   appendJsonString(out, decision.endpoint());
-  out.push_back(',');
-  appendField(out, "algorithm");
-  appendJsonString(out, routing::toString(decision.algorithm));
-  out.push_back(',');
-  appendField(out, "trafficClass");
-  appendJsonString(out, routing::toString(decision.trafficClass));
-  out.push_back(',');
-  appendField(out, "score");
+  out += ",\"algorithm\":\"";
+  out += routing::toString(decision.algorithm);
+  out += "\",\"trafficClass\":\"";
+  out += routing::toString(decision.trafficClass);
+  out += "\",\"score\":";
   appendJsonNumber(out, decision.score);
-  out.push_back(',');
-  appendField(out, "hintHonoured");
-  out += decision.hintHonoured ? "true" : "false";
-  out.push_back(',');
-  appendField(out, "failover");
-  out += decision.failover ? "true" : "false";
-  out.push_back(',');
-  appendField(out, "withinLatencyBound");
-  out += decision.withinLatencyBound ? "true" : "false";
-  out.push_back(',');
-  appendField(out, "alternatives");
-  out.push_back('[');
+  out += decision.hintHonoured ? ",\"hintHonoured\":true" : ",\"hintHonoured\":false";
+  out += decision.failover ? ",\"failover\":true" : ",\"failover\":false";
+  out += decision.withinLatencyBound ? ",\"withinLatencyBound\":true" : ",\"withinLatencyBound\":false";
+  out += ",\"alternatives\":[";
   for (std::size_t i = 0; i < decision.alternativeCount; ++i) {
     const auto& region = decision.alternativeRegion(i);
-    if (i != 0) out.push_back(',');
-    out.push_back('{');
-    appendField(out, "region");
+    out += i == 0 ? "{\"region\":" : ",{\"region\":";
     appendJsonString(out, region.spec.name);
-    out.push_back(',');
-    appendField(out, "endpoint");
+    out += ",\"endpoint\":";
     appendJsonString(out, region.spec.endpoint);
-    out.push_back(',');
-    appendField(out, "score");
+    out += ",\"score\":";
     appendJsonNumber(out, decision.alternatives[i].score);
-    out.push_back('}');
+    out += '}';
   }
   out += "]}";
   return out;
