@@ -178,7 +178,7 @@ class BeastHttpServer final : public HttpServer {
   // SO_INCOMING_CPU asks the kernel to hand a connection to the listener of the CPU its client
   // connected from: when the client stays there, no cross-CPU wake-up per request.
   struct Listener {
-    Listener(net::io_context& context) : acceptor(context), retry(context) {}
+    explicit Listener(net::io_context& context) : acceptor(context), retry(context) {}
     tcp::acceptor acceptor;
     std::optional<Socket> accepting;  // the socket the pending accept fills
     net::steady_timer retry;
