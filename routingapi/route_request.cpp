@@ -5,14 +5,14 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
-#include <nlohmann/json.hpp>
+
+#include "routingapi/json_scanner.h"
 
 namespace dwcp::routingapi {
 namespace {
 
 using routing::Error;
 using routing::ErrorCode;
-using Json = nlohmann::json;
 
 constexpr int kMaxNestingDepth = 8;
 
@@ -70,27 +70,26 @@ bool isIpAddress(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
-// Fills a RouteApiRequest from nlohmann's SAX events without building a DOM (the request path
+// Fills a RouteApiRequest from JsonScanner's SAX events without building a DOM (the request path
 // of the routing API: no allocation beyond the request's own strings). The first field error is
 // kept and parsing continues, so malformed JSON anywhere in the body still wins ("body").
 class RequestReader {
  public:
-  using Number = Json::number_float_t;
+  using Number = double;
 
   explicit RequestReader(RouteApiRequest& out) : out_(out) {}
 
   const std::optional<Error>& fieldError() const { return error_; }
-  const std::optional<Error>& syntaxError() const { return syntaxError_; }
 
-  // --- nlohmann SAX interface ---
+  // --- the SAX interface JsonScanner drives ---
   bool null() { return scalar(Kind::kNull); }
   bool boolean(bool) { return scalar(Kind::kBoolean); }
-  bool number_integer(Json::number_integer_t value) {
+  bool number_integer(std::int64_t value) {
     if (!routed()) return true;
     if (inTop() && key_ == "requestBytes") return fail(invalid("requestBytes", "must be >= 0"));
     return number(static_cast<Number>(value));
   }
-  bool number_unsigned(Json::number_unsigned_t value) {
+  bool number_unsigned(std::uint64_t value) {
     if (!routed()) return true;
     if (inTop() && key_ == "requestBytes") {
       if (value > kMaxRequestBytes) return fail(invalid("requestBytes", "must be at most 1 TiB"));
@@ -99,12 +98,12 @@ class RequestReader {
     }
     return number(static_cast<Number>(value));
   }
-  bool number_float(Number value, const Json::string_t&) {
+  bool number_float(Number value, const std::string&) {
     if (!routed()) return true;
     if (inTop() && key_ == "requestBytes") return fail(wrongType("requestBytes", "a non-negative integer", Kind::kNumber));
     return number(value);
   }
-  bool string(Json::string_t& value) {
+  bool string(std::string& value) {
     if (!routed()) return true;
     if (inLocation()) return scalar(Kind::kString);
     if (!inTop()) return scalar(Kind::kString);
@@ -130,12 +129,11 @@ class RequestReader {
     }
     return true;
   }
-  bool binary(Json::binary_t&) { return scalar(Kind::kNull); }  // not produced by the JSON parser
   bool start_object(std::size_t) { return open(Kind::kObject); }
   bool start_array(std::size_t) { return open(Kind::kArray); }
   bool end_object() { return close(); }
   bool end_array() { return close(); }
-  bool key(Json::string_t& name) {
+  bool key(std::string& name) {
     if (skipDepth_ != 0) return true;
     if (inTop()) {
       key_ = std::move(name);
@@ -148,10 +146,6 @@ class RequestReader {
       if (!knownLocationKey()) return fail(invalid("location." + locationKey_, "unknown field"));
     }
     return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) {
-    syntaxError_ = invalid("body", "malformed JSON at byte " + std::to_string(position));
-    return false;
   }
 
   // After a successful parse: the checks that need the whole object.
@@ -266,7 +260,6 @@ class RequestReader {
 
   RouteApiRequest& out_;
   std::optional<Error> error_;
-  std::optional<Error> syntaxError_;
   int depth_ = 0;
   int skipDepth_ = 0;  // != 0: ignoring everything until the container opened at this depth closes
   std::string key_;
@@ -296,13 +289,8 @@ routing::Result<RouteApiRequest> parseRouteRequest(std::string_view body) {
   if (!nestingWithin(body, kMaxNestingDepth)) return invalid("body", "JSON nested too deeply");
   RouteApiRequest out;
   RequestReader reader(out);
-  bool parsed = false;
-  try {
-    parsed = Json::sax_parse(body.begin(), body.end(), &reader);
-  } catch (const std::exception&) {
-    parsed = false;
-  }
-  if (!parsed) return reader.syntaxError() ? *reader.syntaxError() : invalid("body", "malformed JSON");
+  JsonScanner<RequestReader> scanner(body, reader);
+  if (!scanner.run()) return invalid("body", "malformed JSON at byte " + std::to_string(scanner.errorOffset()));
   reader.finish();
   if (reader.fieldError()) return *reader.fieldError();
   return out;
@@ -312,7 +300,7 @@ namespace {
 
 // Appends `text` as a JSON string. Region names and endpoints are plain ASCII in practice; the
 // slow path escapes quotes, backslashes and control characters and replaces invalid UTF-8 with
-// U+FFFD, as the nlohmann serializer used elsewhere does.
+// U+FFFD (as nlohmann's serializer with error_handler_t::replace does elsewhere).
 void appendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   std::size_t i = 0;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "routingapi/json_scanner.h"
+
 namespace dwcp::routingapi {
 namespace {
 
@@ -68,6 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"hint_object", "{" + kLoc + R"(,"regionHint":{}})", "regionHint", "must be a string"},
         BadCase{"unknown_field", "{" + kLoc + R"(,"priority":1})", "priority", "unknown field"},
         BadCase{"empty_key", "{" + kLoc + R"(,"":1})", "body", "empty field name"},
+        BadCase{"nul_then_garbage", std::string("{") + kLoc + "}" + std::string(1, '\0') + "garbage", "body",
+                "malformed JSON"},
         BadCase{"bad_utf8", "{\"regionHint\":\"\xff\"," + kLoc + "}", "body", "malformed JSON"},
         // A field error early in the body does not hide malformed JSON later on.
         BadCase{"field_error_then_garbage", R"({"requestBytes":-1,"location":)", "body", "malformed JSON"},
@@ -143,6 +147,50 @@ TEST(ParseRouteRequest, LastDuplicateWinsAndLocationNeedsBothCoordinates) {
   auto partial = parseRouteRequest(R"({"clientAddress":"10.0.0.1","location":{"latitude":5}})");
   ASSERT_FALSE(partial.ok());
   EXPECT_EQ(partial.error().field, "location.longitude");
+}
+
+// JsonScanner against nlohmann's parser on inputs at the edges of the grammar.
+struct Collect {
+  std::vector<std::string> events;
+  bool null() { return add("null"); }
+  bool boolean(bool b) { return add(b ? "true" : "false"); }
+  bool number_integer(std::int64_t v) { return add("i" + std::to_string(v)); }
+  bool number_unsigned(std::uint64_t v) { return add("u" + std::to_string(v)); }
+  bool number_float(double v, const std::string&) { return add("f" + nlohmann::json(v).dump()); }
+  bool string(std::string& s) { return add("s" + s); }
+  bool key(std::string& s) { return add("k" + s); }
+  bool start_object(std::size_t) { return add("{"); }
+  bool end_object() { return add("}"); }
+  bool start_array(std::size_t) { return add("["); }
+  bool end_array() { return add("]"); }
+  bool add(std::string e) {
+    events.push_back(std::move(e));
+    return true;
+  }
+};
+
+TEST(JsonScanner, AcceptsWhatNlohmannAcceptsAndNothingElse) {
+  const std::vector<std::string> inputs = {
+      "{}", "[]", " \t\r\n{ } ", "\xEF\xBB\xBF{}", "{\"a\":1}", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[1,]", "[,1]",
+      "01", "-", "-0", "1.", ".5", "1e", "1e+", "1E-2", "+1", "1.5e308", "1e309", "-1e309", "1e-400",
+      "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+      "\"\\u0000\"", "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83d\\u0041\"", "\"\\uZZZZ\"",
+      "\"\\x\"", "\"a\tb\"", "\"\x7f\"", "\"\xc3\xa9\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
+      "\"\xf0\x9f\x98\x80\"", "\"\xe2\x82\"", "\"unterminated", "tru", "true", "nul", "null x", "[true,false,null]",
+      "{\"a\":{\"b\":[1,{\"c\":\"d\"}]}}", "", " ", "{\"a\":1}{}", "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\""};
+  for (const auto& input : inputs) {
+    Collect ours;
+    const bool accepted = JsonScanner<Collect>(input, ours).run();
+    EXPECT_EQ(accepted, nlohmann::json::accept(input)) << "input: " << input;
+    if (!accepted) continue;
+    // Same events as nlohmann's own SAX parser.
+    struct Theirs : Collect {
+      bool binary(nlohmann::json::binary_t&) { return true; }
+      bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+    } theirs;
+    ASSERT_TRUE(nlohmann::json::sax_parse(input, &theirs)) << input;
+    EXPECT_EQ(ours.events, theirs.events) << "input: " << input;
+  }
 }
 
 TEST(RenderError, EscapesAndStaysValidJson) {
