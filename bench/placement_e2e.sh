@@ -125,25 +125,21 @@ def load(mode):
 ceiling, burst, rate_ceiling, rate = (load(m) for m in ("ceiling", "burst", "rate-ceiling", "rate"))
 out = {"benchmark": "placement end to end (local kube-apiserver, dwcp-operator --region us-east-1)",
        "operator_vmplacement_workers": int(sys.argv[2]) if sys.argv[2] else "default"}
+def rate_figures(r):  # rate and rate-ceiling runs
+    return {
+        "placed_by": r["placed_by"],
+        "target_per_second": r["target_rate_per_second"],
+        "duration_seconds": r["duration_seconds"],
+        "created": r["created"], "placed": r["placed"],
+        "not_placed_within_wait": r["created"] - r["placed"],
+        "achieved_creates_per_second": r["creates_per_second"],
+        "create_to_placed_ms": r["create_to_placed_ms"],
+        "create_request_ms": r["create_request_ms"],
+    }
 if rate:
-    out["rate"] = {
-        "target_per_second": rate["target_rate_per_second"],
-        "duration_seconds": rate["duration_seconds"],
-        "created": rate["created"], "placed": rate["placed"],
-        "not_placed_within_wait": rate["created"] - rate["placed"],
-        "achieved_creates_per_second": rate["creates_per_second"],
-        "create_to_placed_ms": rate["create_to_placed_ms"],
-        "create_request_ms": rate["create_request_ms"],
-    }
+    out["rate"] = rate_figures(rate)
 if rate_ceiling:
-    out["rate_ceiling"] = {
-        "placed_by": rate_ceiling["placed_by"],
-        "target_per_second": rate_ceiling["target_rate_per_second"],
-        "created": rate_ceiling["created"], "placed": rate_ceiling["placed"],
-        "achieved_creates_per_second": rate_ceiling["creates_per_second"],
-        "create_to_placed_ms": rate_ceiling["create_to_placed_ms"],
-        "create_request_ms": rate_ceiling["create_request_ms"],
-    }
+    out["rate_ceiling"] = rate_figures(rate_ceiling)
 if burst:
     out["burst"] = {
         "objects": burst["objects"], "placed": burst["placed"],
