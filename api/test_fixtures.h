@@ -11,7 +11,7 @@
 namespace dwcp::api::testing {
 
 inline nlohmann::json loadFixture(const std::string& name) {
-  std::ifstream in(std::filesystem::path(__FILE__).parent_path() / "testdata" / name);
+  std::ifstream in(std::filesystem::path(DWCP_SOURCE_DIR) / "api" / "testdata" / name);
   if (!in) return nullptr;
   return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
 }

@@ -81,7 +81,23 @@ Error errorFromResponse(const Response& response) {
 
 Client::Client(std::shared_ptr<Transport> transport) : transport_(std::move(transport)) {}
 
+Client Client::withTimeout(std::chrono::milliseconds timeout) const {
+  Client bounded = *this;
+  bounded.timeout_ = timeout;
+  return bounded;
+}
+
+void Client::setWriteGuard(WriteGuard guard) {
+  writeGuard_ = guard ? std::make_shared<const WriteGuard>(std::move(guard)) : nullptr;
+}
+
 Result<json> Client::call(Request request) {
+  if (writeGuard_ && request.method != "GET") {
+    if (Status allowed = (*writeGuard_)(); !allowed.ok()) return allowed.error();
+  }
+  if (timeout_.count() > 0 && (request.timeout.count() == 0 || timeout_ < request.timeout)) {
+    request.timeout = timeout_;
+  }
   Response response = transport_->send(request);
   if (response.status < 200 || response.status >= 300) return errorFromResponse(response);
   if (response.body.empty()) return json::object();

@@ -3,6 +3,8 @@
 // metav1.Status (code, reason, message). Thread-safe; the Transport does the I/O.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,9 +51,19 @@ struct WatchOptions {
   bool sendInitialEvents = false;  // streaming list; needs resourceVersionMatch=NotOlderThan
 };
 
+// Decides, just before a write (POST, PUT, PATCH, DELETE) is sent, whether it may be sent: an
+// error refuses it unsent. The operator guards its controllers' client with the leader elector.
+using WriteGuard = std::function<Status()>;
+
 class Client {
  public:
   explicit Client(std::shared_ptr<Transport> transport);
+
+  // A client over the same transport whose every request must finish within `timeout`
+  // (Request::timeout). Copies share the write guard.
+  Client withTimeout(std::chrono::milliseconds timeout) const;
+  // Set before the client is shared between threads.
+  void setWriteGuard(WriteGuard guard);
 
   Result<json> get(const ResourceType& type, const std::string& ns, const std::string& name);
   // Lists every page (limit/continue) and returns one List with the last page's resourceVersion.
@@ -76,6 +88,8 @@ class Client {
  private:
   Result<json> call(Request request);
   std::shared_ptr<Transport> transport_;
+  std::shared_ptr<const WriteGuard> writeGuard_;
+  std::chrono::milliseconds timeout_{0};
 };
 
 // Builds an Error from a non-2xx response (a metav1.Status body when the server sent one).

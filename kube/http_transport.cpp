@@ -18,6 +18,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -285,7 +286,58 @@ Result<std::shared_ptr<HttpTransport>> HttpTransport::create(const RestConfig& c
 HttpTransport::HttpTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpTransport::~HttpTransport() = default;
 
+// A request with a deadline: the exchange runs as continuations on the cpprest pool and the
+// caller waits on a future for at most request.timeout, then cancels it. The continuations own
+// what they touch, so a late completion after the caller gave up is harmless.
+Response HttpTransport::sendWithDeadline(const Request& request) {
+  auto done = std::make_shared<std::promise<Response>>();
+  std::future<Response> result = done->get_future();
+  pplx::cancellation_token_source cancel;
+  try {
+    auto message = impl_->makeRequest(request);
+    impl_->client.request(message, cancel.get_token())
+        .then([done](web::http::http_response response) {
+          const int status = response.status_code();
+          return response.extract_vector().then([done, status](pplx::task<std::vector<unsigned char>> body) {
+            try {
+              const std::vector<unsigned char> bytes = body.get();  // completed: does not block
+              done->set_value(Response{status, std::string(bytes.begin(), bytes.end())});
+            } catch (...) {
+              done->set_exception(std::current_exception());
+            }
+          });
+        })
+        .then([done](pplx::task<void> finished) {
+          try {
+            finished.get();  // completed: does not block; rethrows a failure of the request
+          } catch (...) {
+            try {
+              done->set_exception(std::current_exception());
+            } catch (const std::future_error&) {  // the body continuation already answered
+            }
+          }
+        });
+  } catch (const std::exception& e) {
+    return transportFailure(request, "transport error", e.what());
+  }
+  if (result.wait_for(request.timeout) != std::future_status::ready) {
+    cancel.cancel();
+    return transportFailure(request, "timeout",
+                            "no complete response within " + std::to_string(request.timeout.count()) + " ms");
+  }
+  try {
+    Response out = result.get();
+    spdlog::trace("http transport: {} -> {}", describe(request), out.status);
+    return out;
+  } catch (const web::http::http_exception& e) {
+    return transportFailure(request, failureKind(e.error_code()), e.what());
+  } catch (const std::exception& e) {
+    return transportFailure(request, "transport error", e.what());
+  }
+}
+
 Response HttpTransport::send(const Request& request) {
+  if (request.timeout.count() > 0) return sendWithDeadline(request);
   try {
     auto message = impl_->makeRequest(request);
     web::http::http_response response = impl_->client.request(message).get();

@@ -32,6 +32,7 @@ class HttpTransport final : public Transport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
+  // request.timeout > 0 bounds the whole exchange; otherwise requestTimeout is an idle timeout.
   Response send(const Request& request) override;
   // The idle timeout applies to every wait: headers and each later read().
   StreamResponse openStream(const Request& request, std::chrono::seconds idleTimeout) override;
@@ -40,6 +41,7 @@ class HttpTransport final : public Transport {
 
  private:
   explicit HttpTransport(std::unique_ptr<Impl> impl);
+  Response sendWithDeadline(const Request& request);
   std::unique_ptr<Impl> impl_;
 };
 

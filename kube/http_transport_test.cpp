@@ -38,7 +38,7 @@ using ReadResult = Stream::ReadResult;
 
 constexpr auto kGenerous = 15s;  // upper bound for waits that normally take milliseconds
 
-fs::path testdata() { return fs::path(__FILE__).parent_path() / "testdata"; }
+fs::path testdata() { return fs::path(DWCP_SOURCE_DIR) / "kube" / "testdata"; }
 
 std::string readText(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -600,6 +600,52 @@ TEST_F(HttpTransportTest, RequestTimeoutIsStatusZero) {
   EXPECT_EQ(response.status, 0);
   EXPECT_THAT(response.body, HasSubstr("timeout"));
   release.open();
+}
+
+// requestTimeout is an idle timeout: a server that trickles bytes never trips it. A request's own
+// deadline bounds the whole exchange (leader election relies on it).
+TEST_F(HttpTransportTest, RequestDeadlineEndsATricklingResponse) {
+  Gate release;
+  std::atomic<bool> stop{false};
+  TestServer server([&](const RawRequest&, Conn& conn) {
+    conn.startChunked();
+    while (!stop) {
+      conn.writeChunk(" ");
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  HttpTransportOptions options;
+  options.requestTimeout = 30s;
+  auto transport = makeTransport(plainConfig(server.url()), options);
+  ASSERT_TRUE(transport);
+  Request request = req("GET", "/trickle");
+  request.timeout = 300ms;
+  Response response = transport->send(request);
+  stop = true;
+  EXPECT_EQ(response.status, 0);
+  EXPECT_THAT(response.body, HasSubstr("timeout"));
+}
+
+TEST_F(HttpTransportTest, RequestWithinItsDeadlineSucceeds) {
+  TestServer server([&](const RawRequest& request, Conn& conn) {
+    conn.respond(201, R"({"path":")" + request.target + R"("})");
+  });
+  auto transport = makeTransport(plainConfig(server.url()));
+  ASSERT_TRUE(transport);
+  Request request = req("POST", "/things");
+  request.body = "{}";
+  request.timeout = 5s;
+  Response response = transport->send(request);
+  EXPECT_EQ(response.status, 201);
+  EXPECT_EQ(response.body, R"({"path":"/things"})");
+
+  Request refused = req("GET", "/x");
+  refused.timeout = 5s;
+  auto unreachable = makeTransport(plainConfig("http://127.0.0.1:1"));
+  ASSERT_TRUE(unreachable);
+  Response failed = unreachable->send(refused);
+  EXPECT_EQ(failed.status, 0);
+  EXPECT_THAT(failed.body, HasSubstr("connection refused"));
 }
 
 TEST_F(HttpTransportTest, CreateRejectsBadConfig) {

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-fs::path testdata() { return fs::path(__FILE__).parent_path() / "testdata"; }
+fs::path testdata() { return fs::path(DWCP_SOURCE_DIR) / "kube" / "testdata"; }
 std::string fixture(const std::string& name) { return (testdata() / name).string(); }
 
 std::string readText(const fs::path& path) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -93,6 +94,24 @@ bool LeaderElector::isLeader() const {
   return leading_ && clock_.steadyNow() - lastRenew_ < config_.renewDeadline;
 }
 
+Status LeaderElector::checkProgress() const {
+  std::lock_guard lock(mu_);
+  if (!stepping_) return okStatus();
+  const auto running = clock_.steadyNow() - stepStarted_;
+  if (running <= config_.renewDeadline + config_.retryPeriod) return okStatus();
+  return Error{0, "ElectorStuck",
+               "leader election: a lease step has been stuck for " +
+                   std::to_string(std::chrono::duration_cast<milliseconds>(running).count()) +
+                   " ms, longer than its bounded lease calls allow"};
+}
+
+milliseconds LeaderElector::callTimeout() const {
+  std::lock_guard lock(mu_);
+  if (!leading_) return config_.renewDeadline;
+  return std::chrono::duration_cast<milliseconds>(lastRenew_ + config_.renewDeadline -
+                                                  clock_.steadyNow());
+}
+
 std::string LeaderElector::leader() const {
   std::lock_guard lock(mu_);
   return observedHolder_;
@@ -100,8 +119,17 @@ std::string LeaderElector::leader() const {
 
 bool LeaderElector::tryAcquireOrRenew() {
   std::lock_guard stepLock(stepMu_);
+  {
+    std::lock_guard lock(mu_);
+    stepping_ = true;
+    stepStarted_ = clock_.steadyNow();
+  }
   Notifications notes;
   bool renewed = step(notes);
+  {
+    std::lock_guard lock(mu_);
+    stepping_ = false;
+  }
   fire(notes);
   return renewed;
 }
@@ -130,6 +158,7 @@ void LeaderElector::stopLeading(Notifications& notes, const char* why) {
   std::lock_guard lock(mu_);
   if (!leading_) return;
   leading_ = false;
+  watchdogWake_.notify_all();
   notes.stopped = true;
   spdlog::warn("leader election: {} stopped leading lease {}/{}: {}", config_.identity,
                config_.leaseNamespace, config_.leaseName, why);
@@ -163,14 +192,28 @@ bool LeaderElector::step(Notifications& notes) {
   // A leader past its deadline stops before any I/O, which may hang.
   failedAttempt(notes);
 
-  auto current = client_.get(kLeaseType, config_.leaseNamespace, config_.leaseName);
+  // Every lease call is bounded by the time left before the renew deadline: a hung call must not
+  // outlive the leadership it is meant to extend.
+  auto bounded = [this, &notes]() -> std::optional<Client> {
+    const milliseconds left = callTimeout();
+    if (left <= milliseconds(0)) {
+      failedAttempt(notes);
+      return std::nullopt;
+    }
+    return client_.withTimeout(left);
+  };
+  auto reader = bounded();
+  if (!reader) return false;
+  auto current = reader->get(kLeaseType, config_.leaseNamespace, config_.leaseName);
   if (!current.ok() && current.error().isNotFound()) {
     json lease = {
         {"apiVersion", kLeaseType.apiVersion()},
         {"kind", kLeaseType.kind},
         {"metadata", {{"name", config_.leaseName}, {"namespace", config_.leaseNamespace}}}};
     lease["spec"] = leaseSpecForMe(json::object());
-    auto created = client_.create(kLeaseType, config_.leaseNamespace, lease);
+    auto writer = bounded();
+    if (!writer) return false;
+    auto created = writer->create(kLeaseType, config_.leaseNamespace, lease);
     if (!created.ok()) {
       spdlog::info("leader election: creating lease {}/{} failed: {}", config_.leaseNamespace,
                    config_.leaseName, created.error().toString());
@@ -197,7 +240,9 @@ bool LeaderElector::step(Notifications& notes) {
     }
     json updated = lease;
     updated["spec"] = leaseSpecForMe(lease);
-    auto written = client_.update(kLeaseType, updated);
+    auto writer = bounded();
+    if (!writer) return false;
+    auto written = writer->update(kLeaseType, updated);
     if (!written.ok()) {
       if (written.error().isConflict()) {
         spdlog::debug("leader election: lease {}/{} changed under us; re-reading",
@@ -215,6 +260,7 @@ bool LeaderElector::step(Notifications& notes) {
 
   std::lock_guard lock(mu_);
   lastRenew_ = now;
+  watchdogWake_.notify_all();
   if (!leading_) {
     leading_ = true;
     notes.started = true;
@@ -241,7 +287,7 @@ Status LeaderElector::release() {
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = wallNow;
   lease["spec"]["acquireTime"] = wallNow;
-  auto written = client_.update(kLeaseType, lease);
+  auto written = client_.withTimeout(config_.renewDeadline).update(kLeaseType, lease);
   if (!written.ok()) {
     spdlog::warn("leader election: releasing lease {}/{} failed: {}", config_.leaseNamespace,
                  config_.leaseName, written.error().toString());
@@ -255,6 +301,7 @@ Status LeaderElector::release() {
 }
 
 void LeaderElector::fire(const Notifications& notes) const {
+  std::lock_guard fireLock(fireMu_);
   // A takeover reports the new leader before starting; a loss reports stopping first.
   if (notes.stopped && callbacks_.onStoppedLeading) callbacks_.onStoppedLeading();
   if (!notes.newLeader.empty()) {
@@ -287,21 +334,67 @@ void LeaderElector::run() {
   }
 }
 
+// Ends leadership at the renew deadline on the local clock, whatever the stepping thread's I/O
+// does. It takes fireMu_ before mu_ (the order fire() and the callbacks use), so its
+// onStoppedLeading runs before any later onStartedLeading.
+void LeaderElector::watchdog() {
+  std::unique_lock lock(mu_);
+  while (!watchdogStopping_) {
+    if (!leading_) {
+      clock_.waitUntil(lock, watchdogWake_, clock_.steadyNow() + std::chrono::hours(1),
+                       [this] { return watchdogStopping_ || leading_; });
+      continue;
+    }
+    const Clock::SteadyTime renewedAt = lastRenew_;
+    const Clock::SteadyTime deadline = renewedAt + config_.renewDeadline;
+    const bool changed = clock_.waitUntil(lock, watchdogWake_, deadline, [&] {
+      return watchdogStopping_ || !leading_ || lastRenew_ != renewedAt;
+    });
+    if (changed) continue;
+    lock.unlock();
+    {
+      std::lock_guard fireLock(fireMu_);
+      bool stopped = false;
+      {
+        std::lock_guard relock(mu_);
+        if (leading_ && lastRenew_ == renewedAt && clock_.steadyNow() >= deadline) {
+          leading_ = false;
+          stopped = true;
+          spdlog::warn("leader election: {} stopped leading lease {}/{}: no renewal within the renew "
+                       "deadline ({} ms)", config_.identity, config_.leaseNamespace, config_.leaseName,
+                       config_.renewDeadline.count());
+        }
+      }
+      if (stopped && callbacks_.onStoppedLeading) callbacks_.onStoppedLeading();
+    }
+    lock.lock();
+  }
+}
+
 void LeaderElector::start() {
   std::lock_guard lock(threadMu_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { run(); });
+  watchdogThread_ = std::thread([this] { watchdog(); });
 }
 
 void LeaderElector::stop() {
   std::thread thread;
+  std::thread watchdogThread;
   {
     std::lock_guard lock(threadMu_);
     stopping_ = true;
     thread = std::move(thread_);
+    watchdogThread = std::move(watchdogThread_);
   }
   wake_.notify_all();
   if (thread.joinable()) thread.join();
+  {
+    std::lock_guard lock(mu_);
+    watchdogStopping_ = true;
+    watchdogWake_.notify_all();
+  }
+  if (watchdogThread.joinable()) watchdogThread.join();
   if (config_.releaseOnStop) {
     (void)release();
   } else {

@@ -1,8 +1,10 @@
 // Leader election over a coordination.k8s.io/v1 Lease, as client-go does it. A lease held by
 // another is taken over only after it has not changed for its leaseDurationSeconds on the LOCAL
 // steady clock (skew-proof); a leader that cannot renew within renewDeadline (< leaseDuration)
-// stops leading before anyone else may acquire. Thread-safe. Callbacks run on the thread that
-// steps the elector (its own thread after start()) and must not call stop(), release() or
+// stops leading before anyone else may acquire. Every lease call is bounded by the time left
+// before the renew deadline, and after start() a watchdog ends leadership at the deadline on the
+// local clock even while a lease call hangs. Thread-safe. Callbacks run one at a time, in order,
+// on the stepping thread or the watchdog, and must not call stop(), release() or
 // tryAcquireOrRenew(); isLeader() and leader() are fine.
 #pragma once
 
@@ -53,7 +55,8 @@ class LeaderElector {
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
-  // Runs tryAcquireOrRenew() every retryPeriod on an own thread until stop().
+  // Runs tryAcquireOrRenew() every retryPeriod on an own thread, and the deadline watchdog on
+  // another, until stop().
   void start();
   // Ends the thread (an interruptible wait, no sleep to finish), then releases the lease if
   // config.releaseOnStop. Idempotent.
@@ -69,6 +72,9 @@ class LeaderElector {
 
   // True while leading and the last renewal is younger than renewDeadline.
   bool isLeader() const;
+  // For a liveness probe: an error while a step has been running for longer than its bounded
+  // lease calls allow (renewDeadline + retryPeriod), i.e. the elector is stuck.
+  Status checkProgress() const;
   // The last observed holder ("" when none).
   std::string leader() const;
   const std::string& identity() const { return config_.identity; }
@@ -85,6 +91,8 @@ class LeaderElector {
   json leaseSpecForMe(const json& lease) const;
   std::chrono::milliseconds nextWait() const;
   void run();
+  void watchdog();
+  std::chrono::milliseconds callTimeout() const;  // <= 0: no time left for a lease call
 
   Client& client_;
   Clock& clock_;
@@ -92,6 +100,7 @@ class LeaderElector {
   const LeaderCallbacks callbacks_;
 
   std::mutex stepMu_;  // serializes steps and release(); held while callbacks run
+  mutable std::mutex fireMu_;  // orders callbacks; taken before mu_, never inside it
   mutable std::mutex mu_;  // guards the fields below
   json observedLease_;
   std::string observedHolder_;
@@ -100,11 +109,16 @@ class LeaderElector {
   Clock::SteadyTime observedTime_{};  // local time of the last observed change of the lease
   bool leading_ = false;
   Clock::SteadyTime lastRenew_{};     // local time just before the last successful write
+  bool stepping_ = false;
+  Clock::SteadyTime stepStarted_{};
+  bool watchdogStopping_ = false;
+  std::condition_variable watchdogWake_;  // with mu_: leadership, renewal or stop changed
 
   std::mutex threadMu_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+  std::thread watchdogThread_;
 };
 
 }  // namespace dwcp::kube

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -357,6 +358,132 @@ TEST_F(LeaderElectionTest, ThreadAcquiresAndStopReleases) {
   (*elector)->stop();
   EXPECT_FALSE((*elector)->isLeader());
   EXPECT_EQ(server.holder(), "");
+}
+
+// A gate a test closes to make every request through a Candidate's transport hang until opened.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;
+  int waiting = 0;
+  void close() {
+    std::lock_guard lock(mu);
+    closed = true;
+  }
+  void open() {
+    std::lock_guard lock(mu);
+    closed = false;
+    cv.notify_all();
+  }
+  void passOrWait() {
+    std::unique_lock lock(mu);
+    ++waiting;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !closed; });
+    --waiting;
+  }
+  bool waitForWaiters(int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 10s, [&] { return waiting >= n; });
+  }
+};
+
+// The defect of issue 10: a leader whose lease GET hangs kept leading (and reconciling) until the
+// I/O returned, while another replica took over the expired lease. Leadership must end on the
+// local clock at the renew deadline, whatever the I/O does.
+TEST_F(LeaderElectionTest, LeaderWhoseLeaseCallHangsStopsAtTheDeadlineBeforeAnotherStarts) {
+  LeaderElectionConfig config;
+  config.retryPeriod = 5ms;  // the loop thread steps again at once; decisions use the FakeClock
+  Candidate a(server, clock, "a", config);
+  Candidate b(server, clock, "b");
+  Gate gate;
+  a.transport->setFallback([&](const Request& r) {
+    gate.passOrWait();
+    return server.handle(r);
+  });
+  std::atomic<int> aStoppedWhenBStarted{-1};
+  std::atomic<bool> aLeaderWhenBStarted{true};
+  LeaderCallbacks bCallbacks;
+  bCallbacks.onStartedLeading = [&] {
+    aStoppedWhenBStarted = a.stopped.load();
+    aLeaderWhenBStarted = a.elector->isLeader();
+  };
+  LeaderElectionConfig bConfig;
+  bConfig.leaseNamespace = "dwcp-system";
+  bConfig.leaseName = "dwcp-leader";
+  bConfig.identity = "b";
+  auto bElector = LeaderElector::create(b.client, clock, bConfig, bCallbacks);
+  ASSERT_TRUE(bElector.ok());
+
+  ASSERT_TRUE(a.elector->tryAcquireOrRenew());
+  EXPECT_FALSE((*bElector)->tryAcquireOrRenew());  // b observes a's fresh lease at t=0
+  gate.close();
+  a.elector->start();
+  ASSERT_TRUE(gate.waitForWaiters(1));  // a's loop thread is stuck in its lease GET
+
+  clock.advance(10s);  // a's renew deadline; its GET still hangs
+  for (int i = 0; i < 10000 && a.stopped == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(a.stopped, 1) << "a did not stop leading at its renew deadline while its I/O hung";
+  EXPECT_FALSE(a.elector->isLeader());
+
+  clock.advance(6s);  // 16 s: the lease has not changed for its duration
+  EXPECT_TRUE((*bElector)->tryAcquireOrRenew());
+  EXPECT_EQ(aStoppedWhenBStarted, 1);
+  EXPECT_FALSE(aLeaderWhenBStarted);
+
+  // a's hung GET finally returns: it sees b and stays a follower, never leading again.
+  gate.open();
+  ASSERT_TRUE(a.transport->waitForCount("GET", kLeasePath, 3, 10s));
+  EXPECT_FALSE(a.elector->isLeader());
+  EXPECT_EQ(a.started, 1);
+  a.elector->stop();
+  EXPECT_EQ(server.holder(), "b");
+}
+
+// Every lease call is bounded by the time left before the renew deadline, so a hung call cannot
+// outlive the leadership it is meant to extend.
+TEST_F(LeaderElectionTest, LeaseCallsCarryTheTimeLeftBeforeTheRenewDeadline) {
+  Candidate a(server, clock, "a");
+  ASSERT_TRUE(a.elector->tryAcquireOrRenew());
+  for (const Request& r : a.transport->requests()) {
+    EXPECT_GT(r.timeout.count(), 0) << r.method << " " << r.path << " has no deadline";
+    EXPECT_LE(r.timeout, 10s) << r.method << " " << r.path;
+  }
+  const size_t before = a.transport->requests().size();
+  clock.advance(7s);  // 3 s left before the deadline of the renewal at t=0
+  ASSERT_TRUE(a.elector->tryAcquireOrRenew());
+  auto requests = a.transport->requests();
+  ASSERT_GT(requests.size(), before);
+  for (size_t i = before; i < requests.size(); ++i) {
+    EXPECT_GT(requests[i].timeout.count(), 0);
+    EXPECT_LE(requests[i].timeout, 3s) << requests[i].method;
+  }
+}
+
+// A liveness check fails while a step has been stuck for longer than its deadlines allow.
+TEST_F(LeaderElectionTest, LivenessFailsWhileTheElectorIsStuck) {
+  LeaderElectionConfig config;
+  config.retryPeriod = 5ms;
+  Candidate a(server, clock, "a", config);
+  Gate gate;
+  a.transport->setFallback([&](const Request& r) {
+    gate.passOrWait();
+    return server.handle(r);
+  });
+  EXPECT_TRUE(a.elector->checkProgress().ok());
+  gate.close();
+  a.elector->start();
+  ASSERT_TRUE(gate.waitForWaiters(1));
+  EXPECT_TRUE(a.elector->checkProgress().ok());  // a step in progress, within its deadline
+  clock.advance(13s);
+  auto stuck = a.elector->checkProgress();
+  EXPECT_FALSE(stuck.ok());
+  if (!stuck.ok()) {
+    EXPECT_NE(stuck.error().message.find("stuck"), std::string::npos) << stuck.error().message;
+  }
+  gate.open();
+  a.elector->stop();
+  EXPECT_TRUE(a.elector->checkProgress().ok());
 }
 
 TEST(LeaderElectionConfig, RejectsInconsistentDurations) {

@@ -16,6 +16,9 @@ struct Request {
   std::string body;
   std::string contentType = "application/json";
   std::map<std::string, std::string> headers;  // extra headers (Accept, ...)
+  // A deadline for the whole exchange, connect to last body byte (0: the transport's default
+  // idle timeout). A request past it ends with status 0 and "timeout".
+  std::chrono::milliseconds timeout{0};
 };
 
 struct Response {

@@ -33,7 +33,8 @@ struct Manager::State {
   OperatorMetrics metrics;
   controllers::HealthSignals signals;
   std::shared_ptr<kube::Transport> transport;
-  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<kube::Client> client;       // controllers, events: guarded by the leader elector
+  std::unique_ptr<kube::Client> leaseClient;  // the elector's own, unguarded
   std::unique_ptr<RoutingApi> routing;  // outlives the informers, whose handlers point into it
   std::unique_ptr<kube::Informer> regions;
   std::unique_ptr<kube::Informer> vmPlacements;
@@ -44,6 +45,7 @@ struct Manager::State {
   std::unique_ptr<controllers::VMPlacementController> vmController;
   std::unique_ptr<kube::Controller> vmRunner;
   std::unique_ptr<kube::LeaderElector> elector;
+  std::atomic<kube::LeaderElector*> guardElector{nullptr};  // set once the elector exists
   std::unique_ptr<HealthServer> health;
   std::thread controllersThread;
   std::thread probeThread;
@@ -106,6 +108,15 @@ kube::Status Manager::start() {
   if (!transport.ok()) return transport.error();
   s.transport = transport.value();
   s.client = std::make_unique<kube::Client>(s.transport);
+  if (s.options.leaderElect) {
+    // Writes of a replica that is not (or no longer) the leader are refused before they are
+    // sent: leadership ends on the local clock at the renew deadline, whatever the lease I/O does.
+    s.client->setWriteGuard([&s]() -> kube::Status {
+      kube::LeaderElector* elector = s.guardElector.load();
+      if (elector && elector->isLeader()) return kube::okStatus();
+      return kube::Error{0, "NotLeader", "write refused: this replica is not the leader"};
+    });
+  }
 
   s.regions = std::make_unique<kube::Informer>(*s.client, api::kRegionResource, s.clock);
   s.vmPlacements = std::make_unique<kube::Informer>(*s.client, api::kVMPlacementResource, s.clock);
@@ -203,6 +214,12 @@ kube::Status Manager::start() {
     spdlog::info("serving metrics on {}", s.options.metricsBindAddress);
   }
   std::vector<HealthCheck> liveness = {{"ping", [] { return kube::okStatus(); }}};
+  if (s.options.leaderElect) {
+    // The elector is created below, after the probes start; until then nothing can be stuck.
+    liveness.push_back({"leader-election", [&s]() -> kube::Status {
+                          return s.elector ? s.elector->checkProgress() : kube::okStatus();
+                        }});
+  }
   std::vector<HealthCheck> readiness = {
       {"informers-synced", [&s]() -> kube::Status {
          if (s.regions->hasSynced() && s.vmPlacements->hasSynced()) return kube::okStatus();
@@ -254,9 +271,11 @@ kube::Status Manager::start() {
     }
   };
   callbacks.onNewLeader = [](const std::string& id) { spdlog::info("leader is now {}", id.empty() ? "(none)" : id); };
-  auto elector = kube::LeaderElector::create(*s.client, s.clock, le, callbacks);
+  s.leaseClient = std::make_unique<kube::Client>(s.transport);
+  auto elector = kube::LeaderElector::create(*s.leaseClient, s.clock, le, callbacks);
   if (!elector.ok()) return elector.error();
   s.elector = std::move(elector.value());
+  s.guardElector = s.elector.get();
   spdlog::info("leader election on Lease {}/{} as {}", le.leaseNamespace, le.leaseName, s.elector->identity());
   s.elector->start();
   return kube::okStatus();

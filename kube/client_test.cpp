@@ -1,0 +1,61 @@
+#include "kube/client.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/fake_transport.h"
+
+namespace dwcp::kube {
+namespace {
+
+using namespace std::chrono_literals;
+
+const ResourceType kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
+
+struct ClientTest : ::testing::Test {
+  std::shared_ptr<FakeTransport> transport = std::make_shared<FakeTransport>();
+  Client client{transport};
+  void SetUp() override {
+    transport->setFallback([](const Request&) { return Response{200, R"({"kind":"ConfigMap"})"}; });
+  }
+};
+
+// A replica that has stopped leading must not write: the guard refuses before anything is sent.
+TEST_F(ClientTest, WriteGuardRefusesWritesUnsentAndLetsReadsThrough) {
+  bool leading = true;
+  client.setWriteGuard([&]() -> Status {
+    if (leading) return okStatus();
+    return Error{0, "NotLeader", "this replica is not the leader"};
+  });
+  json object = {{"metadata", {{"name", "a"}, {"namespace", "ns"}}}};
+  EXPECT_TRUE(client.create(kConfigMaps, "ns", object).ok());
+  leading = false;
+  auto refused = client.update(kConfigMaps, object);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().reason, "NotLeader");
+  EXPECT_FALSE(client.patch(kConfigMaps, "ns", "a", PatchType::kMerge, json::object()).ok());
+  EXPECT_FALSE(client.updateStatus(kConfigMaps, object).ok());
+  EXPECT_FALSE(client.remove(kConfigMaps, "ns", "a").ok());
+  EXPECT_TRUE(client.get(kConfigMaps, "ns", "a").ok());
+  EXPECT_EQ(transport->count("POST", "/api/v1"), 1u);
+  EXPECT_EQ(transport->count("PUT", "/api/v1"), 0u);
+  EXPECT_EQ(transport->count("PATCH", "/api/v1"), 0u);
+  EXPECT_EQ(transport->count("DELETE", "/api/v1"), 0u);
+  EXPECT_EQ(transport->count("GET", "/api/v1"), 1u);
+
+  // Copies share the guard.
+  Client bounded = client.withTimeout(1s);
+  EXPECT_FALSE(bounded.create(kConfigMaps, "ns", object).ok());
+  EXPECT_EQ(transport->count("POST", "/api/v1"), 1u);
+}
+
+TEST_F(ClientTest, WithTimeoutSetsTheRequestDeadline) {
+  ASSERT_TRUE(client.get(kConfigMaps, "ns", "a").ok());
+  ASSERT_TRUE(client.withTimeout(1500ms).get(kConfigMaps, "ns", "b").ok());
+  auto requests = transport->requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].timeout, 0ms);
+  EXPECT_EQ(requests[1].timeout, 1500ms);
+}
+
+}  // namespace
+}  // namespace dwcp::kube
