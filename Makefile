@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 REGION ?= us-east-1
 
-.PHONY: all deps tools configure build test unit-test e2e-test run bench-runtime clean help
+.PHONY: all deps tools configure build test unit-test e2e-test run bench-runtime clean help test-asan test-tsan
 
 all: build
 
@@ -16,6 +16,8 @@ help:
 	@echo "make build          build/bin/dwcp-operator"
 	@echo "make unit-test      unit tests only"
 	@echo "make e2e-test       integration tests only"
+	@echo "make test-asan      unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+	@echo "make test-tsan      runtime and controller unit tests under ThreadSanitizer (build-tsan/)"
 	@echo "make bench-runtime  cold-start benchmark (10,000 VMPlacements)"
 
 deps:
@@ -38,7 +40,24 @@ unit-test: build
 e2e-test: build tools
 	bash e2e/run.sh
 
-test: unit-test e2e-test
+test: unit-test e2e-test test-asan
+
+# Sanitizer builds live beside the normal one; `unit-tests` builds only what ctest runs.
+build-asan/build.ninja:
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDWCP_SANITIZE=address,undefined
+
+test-asan: deps build-asan/build.ninja
+	ninja -C build-asan -j $(JOBS) unit-tests
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+build-tsan/build.ninja:
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDWCP_SANITIZE=thread
+
+test-tsan: deps build-tsan/build.ninja
+	ninja -C build-tsan -j $(JOBS) dwcp_kube_test dwcp_controllers_test
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/bin/dwcp_kube_test
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/bin/dwcp_controllers_test
 
 run: build tools
 	REGION=$(REGION) BUILD_DIR=$(BUILD_DIR) bash hack/run.sh

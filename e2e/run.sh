@@ -3,7 +3,7 @@
 # the CRDs applied with kubectl, the operator binary run against them. Prints one line per check
 # and "N passed, N failed" at the end; exits non-zero when any check failed.
 #
-#   e2e/run.sh [TEST...]   tests: crds admission region_status restart apiserver_restart leader_election placement
+#   e2e/run.sh [TEST...]   tests: crds admission region_status restart apiserver_restart leader_election leader_hang placement
 #                          routing state_mtls
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +28,7 @@ trap cleanup EXIT
 bash "$ROOT/hack/build-tools.sh" >/dev/null || exit 2
 
 tests=("$@")
-((${#tests[@]})) || tests=(crds admission region_status restart apiserver_restart leader_election placement routing state_mtls)
+((${#tests[@]})) || tests=(crds admission region_status restart apiserver_restart leader_election leader_hang placement routing state_mtls)
 for t in "${tests[@]}"; do
   log "--- $t"
   rm -f "$WORK"/op-*
