@@ -1,24 +1,35 @@
-// One PeerLink per peer: a FIFO of frames, each due at (enqueue time + injected latency), and
-// a thread that waits for the head's due time and POSTs it over a kept-alive TLS connection
-// (reconnecting once on a stale connection). Injected reordering parks one frame and posts it
-// right after the next (or alone after reorderMaxHoldMillis); duplication queues a copy. The server side is an HttpServer whose handler
-// maps the verified certificate to a peer and hands the body to the receiver.
+// One PeerLink per peer: a FIFO of frames bounded in count and bytes, each due at (enqueue
+// time + injected latency), and a thread that waits for the head's due time and POSTs it over
+// a kept-alive TLS connection (reconnecting once on a stale connection). Every network wait is
+// an asynchronous operation with a beast::tcp_stream deadline, run to completion on the link's
+// own io_context; stop() closes the socket from inside that io_context, which ends the wait at
+// once. Injected reordering parks one frame and posts it right after the next (or alone after
+// reorderMaxHoldMillis); duplication queues a copy. The server side is an HttpServer whose
+// handler maps the verified certificate to a peer and hands the body to the receiver.
 #include "statenet/https_peer_transport.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 namespace dwcp::statenet {
-namespace http = boost::beast::http;
-namespace ssl = boost::asio::ssl;
-using tcp = boost::asio::ip::tcp;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
 using state::ReplicaId;
+
+namespace {
+constexpr size_t kMaxResponseBodyBytes = 64 * 1024;  // peers answer with a short text
+}  // namespace
 
 class HttpsPeerTransport::PeerLink {
  public:
@@ -32,13 +43,19 @@ class HttpsPeerTransport::PeerLink {
       stopping_ = true;
     }
     cv_.notify_all();
+    net::post(io_, [this] { closeSocket(); });  // ends a connect, handshake or exchange in progress
     if (thread_.joinable()) thread_.join();
   }
-  // False when the queue is full.
+  // False when the queue is full (in frames or in bytes).
   bool enqueue(Outgoing outgoing) {
     {
       std::lock_guard lock(mu_);
-      if (queue_.size() >= owner_.config_.maxQueuedFramesPerPeer) return false;
+      const size_t bytes = outgoing.frame.size();
+      const size_t maxBytes = owner_.config_.maxQueuedBytesPerPeer;
+      if (queue_.size() >= owner_.config_.maxQueuedFramesPerPeer || bytes > maxBytes || queuedBytes_ > maxBytes - bytes) {
+        return false;
+      }
+      queuedBytes_ += bytes;
       queue_.push_back(std::move(outgoing));
     }
     cv_.notify_one();
@@ -52,9 +69,11 @@ class HttpsPeerTransport::PeerLink {
   }
 
  private:
+  using TlsStream = ssl::stream<beast::tcp_stream>;
+
   void run() {
     std::unique_lock lock(mu_);
-    // Posts one frame with the lock released.
+    // Posts one frame with the lock released; nothing it throws ends the thread.
     auto postUnlocked = [&](Outgoing outgoing) {
       if (addressChanged_) {
         stream_.reset();
@@ -62,7 +81,12 @@ class HttpsPeerTransport::PeerLink {
       }
       const PeerEndpoint endpoint = endpoint_;
       lock.unlock();
-      post(endpoint, outgoing.frame);
+      try {
+        post(endpoint, outgoing.frame);
+      } catch (const std::exception& e) {
+        stream_.reset();
+        fail(std::string("unexpected error: ") + e.what());
+      }
       lock.lock();
     };
     while (true) {
@@ -83,6 +107,7 @@ class HttpsPeerTransport::PeerLink {
       }
       Outgoing outgoing = std::move(queue_.front());
       queue_.pop_front();
+      queuedBytes_ -= outgoing.frame.size();
       if (outgoing.holdBack && !held_) {
         heldUntil_ = now + std::chrono::milliseconds(outgoing.maxHoldMillis);
         held_ = std::move(outgoing);
@@ -98,28 +123,45 @@ class HttpsPeerTransport::PeerLink {
     stream_.reset();
   }
 
+  // On the link's io_context only (the link thread inside await(), or stop()'s post).
+  void closeSocket() {
+    if (stream_) beast::get_lowest_layer(*stream_).close();
+  }
+
+  // Runs one asynchronous operation to completion; its deadline (the stream's expiry) or
+  // stop() ends it. Pending handlers never outlive the call.
+  template <class Initiate>
+  error_code await(Initiate&& initiate) {
+    error_code result = net::error::operation_aborted;
+    io_.restart();
+    if (stopping_.load()) return result;
+    initiate([&result](error_code ec, auto&&...) { result = ec; });
+    io_.run();
+    return result;
+  }
+
+  static std::string describe(const error_code& ec) {
+    return ec == beast::error::timeout ? std::string("timed out") : ec.message();
+  }
+
   bool connect(const PeerEndpoint& endpoint) {
     stream_.reset();
-    boost::system::error_code ec;
-    const auto address = boost::asio::ip::make_address(endpoint.host, ec);
+    error_code ec;
+    const auto address = net::ip::make_address(endpoint.host, ec);
     if (ec) return fail("peer address " + endpoint.host + " is not an IP address");
-    auto stream = std::make_unique<ssl::stream<tcp::socket>>(io_, *owner_.clientTls_);
-    SSL_set_tlsext_host_name(stream->native_handle(), endpoint.region.c_str());
-    stream->lowest_layer().connect(tcp::endpoint(address, endpoint.port), ec);
-    if (ec) return fail("connect: " + ec.message());
-    stream->lowest_layer().set_option(tcp::no_delay(true), ec);
-    timeval tv{};
-    tv.tv_sec = owner_.config_.ioTimeoutMillis / 1000;
-    tv.tv_usec = (owner_.config_.ioTimeoutMillis % 1000) * 1000;
-    ::setsockopt(stream->lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(stream->lowest_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    stream->handshake(ssl::stream_base::client, ec);
-    if (ec) return fail("TLS handshake: " + ec.message());
-    const auto names = certificateNames(stream->native_handle());
+    stream_ = std::make_unique<TlsStream>(io_, *owner_.clientTls_);
+    SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.region.c_str());
+    auto& tcpStream = beast::get_lowest_layer(*stream_);
+    tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.connectTimeoutMillis));  // connect and handshake
+    ec = await([&](auto handler) { tcpStream.async_connect(tcp::endpoint(address, endpoint.port), std::move(handler)); });
+    if (ec) return fail("connect: " + describe(ec));
+    tcpStream.socket().set_option(tcp::no_delay(true), ec);
+    ec = await([&](auto handler) { stream_->async_handshake(ssl::stream_base::client, std::move(handler)); });
+    if (ec) return fail("TLS handshake: " + describe(ec));
+    const auto names = certificateNames(stream_->native_handle());
     if (std::find(names.begin(), names.end(), endpoint.region) == names.end()) {
       return fail("the server's certificate does not name region " + endpoint.region);
     }
-    stream_ = std::move(stream);
     buffer_.clear();
     return true;
   }
@@ -143,27 +185,33 @@ class HttpsPeerTransport::PeerLink {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool fresh = !stream_;
       if (fresh && !connect(endpoint)) break;
-      boost::system::error_code ec;
-      http::write(*stream_, request, ec);
-      http::response<http::string_body> response;
-      if (!ec) http::read(*stream_, buffer_, response, ec);
+      auto& tcpStream = beast::get_lowest_layer(*stream_);
+      tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.ioTimeoutMillis));
+      error_code ec = await([&](auto handler) { http::async_write(*stream_, request, std::move(handler)); });
+      http::response_parser<http::string_body> response;
+      response.body_limit(kMaxResponseBodyBytes);
+      if (!ec) {
+        tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.ioTimeoutMillis));
+        ec = await([&](auto handler) { http::async_read(*stream_, buffer_, response, std::move(handler)); });
+      }
       if (ec) {
         stream_.reset();
-        if (fresh) {
-          fail("HTTP exchange: " + ec.message());
+        if (fresh || stopping_.load()) {
+          fail("HTTP exchange: " + describe(ec));
           break;
         }
         continue;  // the kept-alive connection was stale
       }
-      if (!response.keep_alive()) stream_.reset();
+      if (!response.get().keep_alive()) stream_.reset();
       std::lock_guard lock(owner_.mu_);
-      if (response.result_int() / 100 == 2) {
+      if (response.get().result_int() / 100 == 2) {
         ++owner_.stats_.framesDelivered;
         owner_.stats_.bytesSent += frame.size();
       } else {
         ++owner_.stats_.framesRejectedByPeer;
         if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
-          spdlog::warn("statenet: region {} answered {}: {}", endpoint.region, response.result_int(), response.body());
+          spdlog::warn("statenet: region {} answered {}: {}", endpoint.region, response.get().result_int(),
+                       response.get().body());
         }
       }
       return;
@@ -173,19 +221,20 @@ class HttpsPeerTransport::PeerLink {
   }
 
   HttpsPeerTransport& owner_;
-  boost::asio::io_context io_;
-  std::unique_ptr<ssl::stream<tcp::socket>> stream_;  // used by the link thread only
-  boost::beast::flat_buffer buffer_;
+  net::io_context io_{1};
+  std::unique_ptr<TlsStream> stream_;  // used on the link thread only (and by closeSocket)
+  beast::flat_buffer buffer_;
   uint64_t failuresLogged_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Outgoing> queue_;
+  size_t queuedBytes_ = 0;
   std::optional<Outgoing> held_;  // fault injection: a frame waiting for its successor
   std::chrono::steady_clock::time_point heldUntil_;
   PeerEndpoint endpoint_;
   bool addressChanged_ = false;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
@@ -210,6 +259,12 @@ state::Status HttpsPeerTransport::start() {
   serverConfig.host = config_.listenHost;
   serverConfig.port = config_.listenPort;
   serverConfig.maxBodyBytes = config_.maxFrameBytes;
+  serverConfig.maxConnections = config_.maxInboundConnections;
+  serverConfig.handshakeTimeoutMillis = config_.ioTimeoutMillis;
+  serverConfig.headerTimeoutMillis = config_.ioTimeoutMillis;
+  serverConfig.bodyTimeoutMillis = std::max<int64_t>(config_.ioTimeoutMillis, 30'000);
+  serverConfig.writeTimeoutMillis = config_.ioTimeoutMillis;
+  serverConfig.idleTimeoutMillis = config_.inboundIdleTimeoutMillis;
   serverConfig.tls = serverTls.value();
   server_ = std::make_unique<HttpServer>(
       serverConfig, [this](const HttpRequest& request, const std::vector<std::string>& names) { return handle(request, names); });
@@ -280,6 +335,7 @@ TransportStats HttpsPeerTransport::stats() const {
   std::lock_guard lock(mu_);
   TransportStats stats = stats_;
   stats.handshakeFailures = server_ ? server_->handshakeFailures() : 0;
+  stats.inboundConnectionsRefused = server_ ? server_->refusedConnections() : 0;
   return stats;
 }
 

@@ -1,10 +1,11 @@
 // The real transport between regions: engines/state PeerTransport over HTTPS with mutual TLS.
 // Each region listens for POST /v1/state/frames; the sender is the region its verified
-// certificate names (CN or DNS SAN), and it must be a configured peer (403 otherwise); a
-// client without a certificate or with one from another CA fails the handshake. Frames go to
+// certificate names (DNS SAN), and it must be a configured peer (403 otherwise); a client
+// without a certificate, with one from another CA or without clientAuth fails the handshake. Frames go to
 // the receiver callback (GeoDistributedState::receive), whose rejection is answered 400/403/413
 // with its message, changing nothing. Outgoing frames queue per peer and are posted by one
-// sender thread per peer over a kept-alive connection that checks the server names the peer.
+// sender thread per peer over a kept-alive connection that checks the server names the peer;
+// connect, handshake and every exchange have deadlines, and stop() interrupts them.
 // Fault injection (added one-way latency, loss, duplication, reordering, partitions by peer) is
 // set at run time; clock skew belongs to the replica's clock (ReplicaNode).
 // Thread-safe; send() never blocks on the network.
@@ -50,8 +51,12 @@ struct TransportConfig {
   std::vector<PeerEndpoint> peers;
   TlsMaterial tls;
   size_t maxFrameBytes = state::kDefaultMaxFrameBytes;
-  int64_t ioTimeoutMillis = 5'000;
+  int64_t connectTimeoutMillis = 5'000;  // TCP connect plus TLS handshake to a peer
+  int64_t ioTimeoutMillis = 5'000;       // each request write and response read; inbound handshakes
+  size_t maxInboundConnections = 256;    // above this, a new inbound connection is closed at once
+  int64_t inboundIdleTimeoutMillis = 30'000;  // an inbound kept-alive connection with no request
   size_t maxQueuedFramesPerPeer = 10'000;  // beyond this, frames are dropped (the engine repairs)
+  size_t maxQueuedBytesPerPeer = 64u << 20;  // likewise, in frame bytes
 };
 
 struct FaultSettings {
@@ -77,6 +82,7 @@ struct TransportStats {
   uint64_t bytesSent = 0;           // frame bytes, excluding HTTP and TLS overhead
   uint64_t bytesReceived = 0;
   uint64_t handshakeFailures = 0;
+  uint64_t inboundConnectionsRefused = 0;  // closed on accept: maxInboundConnections were open
   std::string lastRefusal;
 };
 

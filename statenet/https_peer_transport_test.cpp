@@ -9,7 +9,12 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <functional>
 #include <future>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <thread>
 
 #include "engines/state/wire.h"
@@ -58,17 +63,19 @@ bool eventually(F condition) {
 
 class Federation {
  public:
-  explicit Federation(size_t maxFrameBytes = state::kDefaultMaxFrameBytes) {
-    for (size_t i = 0; i < kRegions.size(); ++i) {
+  explicit Federation(size_t maxFrameBytes = state::kDefaultMaxFrameBytes, size_t regions = kRegions.size(),
+                      const std::function<void(ReplicaNodeConfig&)>& tweak = {}) {
+    for (size_t i = 0; i < regions; ++i) {
       ReplicaNodeConfig config;
       config.transport.self = static_cast<state::ReplicaId>(i + 1);
       config.transport.region = kRegions[i];
       config.transport.tls = Pki::get().material(kRegions[i]);
       config.transport.maxFrameBytes = maxFrameBytes;
-      for (size_t j = 0; j < kRegions.size(); ++j) {
+      for (size_t j = 0; j < regions; ++j) {
         if (j != i) config.transport.peers.push_back(PeerEndpoint{static_cast<state::ReplicaId>(j + 1), kRegions[j], "127.0.0.1", 1});
       }
       config.state.defaultTimeoutMillis = 2'000;
+      if (tweak) tweak(config);
       nodes.push_back(std::make_unique<ReplicaNode>(config));
       auto started = nodes.back()->start();
       EXPECT_TRUE(started.ok()) << started.error().message;
@@ -534,6 +541,138 @@ TEST(HttpsPeerTransport, ReplicasConvergeDespiteDuplicationReorderingAndClockSke
   }
   EXPECT_GT(duplicated, 0u) << "the faults were injected";
   EXPECT_GT(reordered, 0u) << "the faults were injected";
+}
+
+// A listening socket nobody accepts from. With room in its backlog the kernel completes TCP
+// handshakes (connect succeeds, then nothing ever answers); fill() takes the last place of a
+// backlog-0 queue, after which SYNs are dropped and connect itself waits.
+struct BlackHole {
+  explicit BlackHole(int backlog) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(fd, backlog), 0);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    port = ntohs(address.sin_port);
+  }
+  ~BlackHole() {
+    for (int filler : fillers) ::close(filler);
+    ::close(fd);
+  }
+  void fill() {
+    const int filler = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    fillers.push_back(filler);
+  }
+  bool hasPendingConnection() const {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+  int fd = -1;
+  uint16_t port = 0;
+  std::vector<int> fillers;
+};
+
+// Region 1 with two peers behind black holes: eu-west-1 accepts and never answers, ap-south-1
+// never completes a TCP handshake.
+struct BlackHoledRegion {
+  explicit BlackHoledRegion(int64_t timeoutMillis, size_t maxQueuedBytes = 64u << 20)
+      : silent(new BlackHole(16)), full(new BlackHole(0)) {
+    full->fill();
+    TransportConfig config;
+    config.self = 1;
+    config.region = kRegions[0];
+    config.tls = Pki::get().material(kRegions[0]);
+    config.peers = {PeerEndpoint{2, kRegions[1], "127.0.0.1", silent->port},
+                    PeerEndpoint{3, kRegions[2], "127.0.0.1", full->port}};
+    config.connectTimeoutMillis = timeoutMillis;
+    config.ioTimeoutMillis = timeoutMillis;
+    config.maxQueuedBytesPerPeer = maxQueuedBytes;
+    transport = std::make_unique<HttpsPeerTransport>(config);
+    EXPECT_TRUE(transport->start().ok());
+  }
+  // Runs stop() with a guard against hanging; on a hang everything is leaked, so the failing
+  // test ends instead of blocking in a destructor.
+  bool stopReturns() {
+    auto stopped = std::make_shared<std::promise<void>>();
+    auto returned = stopped->get_future();
+    HttpsPeerTransport* raw = transport.get();
+    std::thread stopper([raw, stopped] {
+      raw->stop();
+      stopped->set_value();
+    });
+    if (returned.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      stopper.detach();
+      (void)transport.release();
+      (void)silent.release();
+      (void)full.release();
+      return false;
+    }
+    stopper.join();
+    return true;
+  }
+  ~BlackHoledRegion() {
+    if (transport) (void)stopReturns();
+  }
+  std::unique_ptr<BlackHole> silent, full;
+  std::unique_ptr<HttpsPeerTransport> transport;
+};
+
+TEST(HttpsPeerTransport, StopReturnsWhileLinksWaitOnBlackHoledPeers) {
+  BlackHoledRegion region(600'000);  // only stop() itself can end these waits
+  region.transport->send(2, std::vector<uint8_t>(100, 'x'));
+  region.transport->send(3, std::vector<uint8_t>(100, 'x'));
+  ASSERT_TRUE(eventually([&] { return region.silent->hasPendingConnection(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // both links inside their waits
+  EXPECT_TRUE(region.stopReturns()) << "stop() must interrupt a connect and a TLS handshake in progress";
+}
+
+TEST(HttpsPeerTransport, ConnectAndHandshakeDeadlinesFireOnBlackHoledPeers) {
+  BlackHoledRegion region(200);
+  region.transport->send(2, std::vector<uint8_t>(100, 'x'));
+  region.transport->send(3, std::vector<uint8_t>(100, 'x'));
+  EXPECT_TRUE(eventually([&] { return region.transport->stats().sendFailures >= 2; }))
+      << "sendFailures " << region.transport->stats().sendFailures;
+  EXPECT_EQ(region.transport->stats().framesDelivered, 0u);
+  EXPECT_TRUE(region.stopReturns());
+}
+
+TEST(HttpsPeerTransport, QueuesAreBoundedInBytes) {
+  BlackHoledRegion region(600'000, 10'000);
+  for (int i = 0; i < 10; ++i) region.transport->send(2, std::vector<uint8_t>(4'000, 'x'));
+  // One frame may be in flight; the queue holds two more (8,000 bytes), the rest overflow.
+  const TransportStats stats = region.transport->stats();
+  EXPECT_GE(stats.framesDroppedOverflow, 7u);
+  EXPECT_LE(stats.framesDroppedOverflow, 8u);
+  region.transport->send(2, std::vector<uint8_t>(20'000, 'x'));  // larger than the whole bound
+  EXPECT_EQ(region.transport->stats().framesDroppedOverflow, stats.framesDroppedOverflow + 1);
+  EXPECT_TRUE(region.stopReturns());
+}
+
+TEST(HttpsPeerTransport, FourThousandValuesOfFiveKibConvergeBetweenTwoRegions) {
+  // One batch window for all writes: without splitting, the batch (and every digest answer)
+  // is a 21 MB frame above the 16 MiB limit that the peer refuses with 413.
+  Federation fed(state::kDefaultMaxFrameBytes, 2, [](ReplicaNodeConfig& config) { config.state.batchWindowMillis = 60'000; });
+  for (int i = 0; i < 4096; ++i) {
+    std::string value = std::to_string(i) + ":";
+    value.resize(5 * 1024, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(fed.node(1).state().put("bulk/" + std::to_string(i), std::move(value), {}).ok());
+  }
+  size_t keys = 0;
+  EXPECT_TRUE(eventually([&] {
+    fed.node(2).contentDigest(&keys);
+    return keys == 4096 && fed.converged();
+  })) << "region 2 has " << keys << " keys; rejected by peer " << fed.node(1).transport().stats().framesRejectedByPeer
+      << ", last refusal: " << fed.node(2).transport().stats().lastRefusal;
+  EXPECT_EQ(fed.node(1).transport().stats().framesRejectedByPeer, 0u);
+  EXPECT_EQ(fed.node(2).state().metrics().framesRejected, 0u);
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ state::Status ReplicaNode::start() {
     controlConfig.host = config_.controlHost;
     controlConfig.port = static_cast<uint16_t>(config_.controlPort);
     controlConfig.maxBodyBytes = 1 << 20;
+    controlConfig.ioThreads = 8;  // quorum and strong calls hold an io thread until the engine answers
     control_ = std::make_unique<HttpServer>(controlConfig, [this](const HttpRequest& request, const std::vector<std::string>&) {
       return handleControl(request);
     });
@@ -121,9 +122,10 @@ state::Status ReplicaNode::start() {
 }
 
 void ReplicaNode::stop() {
+  // The control API first: a quorum call in progress needs the ticker for its deadline.
+  if (control_) control_->stop();
   running_ = false;
   if (ticker_.joinable()) ticker_.join();
-  if (control_) control_->stop();
   transport_.stop();
 }
 
@@ -184,6 +186,7 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     auto done = [&promise](state::Status status) { promise.set_value(std::move(status)); };
     auto receipt = path == "/put" ? state_->put(key, request.body(), options, done) : state_->remove(key, options, done);
     state::Status status = future.get();
+    if (!receipt.ok() && receipt.error().code == state::ErrorCode::kInvalidArgument) return bad(receipt.error().message);
     if (!status.ok()) {
       return jsonResponse(request, http::status::service_unavailable,
                           json{{"ok", false},
@@ -254,6 +257,7 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
                {"framesReceived", t.framesReceived},
                {"framesRefused", t.framesRefused},
                {"handshakeFailures", t.handshakeFailures},
+               {"inboundConnectionsRefused", t.inboundConnectionsRefused},
                {"lastRefusal", t.lastRefusal}}}});
   }
   if (path == "/faults") {

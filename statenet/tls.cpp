@@ -1,6 +1,8 @@
 // Contexts are built from PEM text (files are read once at start-up). The server sets
 // verify_peer | verify_fail_if_no_peer_cert, so a client without a certificate, or with one
-// from another CA, fails the handshake before any request is read.
+// from another CA, fails the handshake before any request is read. The verify callback also
+// requires the peer's leaf certificate to carry the extended key usage of its role (OpenSSL's
+// purpose check alone accepts a certificate without the extension).
 #include "statenet/tls.h"
 
 #include <openssl/x509v3.h>
@@ -57,6 +59,21 @@ state::Result<std::shared_ptr<ssl::context>> makeTlsContext(const TlsMaterial& m
   }
   context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
   if (ec) return fail("verify mode");
+  // A server checks its clients for clientAuth, a client its server for serverAuth.
+  const uint32_t usage = role == TlsRole::kServer ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+  SSL_CTX_set_purpose(context->native_handle(), role == TlsRole::kServer ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
+  context->set_verify_callback(
+      [usage](bool preverified, ssl::verify_context& verify) {
+        X509_STORE_CTX* store = verify.native_handle();
+        if (!preverified || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+        X509* leaf = X509_STORE_CTX_get_current_cert(store);
+        const bool carriesUsage = leaf != nullptr && (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) != 0 &&
+                                  (X509_get_extended_key_usage(leaf) & usage) != 0;
+        if (!carriesUsage) X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+        return carriesUsage;
+      },
+      ec);
+  if (ec) return fail("verify callback");
   return context;
 }
 
@@ -77,12 +94,6 @@ std::vector<std::string> certificateNames(SSL* ssl) {
       names.emplace_back(reinterpret_cast<const char*>(data), static_cast<size_t>(ASN1_STRING_length(name->d.dNSName)));
     }
     GENERAL_NAMES_free(sans);
-  }
-  X509_NAME* subject = X509_get_subject_name(cert);
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (index >= 0) {
-    ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)), static_cast<size_t>(ASN1_STRING_length(cn)));
   }
   X509_free(cert);
   std::sort(names.begin(), names.end());

@@ -1,7 +1,7 @@
 // Mutual-TLS material and contexts for the links between regions: one CA that every region
-// trusts, and per region a certificate naming the region (CN or DNS SAN). Contexts verify the
-// other side's chain against that CA only, require a certificate on both sides, and accept
-// TLS 1.2 and later. Functions are thread-safe; a context is shared read-only once built.
+// trusts, and per region a certificate naming the region in a DNS SAN. Contexts verify the
+// other side's chain against that CA only, require a certificate on both sides carrying the
+// extended key usage of its role (clientAuth / serverAuth), and accept TLS 1.2 and later. Functions are thread-safe; a context is shared read-only once built.
 #pragma once
 
 #include <boost/asio/ssl.hpp>
@@ -25,7 +25,7 @@ state::Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std:
 enum class TlsRole { kServer, kClient };
 state::Result<std::shared_ptr<boost::asio::ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role);
 
-// The identities a verified peer certificate carries: its DNS SANs, then its CN.
+// The identities a verified peer certificate carries: its DNS SANs only (never its CN).
 std::vector<std::string> certificateNames(SSL* ssl);
 
 }  // namespace dwcp::statenet

@@ -4,9 +4,13 @@
 // their compact causal context, which also feeds lag, quorum accounting and the stability
 // bound for garbage collection. Unacknowledged batches are retransmitted for a while; digest
 // rounds (peer sends its context, we answer with what it lacks) repair everything else.
+// Batches and digest answers too big for one frame are split into pieces that each claim only
+// their own entries' dots (a dot claimed before its entry arrives would hide the entry); put()
+// refuses entries no frame could carry.
 #include "engines/state/geo_distributed_state.h"
 
 #include <algorithm>
+#include <set>
 
 namespace dwcp::state {
 namespace {
@@ -22,6 +26,63 @@ std::string quorumMessage(Consistency level, size_t answered, size_t regions, si
   text += isWrite ? "the write is applied locally and will converge"
                   : "the read was not served; the local replica may be stale and will converge";
   return text;
+}
+
+// An upper bound on an entry's encoded size, and on its share of the piece's context.
+size_t entryEstimate(const StoreEntry& entry) { return payloadBytes(entry) + 128 + 24 * entry.supersedes.entries().size(); }
+
+// Dots of `delta.context` that no entry of it carries: writes replaced within the delta.
+// Only for local batches, whose context holds just the batch's own writes.
+DotContext dotsWithoutEntries(const StoreDelta& delta) {
+  std::set<Dot> carried;
+  for (const StoreEntry& entry : delta.entries) carried.insert(entry.dot);
+  DotContext extras;
+  for (const auto& [replica, counter] : delta.context.compact().entries()) {
+    for (uint64_t c = 1; c <= counter; ++c) {
+      if (carried.count(Dot{replica, c}) == 0) extras.add(Dot{replica, c});
+    }
+  }
+  for (const Dot& dot : delta.context.cloud()) {
+    if (carried.count(dot) == 0) extras.add(dot);
+  }
+  return extras;
+}
+
+// `delta` as pieces of at most budgetBytes (estimated) and maxEntries entries. One piece keeps
+// the whole context; several claim only their own entries' dots, and the dots without an
+// entry go with the last (keepExtras) or not at all (the next digest round carries them).
+std::vector<StoreDelta> splitForFrames(StoreDelta delta, size_t budgetBytes, size_t maxEntries, bool keepExtras) {
+  std::vector<StoreDelta> pieces;
+  size_t total = 0;
+  for (const StoreEntry& entry : delta.entries) total += entryEstimate(entry);
+  if (total <= budgetBytes && delta.entries.size() <= maxEntries) {
+    pieces.push_back(std::move(delta));
+    return pieces;
+  }
+  const DotContext extras = keepExtras ? dotsWithoutEntries(delta) : DotContext{};
+  StoreDelta piece;
+  size_t bytes = 0;
+  for (StoreEntry& entry : delta.entries) {
+    const size_t size = entryEstimate(entry);
+    if (!piece.entries.empty() && (bytes + size > budgetBytes || piece.entries.size() >= maxEntries)) {
+      pieces.push_back(std::move(piece));
+      piece = StoreDelta{};
+      bytes = 0;
+    }
+    piece.context.add(entry.dot);
+    piece.entries.push_back(std::move(entry));
+    bytes += size;
+  }
+  if (!extras.empty()) {
+    const size_t extraBytes = 64 + 32 * (extras.cloud().size() + extras.compact().entries().size());
+    if (bytes + extraBytes > budgetBytes) {
+      pieces.push_back(std::move(piece));
+      piece = StoreDelta{};
+    }
+    piece.context.merge(extras);
+  }
+  if (!piece.empty()) pieces.push_back(std::move(piece));
+  return pieces;
 }
 
 }  // namespace
@@ -61,8 +122,30 @@ Result<WriteReceipt> GeoDistributedState::remove(const std::string& key, const W
   return write(key, std::nullopt, options, std::move(done));
 }
 
+std::optional<Error> GeoDistributedState::refuseOversized(const std::string& key,
+                                                          const std::optional<std::string>& value) const {
+  const size_t valueBytes = value ? value->size() : 0;
+  if (valueBytes > config_.maxValueBytes) {
+    return Error{ErrorCode::kInvalidArgument, "value of key " + key + " is " + std::to_string(valueBytes) +
+                                                  " bytes, above the limit of " + std::to_string(config_.maxValueBytes) +
+                                                  " bytes (maxValueBytes)"};
+  }
+  const size_t entryLimit = config_.maxFrameBytes / 2;
+  if (key.size() + valueBytes > entryLimit) {
+    return Error{ErrorCode::kInvalidArgument, "key " + key + " with its value is " + std::to_string(key.size() + valueBytes) +
+                                                  " bytes, above the limit of " + std::to_string(entryLimit) +
+                                                  " bytes (half the peer frame limit of " +
+                                                  std::to_string(config_.maxFrameBytes) + ")"};
+  }
+  return std::nullopt;
+}
+
 Result<WriteReceipt> GeoDistributedState::write(const std::string& key, std::optional<std::string> value,
                                                 const WriteOptions& options, WriteCallback done) {
+  if (auto refused = refuseOversized(key, value)) {
+    if (done) done(*refused);
+    return *refused;
+  }
   Completions completions;
   Result<WriteReceipt> receipt = Error{};
   {
@@ -99,6 +182,12 @@ Result<WriteReceipt> GeoDistributedState::write(const std::string& key, std::opt
       PendingWrite pending;
       pending.dot = dot;
       pending.batchSeq = seq;
+      for (auto it = sentBatches_.lower_bound(seq); it != sentBatches_.end(); ++it) {  // the piece carrying it
+        if (std::find(it->second.dots.begin(), it->second.dots.end(), dot) != it->second.dots.end()) {
+          pending.batchSeq = it->first;
+          break;
+        }
+      }
       pending.level = options.consistency;
       pending.regions = regionCount();
       if (options.consistency == Consistency::kStrong) {
@@ -191,19 +280,23 @@ void GeoDistributedState::sendLocked(ReplicaId to, std::vector<uint8_t> frame) {
 
 void GeoDistributedState::flushLocked(int64_t nowMillis) {
   if (pendingBatch_.empty()) return;
-  const uint64_t seq = nextBatchSeq_++;
-  SentBatch sent;
-  for (const StoreEntry& entry : pendingBatch_.entries) sent.dots.push_back(entry.dot);
-  sent.frame = encodeFrame(Frame{config_.self, DeltaBatch{seq, std::move(pendingBatch_)}});
+  std::vector<StoreDelta> pieces =
+      splitForFrames(std::move(pendingBatch_), config_.maxFrameBytes / 2, config_.maxBatchEntries, true);
   pendingBatch_ = StoreDelta{};
-  sent.createdAtMillis = pendingSinceMillis_;
-  sent.lastSentMillis = nowMillis;
-  ++metrics_.batchesSent;
-  for (ReplicaId peer : config_.peers) {
-    sent.unacknowledged.insert(peer);
-    sendLocked(peer, sent.frame);
+  for (StoreDelta& piece : pieces) {
+    const uint64_t seq = nextBatchSeq_++;
+    SentBatch sent;
+    for (const StoreEntry& entry : piece.entries) sent.dots.push_back(entry.dot);
+    sent.frame = encodeFrame(Frame{config_.self, DeltaBatch{seq, std::move(piece)}});
+    sent.createdAtMillis = pendingSinceMillis_;
+    sent.lastSentMillis = nowMillis;
+    ++metrics_.batchesSent;
+    for (ReplicaId peer : config_.peers) {
+      sent.unacknowledged.insert(peer);
+      sendLocked(peer, sent.frame);
+    }
+    if (!sent.unacknowledged.empty()) sentBatches_.emplace(seq, std::move(sent));
   }
-  if (!sent.unacknowledged.empty()) sentBatches_.emplace(seq, std::move(sent));
 }
 
 void GeoDistributedState::startDigestRoundLocked(uint64_t requestId, const std::set<ReplicaId>& peers) {
@@ -286,22 +379,23 @@ void GeoDistributedState::onAck(ReplicaId from, const Ack& ack, int64_t nowMilli
 void GeoDistributedState::onDigestRequest(ReplicaId from, const DigestRequest& request) {
   notePeerSeen(from, request.context.compact());
   StoreDelta missing = store_.missingFrom(request.context);
-  if (missing.entries.size() <= kMaxDigestEntriesPerFrame) {
-    sendLocked(from, encodeFrame(Frame{config_.self, DigestResponse{request.requestId, std::move(missing)}}));
-    return;
-  }
-  // Too much for one frame: send the entries in chunks that claim only their own dots; the next
-  // round, small enough for one frame, carries the whole context.
-  for (size_t begin = 0; begin < missing.entries.size(); begin += kMaxDigestEntriesPerFrame) {
-    DigestResponse chunk;
-    chunk.requestId = 0;
-    const size_t end = std::min(missing.entries.size(), begin + kMaxDigestEntriesPerFrame);
-    for (size_t i = begin; i < end; ++i) {
-      chunk.delta.context.add(missing.entries[i].dot);
-      chunk.delta.entries.push_back(std::move(missing.entries[i]));
+  std::vector<StoreDelta> pieces =
+      splitForFrames(std::move(missing), config_.maxFrameBytes / 2, kMaxDigestEntriesPerFrame, false);
+  if (pieces.size() == 1) {
+    auto frame = encodeFrame(Frame{config_.self, DigestResponse{request.requestId, pieces.front()}});
+    if (frame.size() <= config_.maxFrameBytes) {
+      sendLocked(from, std::move(frame));
+      return;
     }
-    sendLocked(from, encodeFrame(Frame{config_.self, std::move(chunk)}));
+    // The whole context does not fit beside the entries: the entries go alone.
+    StoreDelta& only = pieces.front();
+    if (only.entries.empty()) return;
+    only.context = DotContext{};
+    for (const StoreEntry& entry : only.entries) only.context.add(entry.dot);
   }
+  // Too much for one frame: pieces that claim only their own dots; the next round, small enough
+  // for one frame, carries the whole context and answers the request.
+  for (StoreDelta& piece : pieces) sendLocked(from, encodeFrame(Frame{config_.self, DigestResponse{0, std::move(piece)}}));
 }
 
 void GeoDistributedState::onDigestResponse(ReplicaId from, const DigestResponse& response, Completions&) {

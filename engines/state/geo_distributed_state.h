@@ -56,6 +56,7 @@ struct GeoStateConfig {
   int64_t antiEntropyIntervalMillis = 250;  // each round asks one peer, in turn
   int64_t defaultTimeoutMillis = 1'000;   // quorum/strong deadline when the options give none
   size_t maxFrameBytes = kDefaultMaxFrameBytes;
+  size_t maxValueBytes = 1u << 20;  // put() refuses larger values, and key + value above maxFrameBytes / 2
   int64_t maxForwardDriftMillis = 300'000;  // see HybridLogicalClock
   size_t latencySampleCapacity = 4'096;
   bool collectGarbage = true;
@@ -87,8 +88,9 @@ class GeoDistributedState {
                       DurableLog* durableLog = nullptr);
 
   // Writes. `done` runs exactly once: before return for eventual/local (and when no peer is
-  // needed), otherwise from receive() or tick(). On a local-durability failure nothing is
-  // applied and the receipt is an error.
+  // needed), otherwise from receive() or tick(). On a local-durability failure, or a value
+  // above maxValueBytes (or an entry above half a frame), nothing is applied and the receipt
+  // is an error (kInvalidArgument naming the key and the limit).
   Result<WriteReceipt> put(const std::string& key, std::string value, const WriteOptions& options,
                            WriteCallback done = {});
   Result<WriteReceipt> remove(const std::string& key, const WriteOptions& options, WriteCallback done = {});
@@ -150,6 +152,8 @@ class GeoDistributedState {
 
   Result<WriteReceipt> write(const std::string& key, std::optional<std::string> value, const WriteOptions& options,
                              WriteCallback done);
+  // An error naming the key and the limit when the entry could not be replicated in one frame.
+  std::optional<Error> refuseOversized(const std::string& key, const std::optional<std::string>& value) const;
   void flushLocked(int64_t nowMillis);
   void sendLocked(ReplicaId to, std::vector<uint8_t> frame);
   void startDigestRoundLocked(uint64_t requestId, const std::set<ReplicaId>& peers);

@@ -264,5 +264,79 @@ TEST(GeoState, LostBatchesAreRetransmittedSoQuorumSurvivesLoss) {
   EXPECT_GT(fed.region(1).metrics().retransmissions, 0u);
 }
 
+TEST(GeoState, PutRefusesAValueAboveTheLimitNamingTheKeyAndTheLimit) {
+  GeoStateConfig config = baseConfig();
+  config.maxValueBytes = 1000;
+  FederationHarness fed(3, 13, config);
+  Outcome outcome;
+  auto receipt = fed.region(1).put("placement/big", std::string(1001, 'x'), WriteOptions{}, record(outcome));
+  ASSERT_FALSE(receipt.ok());
+  EXPECT_EQ(receipt.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(receipt.error().message.find("placement/big"), std::string::npos) << receipt.error().message;
+  EXPECT_NE(receipt.error().message.find("1001"), std::string::npos) << receipt.error().message;
+  EXPECT_NE(receipt.error().message.find("1000"), std::string::npos) << receipt.error().message;
+  ASSERT_TRUE(outcome.called) << "done runs exactly once, with the error";
+  EXPECT_FALSE(outcome.status.ok());
+  EXPECT_EQ(fed.region(1).getLocal("placement/big"), std::nullopt) << "nothing applied";
+  EXPECT_TRUE(fed.region(1).put("placement/big", std::string(1000, 'x'), WriteOptions{}).ok());
+}
+
+TEST(GeoState, PutRefusesAnEntryThatCouldNotFitAPeerFrame) {
+  GeoStateConfig config = baseConfig();
+  config.maxFrameBytes = 4096;  // maxValueBytes (1 MiB by default) is above what a frame carries
+  FederationHarness fed(3, 14, config);
+  auto receipt = fed.region(1).put("k", std::string(3000, 'x'), WriteOptions{});
+  ASSERT_FALSE(receipt.ok());
+  EXPECT_EQ(receipt.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(receipt.error().message.find("key k"), std::string::npos) << receipt.error().message;
+  EXPECT_NE(receipt.error().message.find("2048"), std::string::npos) << receipt.error().message;
+  EXPECT_TRUE(fed.region(1).put("k", std::string(1000, 'x'), WriteOptions{}).ok());
+}
+
+GeoStateConfig smallFrames() {
+  GeoStateConfig config = baseConfig();
+  config.maxFrameBytes = 64 * 1024;
+  return config;
+}
+
+TEST(GeoState, BatchesAboveTheFrameLimitAreSplitAndConverge) {
+  GeoStateConfig config = smallFrames();
+  config.batchWindowMillis = 1'000;
+  FederationHarness fed(3, 15, config);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(fed.region(1).put("k" + std::to_string(i), std::string(1024, 'v'), {}).ok());
+  Outcome quorum;  // flushes the 200 KiB batch with it
+  ASSERT_TRUE(fed.region(1).put("last", "q", WriteOptions{Consistency::kQuorum, 0, 1'000}, record(quorum)).ok());
+  fed.run(1'000);
+  ASSERT_TRUE(quorum.called);
+  EXPECT_TRUE(quorum.status.ok()) << quorum.status.error().message;
+  for (ReplicaId r = 1; r <= 3; ++r) {
+    EXPECT_TRUE(fed.region(r).snapshot().sameContent(fed.region(1).snapshot())) << "region " << r;
+    EXPECT_EQ(fed.region(r).metrics().framesRejected, 0u) << "region " << r << ": " << fed.region(r).metrics().lastRejection;
+  }
+  EXPECT_EQ(fed.region(3).getLocal("k199"), std::string(1024, 'v'));
+  EXPECT_GT(fed.region(1).metrics().batchesSent, 3u);
+}
+
+TEST(GeoState, DigestAnswersAboveTheFrameLimitAreSplitAndConverge) {
+  GeoStateConfig config = smallFrames();
+  config.retransmitGiveUpMillis = 50;  // only anti-entropy can repair region 3
+  FederationHarness fed(3, 16, config);
+  fed.network().partition({{1, 2}, {3}});
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(fed.region(1).put("k" + std::to_string(round * 20 + i), std::string(1024, 'v'), {}).ok());
+    }
+    fed.run(20);
+  }
+  fed.run(200);
+  EXPECT_EQ(fed.region(3).getLocal("k0"), std::nullopt);
+  fed.network().heal();
+  fed.run(3'000);
+  for (ReplicaId r = 1; r <= 3; ++r) {
+    EXPECT_TRUE(fed.region(r).snapshot().sameContent(fed.region(1).snapshot())) << "region " << r;
+    EXPECT_EQ(fed.region(r).metrics().framesRejected, 0u) << "region " << r << ": " << fed.region(r).metrics().lastRejection;
+  }
+}
+
 }  // namespace
 }  // namespace dwcp::state
