@@ -1,8 +1,9 @@
 // Fuzzing the peer wire decoder: any bytes must decode or be refused with a message, never
 // crash; what decodes must stay within wireLimits() and re-encode to a frame that decodes to the
-// same message and re-encodes to the same bytes; a replica fed the bytes must refuse exactly what
-// the decoder refuses (or a sender that is not the peer it came from) and stay unchanged then. LLVMFuzzerTestOneInput is the libFuzzer target (clang
-// -fsanitize=fuzzer -DDWCP_LIBFUZZER); without it this is a plain driver (GCC builds, CI):
+// same message and re-encodes to the same bytes; a replica fed the bytes must refuse what the
+// decoder refuses (and a sender that is not the peer it came from) and stay unchanged then.
+// LLVMFuzzerTestOneInput is the libFuzzer target (clang -fsanitize=fuzzer -DDWCP_LIBFUZZER);
+// without it this is a plain driver (GCC builds, CI):
 //   dwcp_wire_fuzz [--runs N] [--seed S] [CORPUS_DIR_OR_FILE...]
 // replays every corpus file, then N random mutations of the corpus and of built-in valid frames
 // (bit flips, byte edits, varints spliced in, truncations, body length fixed up or not). A crash
@@ -32,8 +33,8 @@ class NullTransport final : public PeerTransport {
 };
 
 [[noreturn]] void fail(const char* what, std::span<const uint8_t> input, const std::string& detail = "") {
-  std::fprintf(stderr, "wire fuzz: %s%s%s\ninput (%zu bytes):", what, detail.empty() ? "" : ": ", detail.c_str(),
-               input.size());
+  std::fprintf(stderr, "wire fuzz: %s%s%s\ninput (%zu bytes):", what, detail.empty() ? "" : ": ",
+               detail.c_str(), input.size());
   for (uint8_t b : input) std::fprintf(stderr, " %02x", b);
   std::fprintf(stderr, "\n");
   std::abort();
@@ -123,11 +124,12 @@ void appendVarint(Bytes& out, uint64_t v) {
 
 std::vector<Bytes> seedFrames() {
   ReplicatedStore a(3), b(4);
-  StoreDelta delta = a.put("placement/vm-1", "us-east-1", HlcTimestamp{1'767'225'600'123, 2, 3}, 1'767'225'700'000);
-  ReplicatedStore::coalesce(delta, a.put("placement/vm-10", "eu-west-1", HlcTimestamp{1'767'225'600'124, 0, 3}, 0));
-  ReplicatedStore::coalesce(delta, a.remove("placement/vm-2", HlcTimestamp{1'767'225'600'125, 0, 3}));
-  ReplicatedStore::coalesce(delta, b.put("placement/vm-1", "ap-south-1", HlcTimestamp{1'767'225'600'123, 1, 4}, 0));
-  ReplicatedStore::coalesce(delta, a.put("placement/vm-1", "us-west-2", HlcTimestamp{1'767'225'600'130, 0, 3}, 0));
+  const int64_t t = 1'767'225'600'123;
+  StoreDelta delta = a.put("placement/vm-1", "us-east-1", HlcTimestamp{t, 2, 3}, t + 100'000);
+  ReplicatedStore::coalesce(delta, a.put("placement/vm-10", "eu-west-1", HlcTimestamp{t + 1, 0, 3}, 0));
+  ReplicatedStore::coalesce(delta, a.remove("placement/vm-2", HlcTimestamp{t + 2, 0, 3}));
+  ReplicatedStore::coalesce(delta, b.put("placement/vm-1", "ap-south-1", HlcTimestamp{t, 1, 4}, 0));
+  ReplicatedStore::coalesce(delta, a.put("placement/vm-1", "us-west-2", HlcTimestamp{t + 7, 0, 3}, 0));
   delta.entries.front().hlc.replica = 9;
   StoreDelta withContext = delta;
   withContext.context.add(Dot{2, 3});
@@ -169,9 +171,9 @@ Bytes fixBodyLength(const Bytes& frame) {
 }
 
 Bytes mutate(Bytes s, std::mt19937_64& rng, const std::vector<Bytes>& corpus) {
-  static const uint64_t kValues[] = {0,          1,          2,          63,        64,         127,
-                                     128,        255,        4096,       4097,      1u << 20,   (1u << 20) + 1,
-                                     0xffffffff, 0x100000000, 1ull << 62, ~0ull >> 1, ~0ull};
+  static const uint64_t kValues[] = {0,        1,        2,          63,         64,         127,
+                                     128,      255,      4096,       4097,       1u << 20,   (1u << 20) + 1,
+                                     ~0u,      1ull << 32, 1ull << 62, ~0ull >> 1, ~0ull};
   const int edits = 1 + static_cast<int>(rng() % 4);
   for (int e = 0; e < edits; ++e) {
     const size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
@@ -186,7 +188,8 @@ Bytes mutate(Bytes s, std::mt19937_64& rng, const std::vector<Bytes>& corpus) {
       case 3:
         if (pos < s.size()) {
           const size_t n = 1 + rng() % std::min<size_t>(8, s.size() - pos);
-          s.erase(s.begin() + static_cast<std::ptrdiff_t>(pos), s.begin() + static_cast<std::ptrdiff_t>(pos + n));
+          const auto at = s.begin() + static_cast<std::ptrdiff_t>(pos);
+          s.erase(at, at + static_cast<std::ptrdiff_t>(n));
         }
         break;
       case 4: {  // a varint spliced over or into the frame
@@ -204,8 +207,8 @@ Bytes mutate(Bytes s, std::mt19937_64& rng, const std::vector<Bytes>& corpus) {
         if (other.empty()) break;
         const size_t from = rng() % other.size();
         const size_t n = std::min<size_t>(other.size() - from, rng() % 64);
-        s.insert(s.begin() + static_cast<std::ptrdiff_t>(pos), other.begin() + static_cast<std::ptrdiff_t>(from),
-                 other.begin() + static_cast<std::ptrdiff_t>(from + n));
+        const auto piece = other.begin() + static_cast<std::ptrdiff_t>(from);
+        s.insert(s.begin() + static_cast<std::ptrdiff_t>(pos), piece, piece + static_cast<std::ptrdiff_t>(n));
         break;
       }
       default:
@@ -263,8 +266,8 @@ int main(int argc, char** argv) {
     run(input);
     decoded += decodeFrame(input).ok();
   }
-  std::printf("{\"replayed\": %zu, \"mutations\": %ld, \"decoded\": %ld, \"seed\": %llu, \"crashes\": 0}\n", replayed,
-              runs, decoded, static_cast<unsigned long long>(seed));
+  std::printf("{\"replayed\": %zu, \"mutations\": %ld, \"decoded\": %ld, \"seed\": %llu, \"crashes\": 0}\n",
+              replayed, runs, decoded, static_cast<unsigned long long>(seed));
   return 0;
 }
 #endif
