@@ -16,6 +16,9 @@
 # finalizer policy in config/admission/; DWCP_MUTATING_ADMISSION_POLICY=false when starting leaves
 # it off, as on a cluster without that beta feature.
 set -euo pipefail
+# Everything here is created private to the user (keys, kubeconfigs holding the admin key, the
+# directories that hold them), rather than made private after it was written.
+umask 077
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${DWCP_TOOLS_DIR:-$ROOT/.tools}/bin"
 

@@ -9,7 +9,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <memory>
+#include <optional>
 
 namespace dwcp::statenet {
 namespace {
@@ -24,6 +26,42 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
 state::Error pkiError(const std::string& what) {
   return state::Error{state::ErrorCode::kInvalidArgument, "certificate generation failed: " + what};
+}
+
+// The region name goes into the SAN as "DNS:<name>", so it must be one DNS label: lowercase
+// letters, digits and '-', 1 to 63 characters, not starting or ending with '-'.
+std::optional<state::Error> invalidRegionName(const std::string& name) {
+  auto refuse = [&](const std::string& why) {
+    std::string shown;
+    for (unsigned char c : name) {
+      if (c >= 0x20 && c < 0x7f) {
+        shown += static_cast<char>(c);
+      } else {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        shown += hex;
+      }
+    }
+    return state::Error{state::ErrorCode::kInvalidArgument,
+                        "region name \"" + shown +
+                            "\" is not a DNS label (lowercase letters, digits and '-', 1 to 63 characters, " +
+                            "not starting or ending with '-'): " + why};
+  };
+  if (name.empty()) return refuse("it is empty");
+  if (name.size() > 63) return refuse("it has " + std::to_string(name.size()) + " characters, more than 63");
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') continue;
+    char what[16];
+    if (c >= 0x20 && c < 0x7f) {
+      std::snprintf(what, sizeof what, "'%c'", c);
+    } else {
+      std::snprintf(what, sizeof what, "byte 0x%02x", c);
+    }
+    return refuse(std::string(what) + " at position " + std::to_string(i));
+  }
+  if (name.front() == '-' || name.back() == '-') return refuse("it starts or ends with '-'");
+  return std::nullopt;
 }
 
 std::string bioString(BIO* bio) {
@@ -57,12 +95,14 @@ bool addExtension(X509* cert, X509* issuer, int nid, const char* value) {
   return ok;
 }
 
-CertPtr newCertificate(EVP_PKEY* key, const std::string& commonName, int validDays) {
+state::Result<CertPtr> newCertificate(EVP_PKEY* key, const std::string& commonName, int validDays) {
   CertPtr cert(X509_new());
-  if (!cert) return nullptr;
+  if (!cert) return pkiError("cannot allocate a certificate");
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
-  RAND_bytes(serial, sizeof serial);
+  if (RAND_bytes(serial, sizeof serial) != 1) {
+    return pkiError("cannot draw a random serial number (RAND_bytes failed)");
+  }
   serial[0] &= 0x7f;
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
@@ -81,8 +121,9 @@ CertPtr newCertificate(EVP_PKEY* key, const std::string& commonName, int validDa
 state::Result<PemPair> makeCertificateAuthority(const std::string& commonName, int validDays) {
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return pkiError("cannot generate a P-256 key");
-  CertPtr cert = newCertificate(key.get(), commonName, validDays);
-  if (!cert) return pkiError("cannot allocate a certificate");
+  auto made = newCertificate(key.get(), commonName, validDays);
+  if (!made.ok()) return made.error();
+  CertPtr cert = std::move(made).value();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   if (!addExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
       !addExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign") ||
@@ -98,6 +139,7 @@ state::Result<PemPair> makeCertificateAuthority(const std::string& commonName, i
 }
 
 state::Result<PemPair> issueCertificate(const PemPair& ca, const std::string& regionName, int validDays) {
+  if (auto invalid = invalidRegionName(regionName)) return *invalid;
   BioPtr caCertBio(BIO_new_mem_buf(ca.certificatePem.data(), static_cast<int>(ca.certificatePem.size())));
   BioPtr caKeyBio(BIO_new_mem_buf(ca.privateKeyPem.data(), static_cast<int>(ca.privateKeyPem.size())));
   CertPtr caCert(PEM_read_bio_X509(caCertBio.get(), nullptr, nullptr, nullptr));
@@ -105,8 +147,9 @@ state::Result<PemPair> issueCertificate(const PemPair& ca, const std::string& re
   if (!caCert || !caKey) return pkiError("cannot read the CA certificate or key");
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return pkiError("cannot generate a P-256 key");
-  CertPtr cert = newCertificate(key.get(), regionName, validDays);
-  if (!cert) return pkiError("cannot allocate a certificate");
+  auto made = newCertificate(key.get(), regionName, validDays);
+  if (!made.ok()) return made.error();
+  CertPtr cert = std::move(made).value();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
   const std::string san = "DNS:" + regionName;
   if (!addExtension(cert.get(), caCert.get(), NID_basic_constraints, "critical,CA:FALSE") ||

@@ -10,6 +10,7 @@
 #include "engines/state/geo_distributed_state.h"
 
 #include <algorithm>
+#include <new>
 #include <set>
 
 namespace dwcp::state {
@@ -330,20 +331,28 @@ Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> byt
                                                        " but arrived from region " + std::to_string(from)});
     }
     const int64_t now = clock_.nowMillis();
-    std::visit(
-        [&](const auto& message) {
-          using T = std::decay_t<decltype(message)>;
-          if constexpr (std::is_same_v<T, DeltaBatch>) {
-            onDeltaBatch(from, message);
-          } else if constexpr (std::is_same_v<T, Ack>) {
-            onAck(from, message, now, completions);
-          } else if constexpr (std::is_same_v<T, DigestRequest>) {
-            onDigestRequest(from, message);
-          } else {
-            onDigestResponse(from, message, completions);
-          }
-        },
-        frame.body);
+    try {  // out of memory applying it: refused; entries applied so far stay, each with its dot
+      std::visit(
+          [&](const auto& message) {
+            using T = std::decay_t<decltype(message)>;
+            if constexpr (std::is_same_v<T, DeltaBatch>) {
+              onDeltaBatch(from, message);
+            } else if constexpr (std::is_same_v<T, Ack>) {
+              onAck(from, message, now, completions);
+            } else if constexpr (std::is_same_v<T, DigestRequest>) {
+              onDigestRequest(from, message);
+            } else {
+              onDigestResponse(from, message, completions);
+            }
+          },
+          frame.body);
+    } catch (const std::bad_alloc&) {
+      return reject(Error{ErrorCode::kMessageTooLarge,
+                          "out of memory applying a frame from region " + std::to_string(from)});
+    } catch (const std::exception& e) {
+      return reject(Error{ErrorCode::kMalformedMessage,
+                          "applying a frame from region " + std::to_string(from) + " failed: " + e.what()});
+    }
     settleLocked(now, completions);
   }
   run(completions);

@@ -2,18 +2,22 @@
 // clouds as runs. Version 2 encodes each delta entry against the previous one: the key as a
 // shared-prefix length and suffix, the dot and the HLC as zigzag differences (or a flag when
 // they follow on), supersedes counters against the last one seen; a delta whose context is
-// just its entries' dots does not repeat it. Decoding never trusts a count: each is checked against the bytes left, and
-// the first failure is kept with the name of the field.
+// just its entries' dots does not repeat it. Decoding never trusts a count: each is checked
+// against the bytes left and the decoded-size limits before anything is allocated, and the first
+// failure is kept with the name of the field.
 #include "engines/state/wire.h"
 
 #include <algorithm>
+#include <exception>
 #include <limits>
 #include <map>
+#include <new>
 
 namespace dwcp::state {
 namespace {
 
 constexpr uint64_t kMaxCloudDots = 1u << 20;
+constexpr size_t kMinFrameBytesPerEntry = 64, kMinFrameBytesPerCounter = 16;
 constexpr uint8_t kFlagHasValue = 1, kFlagHasExpiry = 2, kFlagHlcReplica = 4, kFlagNewReplica = 8,
                   kFlagNextCounter = 16, kFlagSamePhysical = 32;
 constexpr uint8_t kKnownEntryFlags = 63;
@@ -158,13 +162,37 @@ class Writer {
 
 class Reader {
  public:
-  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+  Reader(std::span<const uint8_t> in, size_t maxFrameBytes)
+      : in_(in), maxFrameBytes_(maxFrameBytes), limits_(wireLimits(maxFrameBytes)) {}
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
+  bool tooLarge() const { return tooLarge_; }
   size_t left() const { return in_.size() - pos_; }
   bool fail(const std::string& what) {
     if (error_.empty()) error_ = what;
     return false;
+  }
+  bool failTooLarge(const std::string& what, uint64_t amount, size_t limit) {
+    if (error_.empty()) tooLarge_ = true;
+    return fail(what + " " + std::to_string(amount) + ", more than the limit of " + std::to_string(limit) +
+                " for frames of at most " + std::to_string(maxFrameBytes_) + " bytes");
+  }
+  // Charges `bytes` of keys and values, `counters` version-vector counters, against the limits.
+  bool payload(uint64_t bytes, const char* field) {
+    if (bytes > limits_.maxPayloadBytes - payload_) {
+      return failTooLarge(std::string(field) + ": the keys and values decoded would reach", payload_ + bytes,
+                          limits_.maxPayloadBytes);
+    }
+    payload_ += bytes;
+    return true;
+  }
+  bool counters(uint64_t n, const char* field) {
+    if (n > limits_.maxCounters - counters_) {
+      return failTooLarge(std::string(field) + ": the version-vector counters decoded would reach",
+                          counters_ + n, limits_.maxCounters);
+    }
+    counters_ += n;
+    return true;
   }
   bool byte(uint8_t& out, const char* field) {
     if (left() < 1) return fail(std::string("truncated at ") + field);
@@ -205,13 +233,14 @@ class Reader {
     uint64_t n = 0;
     if (!varint(n, field)) return false;
     if (n > left()) return fail(std::string(field) + " length " + std::to_string(n) + " exceeds the bytes left");
+    if (!payload(n, field)) return false;
     out.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
     pos_ += n;
     return true;
   }
   bool vv(VersionVector& out, const char* field) {
     uint64_t n = 0;
-    if (!count(n, field)) return false;
+    if (!count(n, field) || !counters(n, field)) return false;
     bool first = true;
     ReplicaId previous = 0;
     for (uint64_t i = 0; i < n; ++i) {
@@ -238,8 +267,11 @@ class Reader {
       uint64_t start = 0, length = 0;
       if (!u32(replica, field) || !varint(start, field) || !varint(length, field)) return false;
       if (start == 0 || length == 0) return fail(std::string(field) + " has an empty or zero-based run");
+      if (length > limits_.maxCloudDots - cloudDots_) {
+        return failTooLarge(std::string(field) + ": the cloud dots decoded would reach", cloudDots_ + length,
+                            limits_.maxCloudDots);
+      }
       cloudDots_ += length;
-      if (length > kMaxCloudDots || cloudDots_ > kMaxCloudDots) return fail(std::string(field) + " cloud too large");
       if (start > std::numeric_limits<uint64_t>::max() - length) return fail(std::string(field) + " run overflows");
       built.addRange(replica, start - 1, start - 1 + length);
     }
@@ -261,6 +293,7 @@ class Reader {
     if (flags & ~kKnownEntryFlags) return fail("entry.flags has unknown bits");
     if (shared > base.key.size()) return fail("entry.key shares more than the previous key");
     if (suffix > left()) return fail("entry.key length " + std::to_string(suffix) + " exceeds the bytes left");
+    if (!payload(shared + suffix, "entry.key")) return false;
     e.key.assign(base.key, 0, shared);
     e.key.append(reinterpret_cast<const char*>(in_.data() + pos_), suffix);
     pos_ += suffix;
@@ -306,7 +339,7 @@ class Reader {
       e.expiresAtMillis = static_cast<int64_t>(expires);
     }
     uint64_t n = 0;
-    if (!count(n, "entry.supersedes")) return false;
+    if (!count(n, "entry.supersedes") || !counters(n, "entry.supersedes")) return false;
     uint64_t replica = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t gap = 0, difference = 0;
@@ -332,6 +365,9 @@ class Reader {
   bool delta(StoreDelta& d) {
     uint64_t n = 0;
     if (!count(n, "delta.entries")) return false;
+    if (n > limits_.maxEntries) {
+      return failTooLarge("delta.entries: the entry count is", n, limits_.maxEntries);
+    }
     EntryBase base;
     for (uint64_t i = 0; i < n; ++i) {
       StoreEntry e;
@@ -352,12 +388,22 @@ class Reader {
   std::span<const uint8_t> in_;
   size_t pos_ = 0;
   std::string error_;
-  uint64_t cloudDots_ = 0;
+  bool tooLarge_ = false;
+  size_t maxFrameBytes_;
+  WireLimits limits_;
+  uint64_t payload_ = 0, counters_ = 0, cloudDots_ = 0;
 };
 
 Error malformed(std::string message) { return Error{ErrorCode::kMalformedMessage, "malformed peer message: " + message}; }
 
+Result<Frame> decodeValidatedFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes);
+
 }  // namespace
+
+WireLimits wireLimits(size_t maxFrameBytes) {
+  return WireLimits{maxFrameBytes, std::max<size_t>(1, maxFrameBytes / kMinFrameBytesPerEntry),
+                    std::max<size_t>(1, maxFrameBytes / kMinFrameBytesPerCounter), kMaxCloudDots};
+}
 
 std::vector<uint8_t> encodeFrame(const Frame& frame) {
   Writer body;
@@ -392,6 +438,19 @@ std::vector<uint8_t> encodeFrame(const Frame& frame) {
 }
 
 Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) {
+  try {
+    return decodeValidatedFrame(bytes, maxFrameBytes);
+  } catch (const std::bad_alloc&) {
+    return Error{ErrorCode::kMessageTooLarge, "peer message of " + std::to_string(bytes.size()) +
+                                                  " bytes refused: out of memory while decoding it"};
+  } catch (const std::exception& e) {
+    return malformed(std::string("decoding failed: ") + e.what());
+  }
+}
+
+namespace {
+
+Result<Frame> decodeValidatedFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) {
   if (bytes.size() > maxFrameBytes) {
     return Error{ErrorCode::kMessageTooLarge, "peer message of " + std::to_string(bytes.size()) +
                                                   " bytes exceeds the limit of " + std::to_string(maxFrameBytes)};
@@ -404,7 +463,7 @@ Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) 
   }
   const uint8_t type = bytes[3];
   if (type < 1 || type > 4) return malformed("unknown message type " + std::to_string(type));
-  Reader header(bytes.subspan(4));
+  Reader header(bytes.subspan(4), maxFrameBytes);
   Frame frame;
   uint64_t bodyLength = 0;
   if (!header.u32(frame.sender, "header.sender") || !header.varint(bodyLength, "header.bodyLength")) {
@@ -414,7 +473,7 @@ Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) 
     return malformed("body length " + std::to_string(bodyLength) + " does not match the " +
                      std::to_string(header.left()) + " bytes received");
   }
-  Reader body(bytes.subspan(bytes.size() - header.left()));
+  Reader body(bytes.subspan(bytes.size() - header.left()), maxFrameBytes);
   bool ok = false;
   switch (static_cast<MessageType>(type)) {
     case MessageType::kDeltaBatch: {
@@ -442,10 +501,15 @@ Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes) 
       break;
     }
   }
+  if (!ok && body.tooLarge()) {
+    return Error{ErrorCode::kMessageTooLarge, "peer message too large when decoded: " + body.error()};
+  }
   if (!ok) return malformed(body.error());
   if (body.left() != 0) return malformed(std::to_string(body.left()) + " trailing bytes after the body");
   return frame;
 }
+
+}  // namespace
 
 size_t payloadBytes(const StoreEntry& entry) { return entry.key.size() + (entry.value ? entry.value->size() : 0); }
 

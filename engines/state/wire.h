@@ -1,8 +1,8 @@
 // The compact, versioned binary format regions exchange. A frame is
 //   'D' 'S' | version (1 byte) | type (1 byte) | sender (varint) | body length (varint) | body
 // with unsigned LEB128 varints and length-prefixed strings. decodeFrame() validates everything
-// (magic, version, type, exact length, counts against the bytes left, limits) before returning,
-// so a rejected frame changes nothing. Pure functions; thread-safe.
+// (magic, version, type, exact length, counts against the bytes left, the decoded-size limits of
+// wireLimits()) before returning, so a rejected frame changes nothing. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,23 @@ struct Frame {
   MessageType type() const { return static_cast<MessageType>(body.index() + 1); }
 };
 
+// What a frame may decode to, derived from the frame limit F, so that no frame decodes to much
+// more memory than it occupies (keys are rebuilt from shared prefixes, so a few bytes can name a
+// long key): keys and values together (each key counted whole) at most F bytes, at most F/64
+// entries, at most F/16 version-vector counters (supersedes, acks and contexts together), at most
+// 2^20 dots in a context's cloud. A frame over any of them is refused with kMessageTooLarge;
+// senders keep batches and digest chunks within them as well as within F.
+struct WireLimits {
+  size_t maxPayloadBytes = 0;  // sum of payloadBytes() over the frame's entries
+  size_t maxEntries = 0;
+  size_t maxCounters = 0;
+  size_t maxCloudDots = 0;
+};
+WireLimits wireLimits(size_t maxFrameBytes);
+
 std::vector<uint8_t> encodeFrame(const Frame& frame);
+// Never throws: a frame that breaks the format or the limits above, or that cannot be decoded
+// for want of memory, is an Error naming the field; nothing is allocated beyond the limits.
 Result<Frame> decodeFrame(std::span<const uint8_t> bytes, size_t maxFrameBytes = kDefaultMaxFrameBytes);
 
 // Size of one entry's own payload (key and value bytes): the yardstick for wire overhead.
