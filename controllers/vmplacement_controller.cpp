@@ -264,7 +264,8 @@ kube::Status VMPlacementController::deleteWorkload(const json& object) {
   if (!type->namespaced) return refuse("kind " + kind + " is cluster-scoped");
   auto current = deps_.client->get(*type, ns, name);
   if (!current.ok()) return current.error().isNotFound() ? kube::okStatus() : kube::Status(current.error());
-  const json& meta = current->contains("metadata") ? current->at("metadata") : json::object();
+  const json meta = current->value("metadata", json::object());
+  if (!meta.is_object()) return refuse("it has no metadata");
   const json labels = meta.value("labels", json::object());
   if (!labels.is_object() || labels.value(kPlacementLabel, json()) != vmName) {
     return refuse(std::string("its label ") + kPlacementLabel + " does not name " + vmName);
