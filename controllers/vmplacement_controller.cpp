@@ -59,6 +59,11 @@ bool placementRelevantChange(const json& before, const json& after) {
 
 }  // namespace
 
+std::vector<WorkloadKind> defaultWorkloadKinds() {
+  return {{"kubevirt.io/v1", "VirtualMachine"}, {"v1", "ConfigMap"}, {"apps/v1", "Deployment"},
+          {"apps/v1", "StatefulSet"}};
+}
+
 VMPlacementController::VMPlacementController(VMPlacementControllerDeps deps)
     : deps_(std::move(deps)), engine_(deps_.engine) {}
 
@@ -198,65 +203,117 @@ void VMPlacementController::forget(const std::string& key) {
   if (ledger_.erase(key) && snapshot_) snapshot_->remove(key);
 }
 
-kube::ReconcileResult VMPlacementController::writeStatus(const json& object, json status, json* writtenObject) {
+kube::ReconcileResult VMPlacementController::done(const Write& write) {
+  return write.stop.value_or(kube::ReconcileResult::success());
+}
+
+VMPlacementController::Write VMPlacementController::gone(const std::string& key) {
+  forget(key);
+  enqueueWaiting("VMPlacement " + key + " is gone");
+  return {kube::ReconcileResult::success(), true};
+}
+
+VMPlacementController::Write VMPlacementController::writeStatus(json& object, json status) {
   const json current = object.value("status", json::object());
-  if (!kube::statusChanged(current, status)) return kube::ReconcileResult::success();
+  if (!kube::statusChanged(current, status)) return {};
   json updated = object;
   updated["status"] = std::move(status);
   auto written = deps_.client->updateStatus(api::kVMPlacementResource, updated);
   if (written.ok()) {
-    if (writtenObject) *writtenObject = std::move(written.value());
-    return kube::ReconcileResult::success();
+    object = std::move(written.value());
+    return {};
   }
-  if (written.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
-  if (written.error().isNotFound()) return kube::ReconcileResult::success();
-  return kube::ReconcileResult::failure("status write: " + written.error().toString());
+  if (written.error().isConflict()) return {kube::ReconcileResult::requeue(20ms)};
+  if (written.error().isNotFound()) return gone(kube::objectKey(object));
+  return {kube::ReconcileResult::failure("status write: " + written.error().toString())};
 }
 
-kube::ReconcileResult VMPlacementController::addFinalizer(json& object) {
+VMPlacementController::Write VMPlacementController::addFinalizer(json& object) {
   auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
   if (!patched.ok()) {
-    if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
-    if (patched.error().isNotFound()) return kube::ReconcileResult::success();  // deleted: the DELETE releases it
-    return kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString());
+    if (patched.error().isConflict()) return {kube::ReconcileResult::requeue(20ms)};
+    if (patched.error().isNotFound()) return gone(kube::objectKey(object));
+    return {kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString())};
   }
   object = std::move(patched.value());  // carries the new resourceVersion for a later write
-  return kube::ReconcileResult::success();
+  return {};
 }
 
 kube::Status VMPlacementController::deleteWorkload(const json& object) {
-  const json ref = object.value("/status/workloadRef"_json_pointer, json::object());
-  const std::string name = ref.value("name", "");
+  static const json::json_pointer kRef("/status/workloadRef");
+  if (!object.contains(kRef)) return kube::okStatus();
+  const json& ref = object.at(kRef);
+  const std::string name = stringAt(ref, "/name"_json_pointer);
   if (name.empty() || !deps_.discovery) return kube::okStatus();
-  auto type = deps_.discovery->resourceFor(ref.value("apiVersion", ""), ref.value("kind", ""));
+  const std::string apiVersion = stringAt(ref, "/apiVersion"_json_pointer);
+  const std::string kind = stringAt(ref, "/kind"_json_pointer);
+  const std::string ns = stringAt(ref, "/namespace"_json_pointer);
+  const std::string vmNamespace = stringAt(object, "/metadata/namespace"_json_pointer);
+  const std::string vmName = stringAt(object, "/metadata/name"_json_pointer);
+  const std::string vmUid = stringAt(object, "/metadata/uid"_json_pointer);
+  auto refuse = [&](const std::string& why) {
+    const std::string message = "status.workloadRef " + apiVersion + " " + kind + " " + ns + "/" + name +
+                                " was not deleted: " + why;
+    spdlog::warn("VMPlacement {}/{}: {}", vmNamespace, vmName, message);
+    if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, "WorkloadRefRefused", "DeleteWorkload", message);
+    return kube::okStatus();
+  };
+  if (ns != vmNamespace) return refuse("it is not in the VMPlacement's namespace " + vmNamespace);
+  auto type = deps_.discovery->resourceFor(apiVersion, kind);
   if (!type.ok()) return type.error().isNotFound() ? kube::okStatus() : kube::Status(type.error());
-  auto removed = deps_.client->remove(*type, ref.value("namespace", ""), name);
+  if (!type->namespaced) return refuse("kind " + kind + " is cluster-scoped");
+  auto current = deps_.client->get(*type, ns, name);
+  if (!current.ok()) return current.error().isNotFound() ? kube::okStatus() : kube::Status(current.error());
+  const json meta = current->value("metadata", json::object());
+  if (!meta.is_object()) return refuse("it has no metadata");
+  const json labels = meta.value("labels", json::object());
+  if (!labels.is_object() || labels.value(kPlacementLabel, json()) != vmName) {
+    return refuse(std::string("its label ") + kPlacementLabel + " does not name " + vmName);
+  }
+  const json owners = meta.value("ownerReferences", json::array());
+  const bool controlled =
+      !vmUid.empty() && owners.is_array() && std::any_of(owners.begin(), owners.end(), [&](const json& owner) {
+        return owner.is_object() && owner.value("uid", json()) == vmUid && owner.value("controller", json()) == true &&
+               owner.value("kind", json()) == "VMPlacement";
+      });
+  if (!controlled) return refuse("it has no controller owner reference to this VMPlacement (uid " + vmUid + ")");
+  // 409 when the object was replaced since the check: the retry checks the replacement.
+  auto removed = deps_.client->remove(*type, ns, name, kube::DeletePreconditions{stringAt(*current, "/metadata/uid"_json_pointer)});
   if (!removed.ok() && !removed.error().isNotFound()) return removed.error();
   return kube::okStatus();
 }
 
-std::optional<std::string> VMPlacementController::materialize(const json& object, const api::VMPlacement& vm,
-                                                               json& status) {
+std::optional<VMPlacementController::WorkloadPlan> VMPlacementController::planWorkload(const json& object,
+                                                                                      const api::VMPlacement& vm,
+                                                                                      json& status, std::string& error) {
   const auto now = deps_.clock->wallNow();
   const int64_t generation = vm.metadata.generation;
-  auto reject = [&](const std::string& reason, const std::string& message) {
-    status.erase("workloadRef");
+  auto reject = [&](const std::string& reason, const std::string& message) -> std::optional<WorkloadPlan> {
     condition(status, "WorkloadReady", "False", reason, message, generation, now);
     if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
     return std::nullopt;
   };
   const json& tmpl = *vm.spec.template_;
-  const std::string apiVersion = tmpl.value("apiVersion", "");
-  const std::string kind = tmpl.value("kind", "");
+  const std::string apiVersion = stringAt(tmpl, "/apiVersion"_json_pointer);
+  const std::string kind = stringAt(tmpl, "/kind"_json_pointer);
+  const auto& allowed = deps_.workloadKinds;
+  if (std::find(allowed.begin(), allowed.end(), WorkloadKind{apiVersion, kind}) == allowed.end()) {
+    std::string list;
+    for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k.apiVersion + " " + k.kind;
+    return reject("WorkloadKindNotAllowed", "spec.template: kind " + apiVersion + " " + kind +
+                                                " is not allowed (allowed: " + (list.empty() ? "none" : list) + ")");
+  }
   auto type = deps_.discovery->resourceFor(apiVersion, kind);
   if (!type.ok()) {
     if (type.error().isNotFound() || type.error().code == 422) {
       return reject("UnknownKind", "spec.template: " + type.error().message);
     }
-    return "discovery of " + apiVersion + " " + kind + ": " + type.error().toString();
+    error = "discovery of " + apiVersion + " " + kind + ": " + type.error().toString();
+    return std::nullopt;
   }
   if (!type->namespaced) {
-    return reject("TemplateRejected", "spec.template: kind " + kind + " is cluster-scoped; the workload must be namespaced");
+    return reject("WorkloadKindNotAllowed",
+                  "spec.template: kind " + kind + " is cluster-scoped; the workload must be namespaced");
   }
   json workload = tmpl;
   json& meta = workload["metadata"];
@@ -280,24 +337,8 @@ std::optional<std::string> VMPlacementController::materialize(const json& object
                                           {"controller", true},
                                           {"blockOwnerDeletion", true}}});
   const std::string name = meta["name"].get<std::string>();
-  auto applied = deps_.client->patch(*type, ns, name, kube::PatchType::kApply, workload, "", kFieldManager, true);
-  if (!applied.ok()) {
-    const int code = applied.error().code;
-    if (code >= 400 && code < 500 && code != 409 && code != 429) {
-      return reject("TemplateRejected", "spec.template: the API server rejected " + kind + " " + ns + "/" + name +
-                                            ": " + applied.error().message);
-    }
-    return "applying spec.template: " + applied.error().toString();
-  }
-  status["workloadRef"] = {{"apiVersion", apiVersion},
-                           {"kind", kind},
-                           {"namespace", ns},
-                           {"name", name},
-                           {"uid", applied->value("/metadata/uid"_json_pointer, std::string())}};
-  condition(status, "WorkloadReady", "True", "Materialized", kind + " " + ns + "/" + name + " applied in region " +
-                                                                   deps_.localRegion,
-            generation, now);
-  return std::nullopt;
+  return WorkloadPlan{*type, std::move(workload),
+                      json{{"apiVersion", apiVersion}, {"kind", kind}, {"namespace", ns}, {"name", name}}};
 }
 
 kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object) {
@@ -333,10 +374,12 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
     status["message"] = message;
     condition(status, "Placed", "False", "Preempted", message, generation, deps_.clock->wallNow());
     // Status first: a victim whose write fails (a conflict while the cache is behind) keeps running.
-    auto result = writeStatus(*object, status);
-    if (!result.ok() || result.requeueAfter) {
+    json written = *object;
+    auto result = writeStatus(written, status);
+    if (result.gone) continue;  // deleted meanwhile: it holds nothing
+    if (result.stop) {
       restoreVictims(victims, i);
-      return result;
+      return *result.stop;
     }
     if (auto removed = deleteWorkload(*object); !removed.ok()) {
       spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
@@ -377,6 +420,10 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   }
   if (!parsed.ok()) {
     forget(key);
+    if (auto removed = deleteWorkload(object); !removed.ok()) {
+      return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
+    }
+    status.erase("workloadRef");
     status["phase"] = "Failed";
     status["observedGeneration"] = generation;
     status["message"] = parsed.error().message;
@@ -384,7 +431,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     if (deps_.events && object.value("/status/message"_json_pointer, std::string()) != parsed.error().message) {
       deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
     }
-    return writeStatus(object, status);
+    return done(writeStatus(object, status));
   }
   const api::VMPlacement& vm = *parsed;
 
@@ -397,7 +444,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   // config/admission/ usually adds the finalizer at create, and then neither write happens).
   const bool hadFinalizer = kube::hasFinalizer(object, kPlacementFinalizer);
   if (!hadFinalizer && holdsCapacity(phase)) {
-    if (auto added = addFinalizer(object); !added.ok() || added.requeueAfter) return added;
+    if (auto added = addFinalizer(object); added.stop) return *added.stop;
   }
   if (phase == "Migrating") return kube::ReconcileResult::success();  // the Migration controller's
   const std::string currentRegion = holdsCapacity(phase) ? status.value("region", "") : "";
@@ -408,7 +455,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     const bool specChanged = status.value("observedGeneration", int64_t{-1}) != generation;
     if (!specChanged) {
       assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
-      return ensureWorkload(object, vm, status, currentRegion);
+      return done(ensureWorkload(object, vm, status, currentRegion));
     }
     std::optional<placement::Rejection> misfit;
     {
@@ -427,7 +474,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       status["observedGeneration"] = generation;
       status["message"] = "spec changed; region " + currentRegion + " still satisfies every constraint";
       condition(status, "Placed", "True", "Placed", "placed in " + currentRegion, generation, now);
-      return ensureWorkload(object, vm, status, currentRegion);
+      return done(ensureWorkload(object, vm, status, currentRegion));
     }
     moveReason = "region " + currentRegion + " no longer fits: " + placement::describe(*misfit) + "; ";
   }
@@ -483,9 +530,8 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
                                  std::to_string(static_cast<int>(std::round(decision.score))) + "): " +
                                  decision.message);
       }
-      auto written = ensureWorkload(object, vm, status, decision.region, &object);
-      if (!written.ok() || written.requeueAfter || hadFinalizer) return written;
-      return addFinalizer(object);  // guarded by the resourceVersion the status write returned
+      // The finalizer is guarded by the resourceVersion the status write returned.
+      return done(ensureWorkload(object, vm, status, decision.region, /*addFinalizerAfter=*/!hadFinalizer));
     }
     case placement::Outcome::kUnschedulable: {
       const bool preempted = phase == "Preempted";
@@ -512,36 +558,90 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
           return kube::ReconcileResult::failure("removing the workload: " + removed.error().toString());
         }
       }
-      return writeStatus(object, status);
+      return done(writeStatus(object, status));
     }
     case placement::Outcome::kInvalid:
+      if (auto removed = deleteWorkload(object); !removed.ok()) {
+        return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
+      }
+      status.erase("workloadRef");
       status["phase"] = "Failed";
       status["message"] = decision.message;
       status["observedGeneration"] = generation;
       condition(status, "Placed", "False", "InvalidSpec", decision.message, generation, now);
-      return writeStatus(object, status);
+      return done(writeStatus(object, status));
   }
   return kube::ReconcileResult::success();
 }
 
-kube::ReconcileResult VMPlacementController::ensureWorkload(const json& object, const api::VMPlacement& vm,
-                                                            json status, const std::string& region,
-                                                            json* writtenObject) {
+VMPlacementController::Write VMPlacementController::ensureWorkload(json& object, const api::VMPlacement& vm,
+                                                                  json status, const std::string& region,
+                                                                  bool addFinalizerAfter) {
   const int64_t generation = vm.metadata.generation;
+  const auto now = deps_.clock->wallNow();
+  auto record = [&]() -> Write {
+    if (auto written = writeStatus(object, status); written.stop) return written;
+    if (!addFinalizerAfter) return {};
+    addFinalizerAfter = false;
+    return addFinalizer(object);
+  };
   if (region == deps_.localRegion && vm.spec.template_ && deps_.discovery) {
     const json* ready = status.contains("conditions") ? kube::findCondition(status["conditions"], "WorkloadReady") : nullptr;
-    const bool current = ready && ready->value("observedGeneration", int64_t{-1}) == generation &&
-                         status.value("/workloadRef/name"_json_pointer, std::string()) != "" ;
-    const bool rejectedAtThisGeneration = ready && ready->value("status", "") == "False" &&
-                                          ready->value("observedGeneration", int64_t{-1}) == generation;
-    if (!current && !rejectedAtThisGeneration) {
-      if (auto transient = materialize(object, vm, status)) return kube::ReconcileResult::failure(*transient);
+    const bool atThisGeneration = ready && ready->value("observedGeneration", int64_t{-1}) == generation;
+    const bool current = atThisGeneration && ready->value("status", "") == "True" &&
+                         status.value("/workloadRef/name"_json_pointer, std::string()) != "";
+    const bool rejected = atThisGeneration && ready->value("status", "") == "False";
+    if (!current && !rejected) {
+      std::string error;
+      auto plan = planWorkload(object, vm, status, error);
+      if (!error.empty()) return {kube::ReconcileResult::failure(error)};
+      if (plan) {
+        const json previous = status.value("workloadRef", json());
+        auto names = [](const json& ref, const json& other) {
+          if (!ref.is_object()) return false;
+          for (const char* field : {"apiVersion", "kind", "namespace", "name"}) {
+            if (ref.value(field, json()) != other[field]) return false;
+          }
+          return true;
+        };
+        const bool recorded = names(previous, plan->ref);
+        const std::string what = plan->ref["kind"].get<std::string>() + " " +
+                                 plan->ref["namespace"].get<std::string>() + "/" + plan->ref["name"].get<std::string>();
+        if (!recorded) {
+          // The template names another object than the one recorded: that one goes first.
+          if (auto removed = deleteWorkload(object); !removed.ok()) {
+            return {kube::ReconcileResult::failure("removing the previous workload: " + removed.error().toString())};
+          }
+          status["workloadRef"] = plan->ref;
+          condition(status, "WorkloadReady", "Unknown", "Materializing",
+                    what + " is being applied in region " + deps_.localRegion, generation, now);
+          if (auto written = record(); written.stop) return written;
+        }
+        const std::string& ns = plan->ref["namespace"].get_ref<const std::string&>();
+        const std::string& name = plan->ref["name"].get_ref<const std::string&>();
+        auto applied = deps_.client->patch(plan->type, ns, name, kube::PatchType::kApply, plan->workload, "",
+                                           kFieldManager, true);
+        if (!applied.ok()) {
+          const int code = applied.error().code;
+          if (code < 400 || code >= 500 || code == 409 || code == 429) {
+            return {kube::ReconcileResult::failure("applying spec.template: " + applied.error().toString())};
+          }
+          if (!recorded) status.erase("workloadRef");  // nothing was created
+          const std::string message = "spec.template: the API server rejected " + what + ": " + applied.error().message;
+          condition(status, "WorkloadReady", "False", "TemplateRejected", message, generation, now);
+          if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, "TemplateRejected", "Materialize", message);
+        } else {
+          status["workloadRef"]["uid"] = applied->value("/metadata/uid"_json_pointer, std::string());
+          condition(status, "WorkloadReady", "True", "Materialized", what + " applied in region " + deps_.localRegion,
+                    generation, now);
+        }
+      }
     }
   } else if (vm.spec.template_ && region != deps_.localRegion) {
     condition(status, "WorkloadReady", "Unknown", "RemoteRegion",
-              "the operator of region " + region + " materializes spec.template", generation, deps_.clock->wallNow());
+              "the operator of region " + region + " materializes spec.template", generation, now);
   }
-  return writeStatus(object, status, writtenObject);
+  return record();
 }
 
 }  // namespace dwcp::controllers

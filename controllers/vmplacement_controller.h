@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,15 @@ inline constexpr const char* kFieldManager = "dwcp-operator";
 inline constexpr const char* kPlacementLabel = "federation.dwcp.io/vmplacement";
 inline constexpr const char* kRegionLabel = "federation.dwcp.io/region";
 
+// A kind spec.template may materialize, e.g. {"kubevirt.io/v1", "VirtualMachine"}.
+struct WorkloadKind {
+  std::string apiVersion;
+  std::string kind;
+  bool operator==(const WorkloadKind&) const = default;
+};
+// KubeVirt VirtualMachine, ConfigMap, Deployment and StatefulSet.
+std::vector<WorkloadKind> defaultWorkloadKinds();
+
 struct VMPlacementControllerDeps {
   const kube::Store* regions = nullptr;
   const kube::Store* vmPlacements = nullptr;
@@ -41,6 +51,8 @@ struct VMPlacementControllerDeps {
   kube::EventRecorder* events = nullptr;  // optional
   kube::Clock* clock = nullptr;
   std::string localRegion;
+  // The kinds spec.template may be; any other, and any cluster-scoped kind, is refused.
+  std::vector<WorkloadKind> workloadKinds = defaultWorkloadKinds();
   placement::EngineConfig engine;
   // Engine decision time in seconds and the result ("placed", "preempting", "unschedulable",
   // "invalid"); optional.
@@ -73,15 +85,40 @@ class VMPlacementController {
   void assumeLocked(const placement::PlacedVM& vm);
   void forget(const std::string& key);
   void enqueueWaiting(const std::string& reason);
-  // Materializes the workload when `region` is ours, then writes `status` if it changed (the
-  // object the server returned goes to *writtenObject when given).
-  kube::ReconcileResult ensureWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
-                                       nlohmann::json status, const std::string& region,
-                                       nlohmann::json* writtenObject = nullptr);
+
+  // A write to the VMPlacement went through (or had nothing to write) unless `stop` is set: the
+  // reconcile then ends with it (a conflict to requeue, an error, or success when the VM is gone,
+  // its capacity released).
+  struct Write {
+    std::optional<kube::ReconcileResult> stop;
+    bool gone = false;
+  };
+  static kube::ReconcileResult done(const Write& write);
+  // The VM no longer exists on the server: it holds nothing.
+  Write gone(const std::string& key);
+  // Writes `status` when it changed; `object` becomes the server's copy.
+  Write writeStatus(nlohmann::json& object, nlohmann::json status);
+  // Adds the placement finalizer; `object` becomes the patched object.
+  Write addFinalizer(nlohmann::json& object);
+
+  // Records `status` (then the finalizer when `addFinalizerAfter`) and, when `region` is ours,
+  // materializes spec.template. The workload is named in status.workloadRef (and the finalizer
+  // added) before it is applied, so no failed write leaves a workload the status does not name.
+  Write ensureWorkload(nlohmann::json& object, const api::VMPlacement& vm, nlohmann::json status,
+                       const std::string& region, bool addFinalizerAfter = false);
+  struct WorkloadPlan {
+    kube::ResourceType type;
+    nlohmann::json workload;  // the apply body
+    nlohmann::json ref;       // status.workloadRef, without a uid until applied
+  };
+  // spec.template checked against the allowlist, discovery (namespaced kinds only) and the VM's
+  // namespace. A template that cannot be applied is reported in `status` (WorkloadReady False,
+  // an event; not retried until the spec changes) and yields nothing; a transient failure goes
+  // to `error`.
+  std::optional<WorkloadPlan> planWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
+                                           nlohmann::json& status, std::string& error);
 
   kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object);
-  kube::ReconcileResult writeStatus(const nlohmann::json& object, nlohmann::json status,
-                                    nlohmann::json* writtenObject = nullptr);
   // Writes each victim's Preempted status, then deletes its workload. When a write fails (or
   // conflicts), that victim and the ones after it were not preempted: they go back into the ledger
   // (the preemptor stays there too, counted conservatively until its retry) and the result is
@@ -89,14 +126,10 @@ class VMPlacementController {
   kube::ReconcileResult preemptVictims(const std::string& preemptor, int priority,
                                        const std::vector<placement::Victim>& victims);
   void restoreVictims(const std::vector<placement::Victim>& victims, size_t from);
-  // Server-side applies spec.template in the VM's namespace; sets status.workloadRef and the
-  // WorkloadReady condition in `status`. A template the API server rejects is reported there
-  // (and in an event), not retried until the spec changes; returns an error only for transient
-  // failures worth a retry.
-  std::optional<std::string> materialize(const nlohmann::json& object, const api::VMPlacement& vm,
-                                         nlohmann::json& status);
-  // Adds the placement finalizer; `object` becomes the patched object.
-  kube::ReconcileResult addFinalizer(nlohmann::json& object);
+  // Deletes the workload status.workloadRef names, only when it is the object this controller
+  // made for `object`: same namespace, a namespaced kind, our label and a controller owner
+  // reference to the VM's uid (read first), deleted with that uid as a precondition. A ref that
+  // fails a check is never deleted (an event says why). Errors are transient.
   kube::Status deleteWorkload(const nlohmann::json& object);
 
   VMPlacementControllerDeps deps_;

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -139,6 +140,34 @@ json conditionOf(const json& status, const std::string& type) {
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
+// A workload as the controller materializes it for VMPlacement `vmName`: its labels and a
+// controller owner reference to the VMPlacement's uid.
+json ownedWorkload(const std::string& apiVersion, const std::string& kind, const std::string& ns,
+                   const std::string& name, const std::string& vmName) {
+  return json{{"apiVersion", apiVersion},
+              {"kind", kind},
+              {"metadata",
+               {{"name", name},
+                {"namespace", ns},
+                {"uid", "uid-workload-" + name},
+                {"labels", {{kPlacementLabel, vmName}, {kRegionLabel, "r1"}}},
+                {"ownerReferences", json::array({{{"apiVersion", "federation.dwcp.io/v1alpha1"},
+                                                  {"kind", "VMPlacement"},
+                                                  {"name", vmName},
+                                                  {"uid", "uid-" + vmName},
+                                                  {"controller", true},
+                                                  {"blockOwnerDeletion", true}}})}}}};
+}
+
+// status.workloadRef naming `workload`.
+json refTo(const json& workload) {
+  return json{{"apiVersion", workload["apiVersion"]},
+              {"kind", workload["kind"]},
+              {"namespace", workload["metadata"].value("namespace", "")},
+              {"name", workload["metadata"]["name"]},
+              {"uid", workload["metadata"]["uid"]}};
+}
+
 // ---------------------------------------------------------------------------------------------
 // A small API server behind the FakeTransport: VMPlacements with JSON Patch (test ops included)
 // and the status subresource under resourceVersion preconditions, KubeVirt discovery and apply,
@@ -159,6 +188,11 @@ class FakeApi {
   void catchUp() {
     std::lock_guard lock(mu_);
     for (const auto& [key, object] : server_) cache_.upsert(object);
+  }
+  // Deletes an object on the server only (the watch has not told the cache yet).
+  void removeFromServer(const std::string& key) {
+    std::lock_guard lock(mu_);
+    server_.erase(key);
   }
   json server(const std::string& key) {
     std::lock_guard lock(mu_);
@@ -185,30 +219,80 @@ class FakeApi {
     std::lock_guard lock(mu_);
     const std::string path = request.path.substr(0, request.path.find('?'));
     if (startsWith(path, kVMPath)) return vmPlacement(request, path.substr(std::string(kVMPath).size()));
-    if (request.method == "GET" && path == "/apis/kubevirt.io/v1") {
-      if (!kubevirtServed_) return statusError(404, "NotFound");
-      json list = {{"kind", "APIResourceList"},
-                   {"groupVersion", "kubevirt.io/v1"},
-                   {"resources",
-                    {{{"name", "virtualmachines"}, {"kind", "VirtualMachine"}, {"namespaced", true}},
-                     {{"name", "virtualmachines/status"}, {"kind", "VirtualMachine"}, {"namespaced", true}}}}};
-      return {200, list.dump()};
-    }
-    if (startsWith(path, kWorkloadPath) && request.method == "PATCH") {
-      json workload = json::parse(request.body);
-      workload["metadata"]["uid"] = "uid-workload-" + workload["metadata"]["name"].get<std::string>();
-      workload["metadata"]["resourceVersion"] = nextVersion();
-      return {200, workload.dump()};
-    }
-    if (startsWith(path, kWorkloadPath) && request.method == "DELETE") {
-      return {200, json{{"kind", "Status"}, {"status", "Success"}}.dump()};
+    if (request.method == "GET") {
+      if (auto list = discovery(path)) return *list;
     }
     if (startsWith(path, kEventsPath) && request.method == "POST") return {201, request.body};
     if (startsWith(path, kEventsPath) && request.method == "PATCH") return {200, "{}"};
+    if (startsWith(path, "/api/v1/") || startsWith(path, "/apis/")) return workloadRequest(request, path);
     return {599, "unexpected request " + request.method + " " + request.path};
   }
 
+  // Workloads (anything but VMPlacements and Events), by their REST path.
+  void putWorkload(const std::string& path, json object) {
+    std::lock_guard lock(mu_);
+    workloads_[path] = std::move(object);
+  }
+  json workload(const std::string& path) {
+    std::lock_guard lock(mu_);
+    return workloads_.count(path) ? workloads_[path] : json();
+  }
+  size_t workloadCount() {
+    std::lock_guard lock(mu_);
+    return workloads_.size();
+  }
+
  private:
+  std::optional<kube::Response> discovery(const std::string& path) {
+    auto list = [](const std::string& groupVersion, std::vector<std::tuple<std::string, std::string, bool>> kinds) {
+      json resources = json::array();
+      for (const auto& [resource, kind, namespaced] : kinds) {
+        resources.push_back({{"name", resource}, {"kind", kind}, {"namespaced", namespaced}});
+        resources.push_back({{"name", resource + "/status"}, {"kind", kind}, {"namespaced", namespaced}});
+      }
+      return kube::Response{
+          200, json{{"kind", "APIResourceList"}, {"groupVersion", groupVersion}, {"resources", resources}}.dump()};
+    };
+    if (path == "/apis/kubevirt.io/v1") {
+      if (!kubevirtServed_) return statusError(404, "NotFound");
+      return list("kubevirt.io/v1", {{"virtualmachines", "VirtualMachine", true}});
+    }
+    if (path == "/api/v1") {
+      return list("v1", {{"configmaps", "ConfigMap", true}, {"namespaces", "Namespace", false}});
+    }
+    if (path == "/apis/apps/v1") {
+      return list("apps/v1", {{"deployments", "Deployment", true}, {"statefulsets", "StatefulSet", true}});
+    }
+    if (path == "/apis/rbac.authorization.k8s.io/v1") {
+      return list("rbac.authorization.k8s.io/v1",
+                  {{"rolebindings", "RoleBinding", true}, {"clusterrolebindings", "ClusterRoleBinding", false}});
+    }
+    return std::nullopt;
+  }
+
+  kube::Response workloadRequest(const kube::Request& request, const std::string& path) {
+    auto found = workloads_.find(path);
+    if (request.method == "PATCH") {
+      json workload = json::parse(request.body);
+      workload["metadata"]["uid"] = found != workloads_.end()
+                                        ? found->second["metadata"]["uid"]
+                                        : json("uid-workload-" + workload["metadata"]["name"].get<std::string>());
+      workload["metadata"]["resourceVersion"] = nextVersion();
+      workloads_[path] = workload;
+      return {200, workload.dump()};
+    }
+    if (found == workloads_.end()) return statusError(404, "NotFound");
+    if (request.method == "GET") return {200, found->second.dump()};
+    if (request.method == "DELETE") {
+      const json options = request.body.empty() ? json::object() : json::parse(request.body);
+      const std::string uid = options.value("/preconditions/uid"_json_pointer, std::string());
+      if (!uid.empty() && uid != found->second["metadata"]["uid"]) return statusError(409, "Conflict");
+      workloads_.erase(found);
+      return {200, json{{"kind", "Status"}, {"status", "Success"}}.dump()};
+    }
+    return {599, "unexpected request " + request.method + " " + request.path};
+  }
+
   std::string nextVersion() { return std::to_string(++version_); }
 
   kube::Response vmPlacement(const kube::Request& request, const std::string& rest) {
@@ -248,6 +332,7 @@ class FakeApi {
   kube::Store& cache_;
   std::map<std::string, json> server_;
   std::vector<std::pair<std::string, json>> statusWrites_;
+  std::map<std::string, json> workloads_;
   bool kubevirtServed_ = true;
   int64_t version_ = 100;
 };
@@ -261,7 +346,12 @@ class VMPlacementControllerTest : public ::testing::Test {
         client_(transport_),
         discovery_(client_, clock_),
         api_(vms_) {
-    transport_->setFallback([this](const kube::Request& request) { return api_.handle(request); });
+    transport_->setFallback([this](const kube::Request& request) {
+      if (intercept_) {
+        if (auto response = intercept_(request)) return *response;
+      }
+      return api_.handle(request);
+    });
   }
 
   VMPlacementController& start(const std::string& localRegion = "", kube::EventRecorder* events = nullptr,
@@ -274,6 +364,7 @@ class VMPlacementControllerTest : public ::testing::Test {
     deps.events = events;
     deps.clock = &clock_;
     deps.localRegion = localRegion;
+    deps.workloadKinds = workloadKinds_;
     deps.engine = engine;
     deps.observeDecision = [this](double seconds, const std::string& result) {
       std::lock_guard lock(mu_);
@@ -316,7 +407,18 @@ class VMPlacementControllerTest : public ::testing::Test {
     return out;
   }
 
+  // The VM is deleted and the watch DELETE delivered (cache, then handlers), as the informer does.
+  void deleteVM(const std::string& name) {
+    const json gone = api_.server(keyOf(name));
+    api_.removeFromServer(keyOf(name));
+    vms_.erase(keyOf(name));
+    vmHandler_.onDelete(gone);
+  }
+
   std::shared_ptr<kube::FakeTransport> transport_;
+  // Sees every unscripted request before the FakeApi; a response it returns is the answer.
+  std::function<std::optional<kube::Response>(const kube::Request&)> intercept_;
+  std::vector<WorkloadKind> workloadKinds_ = defaultWorkloadKinds();
   kube::Client client_;
   kube::FakeClock clock_;
   kube::Discovery discovery_;
@@ -495,8 +597,8 @@ TEST_F(VMPlacementControllerTest, VMDeletedBeforeItsFinalizerReleasesItsCapacity
 
   auto result = reconcile("a");
   EXPECT_TRUE(result.ok() && !result.requeueAfter);
-  EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
-  // The watch DELETE releases it; b, waiting on the same capacity, then fits.
+  EXPECT_TRUE(controller_->ledger().empty());  // gone: it holds nothing
+  // The watch DELETE changes nothing; b, waiting on the same capacity, then fits.
   const json gone = api_.server(keyOf("a"));
   vms_.erase(keyOf("a"));
   vmHandler_.onDelete(gone);
@@ -707,6 +809,8 @@ TEST_F(VMPlacementControllerTest, DeletionDeletesTheWorkloadReleasesCapacityAndR
                                    {"name", "gone-vm"},
                                    {"uid", "uid-workload-gone-vm"}};
   api_.put(gone);
+  api_.putWorkload(std::string(kWorkloadPath) + "gone-vm",
+                   ownedWorkload("kubevirt.io/v1", "VirtualMachine", "default", "gone-vm", "gone"));
   api_.put(withStatus(vmObject("unschedulable", 4), "Unschedulable"));
   api_.put(withStatus(vmObject("preempted", 4), "Preempted"));
   api_.put(withStatus(vmObject("pending", 1), "Pending"));
@@ -771,6 +875,7 @@ TEST_F(VMPlacementControllerTest, DeletionRetriesWhenTheWorkloadDeleteFails) {
   vm["status"]["workloadRef"] = {{"apiVersion", "kubevirt.io/v1"}, {"kind", "VirtualMachine"},
                                  {"namespace", "default"}, {"name", "a"}};
   api_.put(vm);
+  api_.putWorkload(std::string(kWorkloadPath) + "a", ownedWorkload("kubevirt.io/v1", "VirtualMachine", "default", "a", "a"));
   transport_->expect("DELETE", kWorkloadPath, statusError(500, "InternalError"));
   start();
   controller_->seedLedger();
@@ -968,6 +1073,8 @@ TEST_F(VMPlacementControllerTest, VictimStatusConflictRollsBackThePreemption) {
   victim["status"]["workloadRef"] = {{"apiVersion", "kubevirt.io/v1"}, {"kind", "VirtualMachine"},
                                      {"namespace", "default"}, {"name", "low10"}};
   api_.put(victim);
+  api_.putWorkload(std::string(kWorkloadPath) + "low10",
+                   ownedWorkload("kubevirt.io/v1", "VirtualMachine", "default", "low10", "low10"));
   api_.put(withStatus(vmObject("low20", 4, 20, true), "Placed", "r1", 5));
   api_.put(withStatus(vmObject("urgent", 4, 60), "Pending"));
   api_.put(withStatus(vmObject("bystander", 4, 5), "Pending"));  // too low to preempt anyone
@@ -1075,12 +1182,29 @@ TEST_F(TemplateTest, LocalRegionAppliesTheTemplateWithOwnerReferenceAndLabels) {
   EXPECT_EQ(ready["status"], "True");
   EXPECT_EQ(ready["reason"], "Materialized");
   EXPECT_EQ(ready["observedGeneration"], 1);
+  // The placement and the workload's name were written before the apply; its uid after it.
+  auto writes = api_.statusWritesOf(keyOf("web-frontend-01"));
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_EQ(writes[0]["region"], "eu-west-1");
+  EXPECT_EQ(writes[0]["workloadRef"], (json{{"apiVersion", "kubevirt.io/v1"},
+                                           {"kind", "VirtualMachine"},
+                                           {"namespace", "default"},
+                                           {"name", "web-frontend-01"}}));
+  EXPECT_EQ(conditionOf(writes[0], "WorkloadReady")["reason"], "Materializing");
+  auto all = transport_->requests();
+  auto firstOf = [&](const std::string& method, const std::string& prefix) {
+    return std::find_if(all.begin(), all.end(),
+                        [&](const kube::Request& r) { return r.method == method && startsWith(r.path, prefix); }) -
+           all.begin();
+  };
+  EXPECT_LT(firstOf("PUT", kVMPath), firstOf("PATCH", kWorkloadPath));
+  EXPECT_LT(firstOf("PATCH", kVMPath), firstOf("PATCH", kWorkloadPath));  // the finalizer is on first
 
   // Reconciled again once the cache caught up: nothing to apply, nothing to write.
   api_.catchUp();
   ASSERT_TRUE(reconcile("web-frontend-01").ok());
   EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 1u);
-  EXPECT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(api_.statusWrites().size(), 2u);
 
   // A new generation applies again.
   json vm = api_.server(keyOf("web-frontend-01"));
@@ -1122,7 +1246,7 @@ TEST_F(TemplateTest, RejectedTemplateIsReportedAndNotRetriedAtTheSameGeneration)
   result = reconcile("web-frontend-01");
   EXPECT_TRUE(result.ok());
   EXPECT_EQ(requestsTo("PATCH", kWorkloadPath).size(), 1u);  // not applied again
-  EXPECT_EQ(api_.statusWrites().size(), 1u);
+  EXPECT_EQ(api_.statusWrites().size(), 2u);                  // the record before the apply, the verdict
 }
 
 TEST_F(TemplateTest, UnknownKindIsReported) {
@@ -1411,6 +1535,426 @@ TEST_F(VMPlacementControllerTest, VMUpdatesEnqueueTheVMAndReleasesEnqueueWaiting
   vmHandler_.onUpdate(victim, preempted);
   EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("victim"), keyOf("waiting")}));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The workload is only ever the object the controller made: same namespace, our labels, a
+// controller owner reference to this VMPlacement's uid, deleted with a uid precondition.
+
+struct RefusedRefCase {
+  const char* name;
+  std::string path;  // where the object named by the workloadRef lives
+  json object;
+  json ref;
+};
+
+void PrintTo(const RefusedRefCase& c, std::ostream* os) { *os << c.name; }
+
+RefusedRefCase refusedRef(const char* name, const std::string& path, json object) {
+  json ref = refTo(object);
+  return {name, path, std::move(object), std::move(ref)};
+}
+
+json withoutLabels(json object) {
+  object["metadata"].erase("labels");
+  return object;
+}
+
+json notController(json object) {
+  object["metadata"]["ownerReferences"][0]["controller"] = false;
+  return object;
+}
+
+json ownedBy(json object, const std::string& uid) {
+  object["metadata"]["ownerReferences"][0]["uid"] = uid;
+  return object;
+}
+
+json labelled(json object, const std::string& vmName) {
+  object["metadata"]["labels"][kPlacementLabel] = vmName;
+  return object;
+}
+
+json clusterScopedRef(json object) {
+  json ref = refTo(object);
+  ref["namespace"] = "default";  // claims the VM's namespace for a cluster-scoped kind
+  return ref;
+}
+
+const std::string kOtherConfigMap = "/api/v1/namespaces/other/configmaps/victim";
+const std::string kDefaultConfigMap = "/api/v1/namespaces/default/configmaps/w";
+
+std::vector<RefusedRefCase> refusedRefCases() {
+  std::vector<RefusedRefCase> cases = {
+      refusedRef("ConfigMapInAnotherNamespace", kOtherConfigMap,
+                 withoutLabels(ownedBy(ownedWorkload("v1", "ConfigMap", "other", "victim", "a"), "uid-someone"))),
+      refusedRef("OwnedConfigMapInAnotherNamespace", kOtherConfigMap,
+                 ownedWorkload("v1", "ConfigMap", "other", "victim", "a")),
+      refusedRef("NoLabelsNoOwner", kDefaultConfigMap,
+                 withoutLabels(ownedBy(ownedWorkload("v1", "ConfigMap", "default", "w", "a"), "uid-someone"))),
+      refusedRef("OwnedByAnotherUid", kDefaultConfigMap,
+                 ownedBy(ownedWorkload("v1", "ConfigMap", "default", "w", "a"), "uid-a-before-recreate")),
+      refusedRef("OwnerReferenceNotController", kDefaultConfigMap,
+                 notController(ownedWorkload("v1", "ConfigMap", "default", "w", "a"))),
+      refusedRef("LabelMissing", kDefaultConfigMap, withoutLabels(ownedWorkload("v1", "ConfigMap", "default", "w", "a"))),
+      refusedRef("LabelNamesAnotherVM", kDefaultConfigMap,
+                 labelled(ownedWorkload("v1", "ConfigMap", "default", "w", "a"), "b")),
+  };
+  json ns = ownedWorkload("v1", "Namespace", "", "other", "a");
+  ns["metadata"].erase("namespace");
+  cases.push_back({"ClusterScopedNamespace", "/api/v1/namespaces/other", ns, clusterScopedRef(ns)});
+  json binding = ownedWorkload("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "admins", "a");
+  binding["metadata"].erase("namespace");
+  cases.push_back({"ClusterScopedClusterRoleBinding",
+                   "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/admins", binding, clusterScopedRef(binding)});
+  return cases;
+}
+
+class RefusedWorkloadRefTest : public VMPlacementControllerTest,
+                               public ::testing::WithParamInterface<RefusedRefCase> {};
+
+TEST_P(RefusedWorkloadRefTest, DeletionNeverDeletesWhatTheControllerDidNotMake) {
+  const RefusedRefCase& c = GetParam();
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 8), "Placed", "r1");
+  vm["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  vm["status"]["workloadRef"] = c.ref;  // written through /status by someone else
+  api_.put(vm);
+  api_.putWorkload(c.path, c.object);
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  start("r1", &events);
+  controller_->seedLedger();
+
+  auto result = reconcile("a");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  events.processPending();
+
+  EXPECT_TRUE(requestsTo("DELETE", "/").empty());
+  EXPECT_EQ(api_.workload(c.path), c.object);
+  // The deletion goes on: capacity released, our finalizer removed.
+  EXPECT_TRUE(controller_->ledger().empty());
+  EXPECT_EQ(api_.server(keyOf("a"))["metadata"]["finalizers"], json::array());
+  bool explained = false;
+  for (const auto& r : requestsTo("POST", kEventsPath)) {
+    const json event = json::parse(r.body);
+    explained = explained || (event["reason"] == "WorkloadRefRefused" &&
+                              event["note"].get<std::string>().find(c.ref["name"].get<std::string>()) !=
+                                  std::string::npos);
+  }
+  EXPECT_TRUE(explained);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, RefusedWorkloadRefTest, ::testing::ValuesIn(refusedRefCases()),
+                         [](const ::testing::TestParamInfo<RefusedRefCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_F(VMPlacementControllerTest, RefusedWorkloadRefIsClearedFromStatusWhenTheVMMoves) {
+  addRegions({region("r1", 10), region("r2", 10)});
+  json vm = withStatus(vmObject("a", 4), "Placed", "r1");
+  vm["metadata"]["generation"] = 2;
+  vm["spec"]["constraints"] = {{"regions", {"r2"}}};  // r1 no longer fits
+  json victim = ownedWorkload("v1", "ConfigMap", "other", "victim", "a");
+  vm["status"]["workloadRef"] = refTo(victim);
+  api_.put(vm);
+  api_.putWorkload(kOtherConfigMap, victim);
+  start("r1");
+  controller_->seedLedger();
+
+  ASSERT_TRUE(reconcile("a").ok());
+  EXPECT_TRUE(requestsTo("DELETE", "/").empty());
+  EXPECT_EQ(api_.workload(kOtherConfigMap), victim);
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["region"], "r2");
+  EXPECT_FALSE(status.contains("workloadRef"));
+}
+
+TEST_F(VMPlacementControllerTest, OwnWorkloadIsDeletedWithTheUidItChecked) {
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 8), "Placed", "r1");
+  vm["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  json workload = ownedWorkload("v1", "ConfigMap", "default", "w", "a");
+  vm["status"]["workloadRef"] = refTo(workload);
+  api_.put(vm);
+  api_.putWorkload(kDefaultConfigMap, workload);
+  start("r1");
+
+  ASSERT_TRUE(reconcile("a").ok());
+  auto gets = requestsTo("GET", kDefaultConfigMap);
+  auto deletes = requestsTo("DELETE", "/");
+  ASSERT_EQ(gets.size(), 1u);
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].path, kDefaultConfigMap);
+  EXPECT_EQ(json::parse(deletes[0].body)["preconditions"], (json{{"uid", "uid-workload-w"}}));
+  EXPECT_TRUE(api_.workload(kDefaultConfigMap).is_null());
+}
+
+TEST_F(VMPlacementControllerTest, WorkloadReplacedBetweenCheckAndDeleteIsNotDeleted) {
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 8), "Placed", "r1");
+  vm["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  json ours = ownedWorkload("v1", "ConfigMap", "default", "w", "a");
+  vm["status"]["workloadRef"] = refTo(ours);
+  api_.put(vm);
+  json replacement = withoutLabels(ownedBy(ours, "uid-someone"));
+  replacement["metadata"]["uid"] = "uid-replacement";
+  api_.putWorkload(kDefaultConfigMap, replacement);
+  // The GET still sees ours; by the DELETE the object was replaced by someone else's.
+  intercept_ = [&](const kube::Request& request) -> std::optional<kube::Response> {
+    if (request.method == "GET" && request.path == kDefaultConfigMap) return kube::Response{200, ours.dump()};
+    return std::nullopt;
+  };
+  start("r1");
+  controller_->seedLedger();
+
+  EXPECT_FALSE(reconcile("a").ok());  // retried: the next GET sees the replacement
+  EXPECT_EQ(api_.workload(kDefaultConfigMap), replacement);
+  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // the finalizer stays until it is decided
+  intercept_ = nullptr;
+  ASSERT_TRUE(reconcile("a").ok());
+  EXPECT_EQ(api_.workload(kDefaultConfigMap), replacement);
+  EXPECT_EQ(requestsTo("DELETE", "/").size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// spec.template kinds: an allowlist, namespaced only.
+
+json roleBindingTemplate() {
+  return json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+              {"kind", "RoleBinding"},
+              {"metadata", {{"name", "escalate"}}},
+              {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "cluster-admin"}}},
+              {"subjects", {{{"kind", "ServiceAccount"}, {"name", "default"}, {"namespace", "default"}}}}};
+}
+
+TEST_F(TemplateTest, TemplateOfKindRoleBindingIsRefused) {
+  json vm = api_.server(keyOf("web-frontend-01"));
+  vm["spec"]["template"] = roleBindingTemplate();
+  api_.put(vm);
+  kube::EventRecorder events(client_, clock_, {"dwcp.io/federation-operator", "test"});
+  start("eu-west-1", &events);
+
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  EXPECT_FALSE(result.requeueAfter.has_value());
+  events.processPending();
+
+  EXPECT_TRUE(requestsTo("PATCH", "/apis/rbac.authorization.k8s.io/").empty());
+  EXPECT_EQ(api_.workloadCount(), 0u);
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");  // the placement stands
+  EXPECT_EQ(status["region"], "eu-west-1");
+  EXPECT_FALSE(status.contains("workloadRef"));
+  json ready = conditionOf(status, "WorkloadReady");
+  ASSERT_TRUE(ready.is_object()) << status.dump();
+  EXPECT_EQ(ready["status"], "False");
+  EXPECT_EQ(ready["reason"], "WorkloadKindNotAllowed");
+  const std::string message = ready["message"].get<std::string>();
+  EXPECT_NE(message.find("rbac.authorization.k8s.io/v1 RoleBinding"), std::string::npos) << message;
+  EXPECT_NE(message.find("kubevirt.io/v1 VirtualMachine, v1 ConfigMap, apps/v1 Deployment, apps/v1 StatefulSet"),
+            std::string::npos)
+      << message;
+  bool event = false;
+  for (const auto& r : requestsTo("POST", kEventsPath)) event = event || json::parse(r.body)["reason"] == "WorkloadKindNotAllowed";
+  EXPECT_TRUE(event);
+
+  // Not retried until the spec changes.
+  api_.catchUp();
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_TRUE(requestsTo("PATCH", "/apis/rbac.authorization.k8s.io/").empty());
+  EXPECT_EQ(api_.statusWrites().size(), 1u);
+}
+
+TEST_F(TemplateTest, ClusterScopedKindIsRefusedEvenWhenAllowlisted) {
+  json vm = api_.server(keyOf("web-frontend-01"));
+  json binding = roleBindingTemplate();
+  binding["kind"] = "ClusterRoleBinding";
+  vm["spec"]["template"] = binding;
+  api_.put(vm);
+  workloadKinds_.push_back({"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"});
+  start("eu-west-1");
+
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_TRUE(requestsTo("PATCH", "/apis/rbac.authorization.k8s.io/").empty());
+  EXPECT_EQ(api_.workloadCount(), 0u);
+  json ready = conditionOf(api_.server(keyOf("web-frontend-01"))["status"], "WorkloadReady");
+  EXPECT_EQ(ready["status"], "False");
+  EXPECT_EQ(ready["reason"], "WorkloadKindNotAllowed");
+  EXPECT_NE(ready["message"].get<std::string>().find("cluster-scoped"), std::string::npos) << ready["message"];
+}
+
+TEST_F(TemplateTest, AllowlistComesFromTheDeps) {
+  workloadKinds_ = {{"v1", "ConfigMap"}};
+  start("eu-west-1");
+
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_TRUE(requestsTo("PATCH", kWorkloadPath).empty());
+  json ready = conditionOf(api_.server(keyOf("web-frontend-01"))["status"], "WorkloadReady");
+  EXPECT_EQ(ready["reason"], "WorkloadKindNotAllowed");
+  EXPECT_EQ(ready["message"], "spec.template: kind kubevirt.io/v1 VirtualMachine is not allowed (allowed: v1 ConfigMap)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Races: the ledger never holds a deleted VM, and no workload outlives its placement.
+
+TEST_F(VMPlacementControllerTest, FinalizerAdd404AfterTheWatchDeleteDoesNotReAddTheLedgerEntry) {
+  addRegions({region("r1", 10)});
+  json placed = withStatus(vmObject("a", 6), "Placed", "r1");
+  placed["metadata"].erase("finalizers");  // placed before a restart; its finalizer write failed
+  api_.put(placed);
+  api_.put(withStatus(vmObject("b", 6), "Pending"));
+  start();
+  controller_->seedLedger();
+  // a is deleted while its finalizer is being added; the watch DELETE is handled first.
+  intercept_ = [this](const kube::Request& request) -> std::optional<kube::Response> {
+    if (request.method != "PATCH" || request.path != std::string(kVMPath) + "a") return std::nullopt;
+    deleteVM("a");
+    return statusError(404, "NotFound");
+  };
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  EXPECT_TRUE(controller_->ledger().empty());
+  intercept_ = nullptr;
+  ASSERT_TRUE(reconcile("b").ok());
+  EXPECT_EQ(api_.server(keyOf("b"))["status"]["phase"], "Placed");
+}
+
+TEST_F(VMPlacementControllerTest, StatusWrite404ReleasesTheCapacity) {
+  addRegions({region("r1", 10)});
+  api_.put(vmObject("a", 6));
+  api_.put(withStatus(vmObject("b", 6), "Pending"));
+  start();
+  // The interleaving: a's reconcile has read it from the cache when a is deleted and the watch
+  // DELETE handled (its ledger entry not added yet, so nothing to forget); then a is placed and
+  // its status write finds it gone.
+  const json a = api_.server(keyOf("a"));
+  api_.removeFromServer(keyOf("a"));
+  vmHandler_.onDelete(a);
+
+  auto result = reconcile("a");
+  EXPECT_TRUE(result.ok() && !result.requeueAfter);
+  vms_.erase(keyOf("a"));
+  EXPECT_TRUE(controller_->ledger().empty());
+  ASSERT_TRUE(reconcile("b").ok());
+  EXPECT_EQ(api_.server(keyOf("b"))["status"]["phase"], "Placed");
+}
+
+// Regions eu-west-1 (this operator's) and us-east-1, a VM with a template allowed in both.
+class WorkloadRaceTest : public TemplateTest {
+ protected:
+  void SetUp() override {
+    TemplateTest::SetUp();
+    json vm = api_.server(keyOf("web-frontend-01"));
+    vm["spec"]["constraints"] = {{"regions", {"eu-west-1", "us-east-1"}}};
+    api_.put(vm);
+    setEnabled("us-east-1", false);
+  }
+  void setEnabled(const std::string& name, bool enabled) {
+    json before = *regions_.get(name);
+    json after = before;
+    after["spec"]["enabled"] = enabled;
+    after["metadata"]["generation"] = before["metadata"]["generation"].get<int64_t>() + 1;
+    regions_.upsert(after);
+    if (regionHandler_.onUpdate) regionHandler_.onUpdate(before, after);
+  }
+  const std::string workloadPath_ = std::string(kWorkloadPath) + "web-frontend-01";
+};
+
+TEST_F(WorkloadRaceTest, FailedStatusWriteLeavesNoWorkloadWhenTheRetryPicksAnotherRegion) {
+  transport_->expect("PUT", std::string(kVMPath) + "web-frontend-01/status", statusError(500, "InternalError"));
+  start("eu-west-1");
+
+  EXPECT_FALSE(reconcile("web-frontend-01").ok());
+  // The local region is drained before the retry: the VM goes to us-east-1.
+  setEnabled("eu-west-1", false);
+  setEnabled("us-east-1", true);
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed");
+  EXPECT_EQ(status["region"], "us-east-1");
+  EXPECT_TRUE(api_.workload(workloadPath_).is_null()) << "a VirtualMachine still runs in eu-west-1";
+}
+
+TEST_F(WorkloadRaceTest, WorkloadRecordedBeforeItIsAppliedIsCleanedUpWhenTheVMMoves) {
+  // The placement and the workload it will create are recorded; the apply succeeds; the status
+  // write that records its uid fails.
+  int statusWrites = 0;
+  intercept_ = [&](const kube::Request& request) -> std::optional<kube::Response> {
+    if (request.method == "PUT" && request.path == std::string(kVMPath) + "web-frontend-01/status" &&
+        ++statusWrites == 2) {
+      return statusError(500, "InternalError");
+    }
+    return std::nullopt;
+  };
+  start("eu-west-1");
+  EXPECT_FALSE(reconcile("web-frontend-01").ok());
+  ASSERT_FALSE(api_.workload(workloadPath_).is_null());
+  json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["region"], "eu-west-1");
+  EXPECT_EQ(status["workloadRef"]["name"], "web-frontend-01");
+  EXPECT_EQ(conditionOf(status, "WorkloadReady")["status"], "Unknown");
+
+  // The retry keeps the region and completes the record.
+  api_.catchUp();
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["region"], "eu-west-1");
+  EXPECT_EQ(status["workloadRef"]["uid"], "uid-workload-web-frontend-01");
+  EXPECT_EQ(conditionOf(status, "WorkloadReady")["status"], "True");
+  EXPECT_EQ(api_.workloadCount(), 1u);
+
+  // A spec change that eu-west-1 no longer satisfies moves the VM and deletes its workload.
+  api_.catchUp();
+  setEnabled("us-east-1", true);
+  json vm = api_.server(keyOf("web-frontend-01"));
+  vm["metadata"]["generation"] = 2;
+  vm["spec"]["constraints"] = {{"regions", {"us-east-1"}}};
+  api_.put(vm);
+  ASSERT_TRUE(reconcile("web-frontend-01").ok());
+  EXPECT_EQ(api_.server(keyOf("web-frontend-01"))["status"]["region"], "us-east-1");
+  EXPECT_TRUE(api_.workload(workloadPath_).is_null());
+}
+
+struct InvalidSpecCase {
+  const char* name;
+  std::function<void(json& spec)> invalidate;
+};
+
+void PrintTo(const InvalidSpecCase& c, std::ostream* os) { *os << c.name; }
+
+class InvalidSpecTest : public VMPlacementControllerTest, public ::testing::WithParamInterface<InvalidSpecCase> {};
+
+TEST_P(InvalidSpecTest, InvalidSpecReleasesCapacityAndDeletesTheWorkload) {
+  addRegions({region("r1", 10)});
+  json vm = withStatus(vmObject("a", 4), "Placed", "r1");
+  const json workload = ownedWorkload("kubevirt.io/v1", "VirtualMachine", "default", "a", "a");
+  vm["status"]["workloadRef"] = refTo(workload);
+  api_.put(vm);
+  api_.putWorkload(std::string(kWorkloadPath) + "a", workload);
+  start("r1");
+  controller_->seedLedger();
+  ASSERT_EQ(controller_->ledger().size(), 1u);
+
+  vm["metadata"]["generation"] = 2;
+  GetParam().invalidate(vm["spec"]);
+  api_.put(vm);
+  ASSERT_TRUE(reconcile("a").ok());
+
+  json status = api_.server(keyOf("a"))["status"];
+  EXPECT_EQ(status["phase"], "Failed");
+  EXPECT_FALSE(status.contains("workloadRef"));
+  EXPECT_TRUE(controller_->ledger().empty());
+  EXPECT_TRUE(api_.workload(std::string(kWorkloadPath) + "a").is_null());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, InvalidSpecTest,
+    ::testing::Values(InvalidSpecCase{"BypassedTheCRD", [](json& spec) { spec["resources"]["cpu"] = "4"; }},
+                      InvalidSpecCase{"UnknownOriginRegion",
+                                      [](json& spec) { spec["constraints"] = {{"origin", {{"region", "mars-1"}}}}; }}),
+    [](const ::testing::TestParamInfo<InvalidSpecCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace dwcp::controllers

@@ -1,7 +1,8 @@
 # The VMPlacement controller on a real API server with the five-region example and one operator
 # for eu-west-1 (remote regions are Unknown with no health score, so minHealth passes only
 # there): every kind of constraint is honoured, unschedulable VMs are placed when a Region
-# changes, deletes free capacity, templates are materialized (and rejected ones reported),
+# changes, deletes free capacity, templates are materialized (and rejected ones reported), only
+# the workload the operator made is ever deleted and only allowlisted kinds are applied,
 # preemption displaces the fewest lower-priority preemptible VMs, and Region status.allocated
 # stays exact under 300 concurrent creates and 150 concurrent deletes.
 
@@ -256,6 +257,59 @@ sys.exit(0 if labels == want else "labels %s, want %s" % (labels, want))' "$cm" 
   pl_delete_all "$PL_NS"
 }
 
+# pl_craft_ref NAME NAMESPACE CONFIGMAP: writes status.workloadRef of VMPlacement NAME through the
+# /status subresource, naming a ConfigMap the operator did not make; then changes the spec and
+# waits for the operator's verdict on it, so its cache holds the crafted status for certain.
+pl_craft_ref() {
+  local uid; uid="$(k -n "$2" get configmap "$3" -o jsonpath='{.metadata.uid}')"
+  k -n "$PL_NS" patch vmp "$1" --subresource=status --type merge \
+    -p "{\"status\": {\"workloadRef\": {\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"namespace\": \"$2\", \"name\": \"$3\", \"uid\": \"$uid\"}}}" >/dev/null
+  k -n "$PL_NS" patch vmp "$1" --type merge -p '{"spec": {"priority": 51}}' >/dev/null
+}
+
+pl_ref_is() {  # pl_ref_is NAME NAMESPACE/CONFIGMAP: the crafted ref is there and the spec change observed
+  local got; got="$(pl_get "$1" '{.status.workloadRef.namespace}/{.status.workloadRef.name} {.metadata.generation} {.status.observedGeneration}')"
+  local ref gen obs; read -r ref gen obs <<<"$got"
+  [[ "$ref" == "$2" && "$gen" == "$obs" ]] || { echo "$1: workloadRef $ref, generation $gen, observed ${obs:-none}"; return 1; }
+}
+
+# The operator is no confused deputy: it deletes only the workload it made for a VMPlacement (a
+# workloadRef written through /status to another object is refused) and materializes only the
+# allowlisted, namespaced kinds.
+pl_deputy() {
+  local small="\"resources\": {\"cpu\": 1, \"memoryMiB\": 512}, \"constraints\": {\"regions\": [\"$PL_LOCAL\"]}"
+  k create namespace pl-other >/dev/null
+  k -n pl-other create configmap victim --from-literal=keep=yes >/dev/null
+  k -n "$PL_NS" create configmap bystander --from-literal=keep=yes >/dev/null
+  pl_vm d-other-ns "{$small}"
+  pl_vm d-unowned "{$small}"
+  check "deputy: VMs placed locally" wait_until 30 pl_placed_in d-other-ns "$PL_LOCAL"
+  check "deputy: VMs placed locally (2)" wait_until 30 pl_placed_in d-unowned "$PL_LOCAL"
+  pl_craft_ref d-other-ns pl-other victim
+  pl_craft_ref d-unowned "$PL_NS" bystander
+  check "deputy: workloadRef to another namespace written and seen by the operator" wait_until 30 pl_ref_is d-other-ns pl-other/victim
+  check "deputy: workloadRef to an unowned ConfigMap written and seen by the operator" wait_until 30 pl_ref_is d-unowned "$PL_NS/bystander"
+  k -n "$PL_NS" delete vmp d-other-ns d-unowned --wait=false >/dev/null
+  check "deputy: the VMPlacements are deleted" wait_until 30 bash -c "! '$KUBECTL' --kubeconfig '$KC' -n $PL_NS get vmp d-other-ns d-unowned -o name 2>/dev/null | grep -q ."
+  check "deputy: a ConfigMap in another namespace survives" test "$(k -n pl-other get configmap victim -o jsonpath='{.data.keep}')" = yes
+  check "deputy: an unowned ConfigMap beside the VM survives" test "$(k -n "$PL_NS" get configmap bystander -o jsonpath='{.data.keep}')" = yes
+  check "deputy: WorkloadRefRefused event recorded" wait_until 30 pl_event d-other-ns WorkloadRefRefused
+  check "deputy: the refusal names the reason" wait_until 30 pl_event_says d-other-ns WorkloadRefRefused "not in the VMPlacement's namespace"
+
+  pl_vm d-rolebinding "{$small, \"template\": {\"apiVersion\": \"rbac.authorization.k8s.io/v1\", \"kind\": \"RoleBinding\",
+    \"metadata\": {\"name\": \"d-rolebinding-workload\"}, \"roleRef\": {\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"ClusterRole\", \"name\": \"cluster-admin\"},
+    \"subjects\": [{\"kind\": \"ServiceAccount\", \"name\": \"default\", \"namespace\": \"$PL_NS\"}]}}"
+  check "deputy: RoleBinding template -> WorkloadReady False WorkloadKindNotAllowed" wait_until 30 pl_condition d-rolebinding WorkloadReady False WorkloadKindNotAllowed
+  check "deputy: the refusal names the kind and the allowlist" bash -c \
+    "[[ \$('$KUBECTL' --kubeconfig '$KC' -n $PL_NS get vmp d-rolebinding -o jsonpath='{.status.conditions[?(@.type==\"WorkloadReady\")].message}') == *'rbac.authorization.k8s.io/v1 RoleBinding is not allowed (allowed: kubevirt.io/v1 VirtualMachine, v1 ConfigMap, apps/v1 Deployment, apps/v1 StatefulSet)'* ]]"
+  check "deputy: the placement stands" pl_placed_in d-rolebinding "$PL_LOCAL"
+  check "deputy: no RoleBinding created" pl_gone rolebinding d-rolebinding-workload
+  check "deputy: WorkloadKindNotAllowed event recorded" wait_until 30 pl_event d-rolebinding WorkloadKindNotAllowed
+  pl_delete_all "$PL_NS"
+  k -n "$PL_NS" delete configmap bystander >/dev/null
+  k delete namespace pl-other --wait=false >/dev/null
+}
+
 pl_preemption() {
   # ap-south-1 has 1024 vCPUs: fill it exactly.
   local pin='"constraints": {"regions": ["ap-south-1"]}'
@@ -354,6 +408,7 @@ test_placement() {
   pl_unschedulable
   pl_delete_frees
   pl_templates
+  pl_deputy
   pl_preemption
   pl_concurrency
 

@@ -179,6 +179,14 @@ Status Client::remove(const ResourceType& type, const std::string& ns, const std
   return okStatus();
 }
 
+Status Client::remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                      const DeletePreconditions& preconditions) {
+  const json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"preconditions", {{"uid", preconditions.uid}}}};
+  auto result = call({"DELETE", type.path(ns, name), options.dump(), "application/json", {}});
+  if (!result.ok()) return result.error();
+  return okStatus();
+}
+
 StreamResponse Client::watch(const ResourceType& type, const std::string& ns,
                              const WatchOptions& options, std::chrono::seconds idleTimeout) {
   std::string path = type.path(ns);

@@ -31,6 +31,10 @@ struct ResourceType {
                     const std::string& subresource = "") const;
 };
 
+struct DeletePreconditions {
+  std::string uid;
+};
+
 enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
 
 struct ListOptions {
@@ -77,6 +81,10 @@ class Client {
                      PatchType patchType, const json& patch, const std::string& subresource = "",
                      const std::string& fieldManager = "", bool force = false);
   Status remove(const ResourceType& type, const std::string& ns, const std::string& name);
+  // DELETE that the server refuses (409 Conflict) unless the object's metadata.uid is `uid`: the
+  // object that was checked is the one deleted, never one re-created under its name.
+  Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                const DeletePreconditions& preconditions);
   // Opens a watch stream; the caller reads lines of JSON events from it.
   StreamResponse watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
                        std::chrono::seconds idleTimeout);

@@ -173,7 +173,7 @@ std::optional<Error> parseFederation(const Section& s, Config& c) {
   }
 
   Section p = s.sub("placement");
-  DWCP_TRY(p.checkKeys({"algorithm", "enable_preemption", "max_concurrent_migrations", "weights"}));
+  DWCP_TRY(p.checkKeys({"algorithm", "enable_preemption", "max_concurrent_migrations", "weights", "workload_kinds"}));
   DWCP_TRY(p.getString("algorithm", c.placement.algorithm, kPlacementAlgorithms));
   DWCP_TRY(p.getBool("enable_preemption", c.placement.enablePreemption));
   DWCP_TRY(p.getInt("max_concurrent_migrations", c.placement.maxConcurrentMigrations, 1, 10000));
@@ -188,6 +188,32 @@ std::optional<Error> parseFederation(const Section& s, Config& c) {
   DWCP_TRY(w.getNumber("spread", wt.spread, 0, 1000));
   if (wt.latency + wt.cost + wt.capacity + wt.health + wt.priority + wt.spread <= 0) {
     return invalid("", w.display(), "at least one weight must be positive");
+  }
+  if (p.has("workload_kinds")) {
+    Section kinds = p.sub("workload_kinds");
+    if (!kinds.node().IsSequence()) return invalid("", kinds.display(), "must be a list of {api_version, kind}");
+    std::vector<WorkloadKindConfig> list;
+    for (size_t i = 0; i < kinds.node().size(); ++i) {
+      Section k(kinds.node()[i], kinds.display() + "[" + std::to_string(i) + "]", "");
+      DWCP_TRY(k.checkKeys({"api_version", "kind"}));
+      WorkloadKindConfig kind;
+      DWCP_TRY(k.getString("api_version", kind.apiVersion));
+      DWCP_TRY(k.getString("kind", kind.kind));
+      const auto slash = kind.apiVersion.find('/');
+      if (kind.apiVersion.empty()) return invalid("", k.child("api_version"), "is required");
+      if (slash == 0 || slash + 1 == kind.apiVersion.size() ||
+          (slash != std::string::npos && kind.apiVersion.find('/', slash + 1) != std::string::npos)) {
+        return invalid("", k.child("api_version"), "must be VERSION or GROUP/VERSION, got \"" + kind.apiVersion + "\"");
+      }
+      if (kind.kind.empty()) return invalid("", k.child("kind"), "is required");
+      for (const auto& seen : list) {
+        if (seen.apiVersion == kind.apiVersion && seen.kind == kind.kind) {
+          return invalid("", k.display(), "duplicate " + kind.apiVersion + " " + kind.kind);
+        }
+      }
+      list.push_back(kind);
+    }
+    c.placement.workloadKinds = std::move(list);
   }
 
   Section f = s.sub("failover");

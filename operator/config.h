@@ -41,11 +41,20 @@ struct PlacementWeights {
   double spread = 0.10;  // VMs of one spreadGroup prefer distinct regions
 };
 
+// A kind spec.template may be (federation.placement.workload_kinds[]).
+struct WorkloadKindConfig {
+  std::string apiVersion;
+  std::string kind;
+};
+
 struct PlacementConfig {
   std::string algorithm = "hybrid";
   bool enablePreemption = true;
   int maxConcurrentMigrations = 5;
   PlacementWeights weights;
+  // Unset: the VMPlacement controller's default (KubeVirt VirtualMachine, ConfigMap, Deployment,
+  // StatefulSet). Empty: no template is materialized.
+  std::optional<std::vector<WorkloadKindConfig>> workloadKinds;
 };
 
 struct FailoverConfig {

@@ -116,6 +116,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"region_dup", "federation: {regions: [{id: a}, {id: a}]}\n", "federation.regions[1].id: duplicate"},
         BadCase{"region_priority", "federation: {regions: [{id: a, priority: 101}]}\n", "federation.regions[0].priority: must be between 0 and 100"},
         BadCase{"region_priority_frac", "federation: {regions: [{id: a, priority: 5.5}]}\n", "federation.regions[0].priority: must be an integer"},
+        BadCase{"kinds_not_list", "federation: {placement: {workload_kinds: v1/ConfigMap}}\n", "federation.placement.workload_kinds: must be a list"},
+        BadCase{"kind_not_map", "federation: {placement: {workload_kinds: [v1/ConfigMap]}}\n", "federation.placement.workload_kinds[0]: must be a mapping"},
+        BadCase{"kind_unknown_key", "federation: {placement: {workload_kinds: [{apiVersion: v1, kind: ConfigMap}]}}\n", "federation.placement.workload_kinds[0].apiVersion: unknown key"},
+        BadCase{"kind_missing", "federation: {placement: {workload_kinds: [{api_version: v1}]}}\n", "federation.placement.workload_kinds[0].kind: is required"},
+        BadCase{"kind_api_version", "federation: {placement: {workload_kinds: [{api_version: a/b/c, kind: X}]}}\n", "federation.placement.workload_kinds[0].api_version: must be VERSION or GROUP/VERSION"},
+        BadCase{"kind_dup", "federation: {placement: {workload_kinds: [{api_version: v1, kind: ConfigMap}, {api_version: v1, kind: ConfigMap}]}}\n", "federation.placement.workload_kinds[1]: duplicate v1 ConfigMap"},
         BadCase{"weights_zero", "federation: {placement: {weights: {latency: 0, cost: 0, capacity: 0, health: 0, priority: 0, spread: 0}}}\n", "federation.placement.weights: at least one weight"},
         BadCase{"sla_operator", "monitoring: {sla_definitions: [{id: a, metric: m, target: 1, operator: equals}]}\n", "monitoring.sla_definitions[0].operator: must be one of"},
         BadCase{"sla_target_missing", "monitoring: {sla_definitions: [{id: a, metric: m}]}\n", "monitoring.sla_definitions[0].target: is required"},
@@ -125,6 +131,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"not_yaml", "federation: [unclosed\n", "not valid YAML"},
         BadCase{"root_not_map", "- a\n- b\n", "(root): must be a mapping"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ConfigTest, WorkloadKindsDefaultToTheControllersAndParse) {
+  auto c = parseConfig("", "empty.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->placement.workloadKinds.has_value());  // unset: the controller's default
+
+  c = parseConfig(R"(
+federation:
+  placement:
+    workload_kinds:
+      - {api_version: kubevirt.io/v1, kind: VirtualMachine}
+      - {api_version: v1, kind: ConfigMap}
+)", "kinds.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->placement.workloadKinds.has_value());
+  ASSERT_EQ(c->placement.workloadKinds->size(), 2u);
+  EXPECT_EQ((*c->placement.workloadKinds)[0].apiVersion, "kubevirt.io/v1");
+  EXPECT_EQ((*c->placement.workloadKinds)[0].kind, "VirtualMachine");
+  EXPECT_EQ((*c->placement.workloadKinds)[1].apiVersion, "v1");
+  EXPECT_EQ((*c->placement.workloadKinds)[1].kind, "ConfigMap");
+
+  c = parseConfig("federation: {placement: {workload_kinds: []}}\n", "none.yaml");  // templates disabled
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->placement.workloadKinds.has_value());
+  EXPECT_TRUE(c->placement.workloadKinds->empty());
+}
 
 TEST(DurationTest, Parses) {
   EXPECT_EQ(*parseDuration("500ms"), std::chrono::milliseconds(500));
@@ -154,6 +186,8 @@ TEST(ConfigTest, ShippedExampleParses) {
   EXPECT_EQ(c->regions.size(), 1u);
   EXPECT_EQ(c->monitoring.slaDefinitions.size(), 1u);
   EXPECT_EQ(c->runtime.leaseNamespace, "dwcp-system");
+  ASSERT_TRUE(c->placement.workloadKinds.has_value());
+  EXPECT_EQ(c->placement.workloadKinds->size(), 4u);
 }
 
 }  // namespace

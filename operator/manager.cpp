@@ -173,6 +173,10 @@ kube::Status Manager::start() {
   vmDeps.events = s.events.get();
   vmDeps.clock = &s.clock;
   vmDeps.localRegion = s.options.region;
+  if (const auto& kinds = s.config.placement.workloadKinds) {
+    vmDeps.workloadKinds.clear();
+    for (const auto& k : *kinds) vmDeps.workloadKinds.push_back({k.apiVersion, k.kind});
+  }
   const auto& w = s.config.placement.weights;
   vmDeps.engine.hybridWeights = {w.latency, w.cost, w.capacity, w.health, w.priority, w.spread};
   vmDeps.engine.enablePreemption = s.config.placement.enablePreemption;
