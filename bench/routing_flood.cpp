@@ -1,13 +1,16 @@
 // Flood benchmark driver for the routing API (issue 5), used by bench/routing_http.sh:
 //   bench_routing_flood --port P [--seconds 10] [--limit 100] [--clients 20] [--client-rate 50]
 //                       [--flood-factor 100] [--flood-connections 4]
-// One source (clientAddress 203.0.113.66) sends flood-factor x its per-source limit while
-// `clients` well-behaved sources send client-rate requests/s each (below the limit) on their own
-// keep-alive connections. Well-behaved latency is measured from each request's scheduled send
-// time (open loop, no coordinated omission). Prints one JSON object.
+// One source (loopback address 127.0.0.2) sends flood-factor x its per-source limit while
+// `clients` well-behaved sources (127.0.1.1, 127.0.1.2, ...) send client-rate requests/s each
+// (below the limit) on their own keep-alive connections. The router limits by the TCP peer, so
+// each source binds its own loopback address before connecting. Well-behaved latency is measured
+// from each request's scheduled send time (open loop, no coordinated omission). Prints one JSON object.
 //   bench_routing_flood --port P --load [--seconds 10] [--connections 16]
 // is a closed-loop throughput run (each connection sends its next request when the answer
-// arrives), for machines without wrk. 127.0.0.1 only; every run is bounded in time.
+// arrives), for machines without wrk: from 127.0.0.1 with X-Forwarded-For cycling 256 addresses
+// per connection, so a router that trusts 127.0.0.1 as a proxy spreads the requests over many
+// sources. Loopback only; every run is bounded in time.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +31,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr const char* kFlooderSource = "127.0.0.2";
 
 struct Options {
   int port = 0;
@@ -41,11 +45,20 @@ struct Options {
   int connections = 16;
 };
 
-// A keep-alive HTTP/1.1 connection to 127.0.0.1 with just enough parsing for our answers.
+// A keep-alive HTTP/1.1 connection from `source` (a 127.0.0.0/8 address) to 127.0.0.1 with
+// just enough parsing for our answers.
 class Connection {
  public:
-  explicit Connection(int port) {
+  explicit Connection(int port, const std::string& source = "127.0.0.1") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      std::fprintf(stderr, "bench_routing_flood: cannot bind source address %s\n", source.c_str());
+      close();
+      return;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -106,13 +119,14 @@ class Connection {
   std::string buffer_;
 };
 
-std::string routeRequest(const std::string& clientAddress, double lat, double lon) {
+std::string routeRequest(const std::string& clientAddress, double lat, double lon, bool forwarded = false) {
   char body[256];
   std::snprintf(body, sizeof body,
                 R"({"clientAddress":"%s","location":{"latitude":%.2f,"longitude":%.2f},"trafficClass":"interactive","requestBytes":1024})",
                 clientAddress.c_str(), lat, lon);
-  return "POST /v1/route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(std::strlen(body)) + "\r\n\r\n" + body;
+  return "POST /v1/route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+         (forwarded ? "X-Forwarded-For: " + clientAddress + "\r\n" : std::string()) +
+         "Content-Length: " + std::to_string(std::strlen(body)) + "\r\n\r\n" + body;
 }
 
 double percentile(std::vector<double>& v, double q) {
@@ -132,8 +146,9 @@ int runFlood(const Options& o) {
   for (int c = 0; c < o.clients; ++c) {
     threads.emplace_back([&, c] {
       const std::string address = "198.51.100." + std::to_string(1 + c % 250);
+      const std::string source = "127.0." + std::to_string(1 + c / 250) + "." + std::to_string(1 + c % 250);
       const std::string request = routeRequest(address, -40 + c * 3.7, -170 + c * 17.0);
-      auto conn = std::make_unique<Connection>(o.port);
+      auto conn = std::make_unique<Connection>(o.port, source);
       std::vector<double> mine;
       const auto interval = std::chrono::duration<double>(1.0 / o.clientRate);
       // Stagger the clients over one interval.
@@ -141,7 +156,7 @@ int runFlood(const Options& o) {
       long sent = 0, ok = 0, other = 0;
       while (next < end) {
         std::this_thread::sleep_until(next);
-        if (!conn->ok()) conn = std::make_unique<Connection>(o.port);
+        if (!conn->ok()) conn = std::make_unique<Connection>(o.port, source);
         const int status = conn->post(request);
         const auto done = Clock::now();
         ++sent;
@@ -164,12 +179,12 @@ int runFlood(const Options& o) {
   for (int f = 0; f < o.floodConnections; ++f) {
     threads.emplace_back([&] {
       const std::string request = routeRequest("203.0.113.66", 10, 10);
-      auto conn = std::make_unique<Connection>(o.port);
+      auto conn = std::make_unique<Connection>(o.port, kFlooderSource);
       const auto interval = std::chrono::duration<double>(o.floodConnections / floodRate);
       auto next = start;
       while (next < end) {
         if (Clock::now() < next) std::this_thread::sleep_until(next);
-        if (!conn->ok()) conn = std::make_unique<Connection>(o.port);
+        if (!conn->ok()) conn = std::make_unique<Connection>(o.port, kFlooderSource);
         const int status = conn->post(request);
         ++floodSent;
         if (status == 200) {
@@ -209,13 +224,14 @@ int runLoad(const Options& o) {
   std::vector<std::thread> threads;
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
-      // 256 sources per connection, cycled, so the per-source limits do not throttle the run.
+      // 256 forwarded sources per connection, cycled, so the per-source limits do not throttle
+      // the run (the router must trust 127.0.0.1 as a proxy).
       std::vector<std::string> requests;
       for (int i = 0; i < 256; ++i) {
         const int id = c * 256 + i;
         requests.push_back(routeRequest("10." + std::to_string(id / 65536) + "." + std::to_string((id / 256) % 256) +
                                             "." + std::to_string(id % 256),
-                                        -60 + (id * 37) % 130, -180 + (id * 97) % 360));
+                                        -60 + (id * 37) % 130, -180 + (id * 97) % 360, true));
       }
       Connection conn(o.port);
       std::vector<double> mine;

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "routingapi/request_source.h"
+
 namespace dwcp::op {
 
 using kube::Error;
@@ -232,12 +234,25 @@ std::optional<Error> parseRouting(const Section& s, Config& c) {
   DWCP_TRY(g.getBool("enable_ddos_protection", c.routing.enableDdosProtection));
   DWCP_TRY(g.getBool("enable_traffic_shaping", c.routing.enableTrafficShaping));
   Section d = s.sub("ddos_protection");
-  DWCP_TRY(d.checkKeys({"thresholds", "blacklist_duration"}));
+  DWCP_TRY(d.checkKeys({"thresholds", "blacklist_duration", "trusted_proxies"}));
   Section t = d.sub("thresholds");
   DWCP_TRY(t.checkKeys({"max_requests_per_sec", "max_bytes_per_sec"}));
   DWCP_TRY(t.getNumber("max_requests_per_sec", c.routing.maxRequestsPerSec, 1, 1e9));
   DWCP_TRY(t.getNumber("max_bytes_per_sec", c.routing.maxBytesPerSec, 1, 1e15));
   DWCP_TRY(d.getDuration("blacklist_duration", c.routing.blacklistDuration));
+  Section proxies = d.sub("trusted_proxies");
+  if (proxies.node() && !proxies.node().IsNull()) {
+    if (!proxies.node().IsSequence()) return invalid("", proxies.display(), "must be a list of IP addresses or CIDRs");
+    for (size_t i = 0; i < proxies.node().size(); ++i) {
+      const std::string entry = proxies.display() + "[" + std::to_string(i) + "]";
+      if (!proxies.node()[i].IsScalar()) return invalid("", entry, "must be a string");
+      c.routing.trustedProxies.push_back(proxies.node()[i].as<std::string>());
+    }
+    // The same check the routing API applies (routingapi/request_source.h), at load time.
+    if (auto parsed = routingapi::TrustedProxies::parse(c.routing.trustedProxies); !parsed.ok()) {
+      return invalid("", proxies.display() + parsed.error().field, parsed.error().message);
+    }
+  }
   return std::nullopt;
 }
 

@@ -70,6 +70,8 @@ struct RoutingConfig {
   double maxRequestsPerSec = 1000;
   double maxBytesPerSec = 100000000;
   std::chrono::milliseconds blacklistDuration{3600 * 1000};
+  // IPs and CIDRs of proxies whose X-Forwarded-For is believed; empty: limits by the TCP peer.
+  std::vector<std::string> trustedProxies;
 };
 
 struct SlaDefinition {

@@ -14,6 +14,7 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_DOUBLE_EQ(c->routing.maxRequestsPerSec, 1000);
   EXPECT_DOUBLE_EQ(c->routing.maxBytesPerSec, 100000000);
   EXPECT_EQ(c->routing.blacklistDuration, std::chrono::hours(1));
+  EXPECT_TRUE(c->routing.trustedProxies.empty());
   EXPECT_EQ(c->monitoring.interval, std::chrono::seconds(10));
   EXPECT_EQ(c->monitoring.traceRetention, std::chrono::hours(24 * 7));
   EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::milliseconds(500));
@@ -51,6 +52,7 @@ routing:
   ddos_protection:
     thresholds: {max_requests_per_sec: 500, max_bytes_per_sec: 1000000}
     blacklist_duration: 30m
+    trusted_proxies: [10.0.0.0/8, "2001:db8::7"]
 monitoring:
   interval: 5s
   enable_tracing: false
@@ -77,6 +79,7 @@ runtime: {region_workers: 4}
   EXPECT_EQ(c->failover.maxFailoverTime, std::chrono::seconds(20));
   EXPECT_EQ(c->routing.algorithm, "geo-proximity");
   EXPECT_EQ(c->routing.blacklistDuration, std::chrono::minutes(30));
+  EXPECT_EQ(c->routing.trustedProxies, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::7"}));
   ASSERT_EQ(c->monitoring.slaDefinitions.size(), 1u);
   EXPECT_EQ(c->monitoring.slaDefinitions[0].metric, "p99_latency");
   EXPECT_EQ(c->state.consistency, "strong");
@@ -111,6 +114,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_unit", "routing: {ddos_protection: {blacklist_duration: 1y}}\n", "routing.ddos_protection.blacklist_duration: invalid duration \"1y\": unknown unit"},
         BadCase{"bool_type", "routing: {global: {enable_ddos_protection: maybe}}\n", "routing.global.enable_ddos_protection: must be true or false"},
         BadCase{"rps_zero", "routing: {ddos_protection: {thresholds: {max_requests_per_sec: 0}}}\n", "routing.ddos_protection.thresholds.max_requests_per_sec: must be between"},
+        BadCase{"proxies_not_list", "routing: {ddos_protection: {trusted_proxies: 10.0.0.0/8}}\n", "routing.ddos_protection.trusted_proxies: must be a list"},
+        BadCase{"proxy_not_ip", "routing: {ddos_protection: {trusted_proxies: [10.0.0.0/8, lb.example.com]}}\n", "routing.ddos_protection.trusted_proxies[1]: \"lb.example.com\": not an IP address or CIDR"},
+        BadCase{"proxy_host_bits", "routing: {ddos_protection: {trusted_proxies: [10.0.0.1/8]}}\n", "routing.ddos_protection.trusted_proxies[0]: \"10.0.0.1/8\": has host bits set"},
+        BadCase{"proxy_prefix", "routing: {ddos_protection: {trusted_proxies: [\"::/129\"]}}\n", "routing.ddos_protection.trusted_proxies[0]: \"::/129\": prefix length"},
+        BadCase{"proxy_not_string", "routing: {ddos_protection: {trusted_proxies: [{ip: 10.0.0.1}]}}\n", "routing.ddos_protection.trusted_proxies[0]: must be a string"},
         BadCase{"regions_not_list", "federation: {regions: {id: x}}\n", "federation.regions: must be a list"},
         BadCase{"region_no_id", "federation: {regions: [{name: x}]}\n", "federation.regions[0].id: is required"},
         BadCase{"region_dup", "federation: {regions: [{id: a}, {id: a}]}\n", "federation.regions[1].id: duplicate"},

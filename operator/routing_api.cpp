@@ -55,6 +55,12 @@ kube::Result<RoutingApiSettings> routingApiSettings(const RoutingConfig& config)
   file.service.rateLimiter.maxRequestsPerSec = config.maxRequestsPerSec;
   file.service.rateLimiter.maxBytesPerSec = config.maxBytesPerSec;
   file.service.rateLimiter.blacklistDuration = std::chrono::ceil<std::chrono::seconds>(config.blacklistDuration);
+  auto proxies = routingapi::TrustedProxies::parse(config.trustedProxies);
+  if (!proxies.ok()) {
+    return kube::Error{0, "Invalid", "routing.ddos_protection.trusted_proxies" + proxies.error().field + ": " +
+                                         proxies.error().message};
+  }
+  file.service.trustedProxies = std::move(*proxies);
   if (auto s = routingapi::validate(file.service); !s.ok()) {
     return kube::Error{0, "Invalid", "routing.ddos_protection: " + s.error().toString()};
   }

@@ -75,6 +75,7 @@ TEST(RoutingApiSettings, MapsTheRoutingSection) {
   config.maxRequestsPerSec = 50;
   config.maxBytesPerSec = 4096;
   config.blacklistDuration = std::chrono::milliseconds(90500);
+  config.trustedProxies = {"10.0.0.0/8", "192.0.2.7"};
   auto settings = routingApiSettings(config);
   ASSERT_TRUE(settings.ok()) << settings.error().message;
   EXPECT_FALSE(settings->service.ddosProtection);
@@ -82,6 +83,8 @@ TEST(RoutingApiSettings, MapsTheRoutingSection) {
   EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxRequestsPerSec, 50);
   EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxBytesPerSec, 4096);
   EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::seconds(91));  // rounded up
+  EXPECT_EQ(settings->service.trustedProxies.entries(), config.trustedProxies);
+  EXPECT_TRUE(settings->service.trustedProxies.contains("10.1.2.3"));
   for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kCost);
 }
 
@@ -91,6 +94,7 @@ TEST(RoutingApiSettings, DefaultsKeepTheEngineDefaults) {
   EXPECT_TRUE(settings->service.ddosProtection);
   EXPECT_TRUE(settings->service.trafficShaping);
   EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::hours(1));
+  EXPECT_TRUE(settings->service.trustedProxies.empty());
   for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kHybrid);
 }
 
@@ -106,6 +110,13 @@ TEST(RoutingApiSettings, BadValuesNameTheKey) {
   settings = routingApiSettings(config);
   ASSERT_FALSE(settings.ok());
   EXPECT_NE(settings.error().message.find("routing.ddos_protection: rateLimiter.maxRequestsPerSec"), std::string::npos)
+      << settings.error().message;
+
+  config = RoutingConfig{};
+  config.trustedProxies = {"10.0.0.0/8", "10.0.0.1/8"};
+  settings = routingApiSettings(config);
+  ASSERT_FALSE(settings.ok());
+  EXPECT_NE(settings.error().message.find("routing.ddos_protection.trusted_proxies[1]: \"10.0.0.1/8\""), std::string::npos)
       << settings.error().message;
 }
 

@@ -41,6 +41,7 @@ struct RequestHead {
   std::string method;
   std::string target;
   std::string body;
+  std::string forwardedFor;
   unsigned version = 11;
 };
 
@@ -52,6 +53,7 @@ class LeanRequestParser final : public http::basic_parser<true> {
     head_.method.clear();
     head_.target.clear();
     head_.body.clear();
+    head_.forwardedFor.clear();
   }
 
  private:
@@ -62,7 +64,11 @@ class LeanRequestParser final : public http::basic_parser<true> {
     head_.version = static_cast<unsigned>(version);
   }
   void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = http::error::bad_version; }
-  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_field_impl(http::field field, beast::string_view name, beast::string_view value, error_code&) override {
+    if (field != http::field::unknown || !beast::iequals(name, "X-Forwarded-For")) return;
+    if (!head_.forwardedFor.empty()) head_.forwardedFor.push_back(',');
+    head_.forwardedFor.append(value.data(), value.size());  // bounded by the header limit
+  }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     if (length) head_.body.reserve(static_cast<std::size_t>(*length));  // bounded by body_limit
@@ -117,6 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<LeanRequestParser> parser_;
   std::string out_;  // the serialized response being written
   std::string peerAddress_;
+  std::uint64_t requestBytes_ = 0;  // consumed by the parser for the request being read
   bool firstRequest_ = true;
   bool reading_ = false;
   bool draining_ = false;
@@ -236,6 +243,7 @@ void Session::readRequest() {
   if (draining_) return close();
   const auto& options = server_.options();
   parser_.emplace(head_);
+  requestBytes_ = 0;
   parser_->eager(true);
   parser_->body_limit(options.bodyLimitBytes);
   parser_->header_limit(static_cast<std::uint32_t>(options.headerLimitBytes));
@@ -251,6 +259,7 @@ void Session::parseBuffered() {
     error_code ec;
     const std::size_t used = parser_->put(net::buffer(in_.data() + begin_, end_ - begin_), ec);
     begin_ += used;
+    requestBytes_ += used;
     if (ec == http::error::need_more) break;
     if (ec) return onRead(ec);
     if (used == 0) break;
@@ -301,6 +310,8 @@ void Session::onRead(error_code ec) {
   in.target = head_.target;
   in.body = head_.body;
   in.peerAddress = peerAddress_;
+  in.forwardedFor = head_.forwardedFor;
+  in.receivedBytes = requestBytes_;
   HttpResponse out;
   try {
     server_.handler()(in, out);

@@ -21,7 +21,9 @@ struct HttpRequest {
   std::string_view method;       // "GET", "POST", ...
   std::string_view target;       // path and query, e.g. "/v1/route"
   std::string_view body;
-  std::string_view peerAddress;  // the TCP peer's IP address as text
+  std::string_view peerAddress;   // the TCP peer's IP address as text
+  std::string_view forwardedFor;  // every X-Forwarded-For value, comma-joined in order; empty if none
+  std::uint64_t receivedBytes = 0;  // bytes of this request read from the connection (head and body)
 };
 
 struct HttpResponse {

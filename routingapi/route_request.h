@@ -22,6 +22,8 @@ inline constexpr std::uint64_t kMaxRequestBytes = 1ULL << 40;  // 1 TiB
 //  "regionHint": "eu-central-1", "trafficClass": "interactive", "requestBytes": 2048,
 //  "algorithm": "latency", "maxLatencyMs": 80}. clientAddress and/or location is required;
 // the rest is optional (trafficClass defaults to standard). Unknown fields are rejected.
+// clientAddress and requestBytes are the client's own claims: inputs to routing only, never to
+// rate limiting (which charges the connection's source the bytes it sent).
 struct RouteApiRequest {
   std::string clientAddress;  // IPv4 or IPv6 text, empty when absent
   std::optional<routing::GeoPoint> location;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace dwcp::routingapi {
 namespace {
@@ -74,6 +75,16 @@ Status parseDdos(const YAML::Node& node, RouterFileConfig& out) {
                                     : routing::Result<std::chrono::seconds>(invalid("", "must be a duration"));
       if (!d.ok()) return invalid(field, d.error().message);
       limiter.blacklistDuration = *d;
+    } else if (key == "trusted_proxies") {
+      if (!kv.second.IsSequence()) return invalid(field, "must be a list of IP addresses or CIDRs");
+      std::vector<std::string> entries;
+      for (std::size_t i = 0; i < kv.second.size(); ++i) {
+        if (!kv.second[i].IsScalar()) return invalid(field + "[" + std::to_string(i) + "]", "must be a string");
+        entries.push_back(kv.second[i].Scalar());
+      }
+      auto proxies = TrustedProxies::parse(entries);
+      if (!proxies.ok()) return invalid(field + proxies.error().field, proxies.error().message);
+      out.service.trustedProxies = std::move(*proxies);
     } else {
       return invalid(field, "unknown key");
     }

@@ -1,7 +1,8 @@
 // The `routing:` section of the DWCP configuration file (dwcp-router --config dwcp.yaml):
 // global.algorithm, global.enable_ddos_protection, global.enable_traffic_shaping,
 // ddos_protection.thresholds.max_requests_per_sec / max_bytes_per_sec and
-// ddos_protection.blacklist_duration ("30m", "1h"). Other top-level sections belong to the
+// ddos_protection.blacklist_duration ("30m", "1h"), ddos_protection.trusted_proxies (IPs and
+// CIDRs whose X-Forwarded-For is believed; default none). Other top-level sections belong to the
 // operator and are ignored here; unknown keys inside `routing` are errors naming the key path.
 #pragma once
 

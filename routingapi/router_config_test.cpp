@@ -13,6 +13,7 @@ routing:
   ddos_protection:
     thresholds: {max_requests_per_sec: 50, max_bytes_per_sec: 1000000}
     blacklist_duration: 30m
+    trusted_proxies: [10.0.0.0/8, "192.0.2.7", "fd00::/8"]
 )");
   ASSERT_TRUE(config.ok()) << config.error().toString();
   EXPECT_EQ(config->algorithm, routing::Algorithm::kLatency);
@@ -21,6 +22,9 @@ routing:
   EXPECT_DOUBLE_EQ(config->service.rateLimiter.maxRequestsPerSec, 50);
   EXPECT_DOUBLE_EQ(config->service.rateLimiter.maxBytesPerSec, 1000000);
   EXPECT_EQ(config->service.rateLimiter.blacklistDuration, std::chrono::minutes(30));
+  EXPECT_EQ(config->service.trustedProxies.entries(), (std::vector<std::string>{"10.0.0.0/8", "192.0.2.7", "fd00::/8"}));
+  EXPECT_TRUE(config->service.trustedProxies.contains("10.20.30.40"));
+  EXPECT_FALSE(config->service.trustedProxies.contains("192.0.2.8"));
   routing::RouterConfig engine;
   config->applyTo(engine);
   for (const auto& policy : engine.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kLatency);
@@ -31,6 +35,7 @@ TEST(ParseRouterConfig, EmptyMeansDefaults) {
   ASSERT_TRUE(config.ok());
   EXPECT_FALSE(config->algorithm.has_value());
   EXPECT_DOUBLE_EQ(config->service.rateLimiter.maxRequestsPerSec, 1000);
+  EXPECT_TRUE(config->service.trustedProxies.empty());  // no forwarded address is believed
 }
 
 TEST(ParseRouterConfig, TheRepositoryConfigLoads) {
@@ -49,6 +54,13 @@ TEST(ParseRouterConfig, ErrorsNameTheKey) {
        "routing.ddos_protection.thresholds.max_request_per_sec"},
       {"routing: {ddos_protection: {blacklist_duration: 1y}}", "routing.ddos_protection.blacklist_duration"},
       {"routing: {shaping: {}}", "routing.shaping"},
+      {"routing: {ddos_protection: {trusted_proxies: 10.0.0.0/8}}", "routing.ddos_protection.trusted_proxies"},
+      {"routing: {ddos_protection: {trusted_proxies: [10.0.0.0/8, proxy.example.com]}}",
+       "routing.ddos_protection.trusted_proxies[1]"},
+      {"routing: {ddos_protection: {trusted_proxies: [10.0.0.1/8]}}", "routing.ddos_protection.trusted_proxies[0]"},
+      {"routing: {ddos_protection: {trusted_proxies: [10.0.0.0/8, 127.0.0.1/33]}}",
+       "routing.ddos_protection.trusted_proxies[1]"},
+      {"routing: {ddos_protection: {trusted_proxies: [[10.0.0.0/8]]}}", "routing.ddos_protection.trusted_proxies[0]"},
   };
   for (const auto& [text, field] : cases) {
     auto config = parseRouterConfig(text);

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "engines/routing/clock.h"
@@ -31,16 +32,21 @@ struct Reply {
   Json json() const { return Json::parse(body, nullptr, false); }
 };
 
-// One keep-alive connection.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// One keep-alive connection, from `source` (any 127.0.0.0/8 address is this host's loopback).
 class Client {
  public:
-  explicit Client(std::uint16_t port) : socket_(io_) {
+  explicit Client(std::uint16_t port, const std::string& source = "127.0.0.1") : socket_(io_) {
+    socket_.open(tcp::v4());
+    socket_.bind(tcp::endpoint(net::ip::make_address(source), 0));
     socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   }
   Reply send(http::verb method, const std::string& target, const std::string& body = {},
-             const std::string& contentType = "application/json") {
+             const std::string& contentType = "application/json", const Headers& headers = {}) {
     http::request<http::string_body> request(method, target, 11);
     request.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) request.insert(name, value);
     if (!body.empty() || method == http::verb::post) {
       request.set(http::field::content_type, contentType);
       request.body() = body;
@@ -98,6 +104,10 @@ class RoutingServerTest : public testing::Test {
     if (server_) server_->stop();
   }
   Reply post(const std::string& body) { return Client(server_->port()).send(http::verb::post, "/v1/route", body); }
+  // POST /v1/route on `client` with extra header fields.
+  static Reply postWith(Client& client, const std::string& body, const Headers& headers) {
+    return client.send(http::verb::post, "/v1/route", body, "application/json", headers);
+  }
 
   routing::ManualClock clock_;
   routing::RegionTable table_;
@@ -246,23 +256,148 @@ TEST_F(RoutingServerTest, SourceOverItsLimitGets429WithRetryAfter) {
   options.rateLimiter.burstSeconds = 1;
   startServer(options);
   Client client(server_->port());
-  const std::string flooder = R"({"clientAddress":"203.0.113.66","location":{"latitude":1,"longitude":0}})";
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(client.send(http::verb::post, "/v1/route", flooder).status, 200) << i;
-  auto limited = client.send(http::verb::post, "/v1/route", flooder);
+  const std::string request = R"({"location":{"latitude":1,"longitude":0}})";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client.send(http::verb::post, "/v1/route", request).status, 200) << i;
+  auto limited = client.send(http::verb::post, "/v1/route", request);
   EXPECT_EQ(limited.status, 429) << limited.body;
   EXPECT_FALSE(limited.retryAfter.empty());
   EXPECT_GE(std::stoi(limited.retryAfter), 1);
-  // Another source on the same connection is not affected.
-  EXPECT_EQ(client.send(http::verb::post, "/v1/route",
-                        R"({"clientAddress":"203.0.113.67","location":{"latitude":1,"longitude":0}})")
-                .status,
-            200);
+  // Another source (another TCP peer address) is not affected.
+  Client other(server_->port(), "127.0.0.2");
+  EXPECT_EQ(other.send(http::verb::post, "/v1/route", request).status, 200);
   // Tokens come back with time (the injected clock, no sleeping).
   clock_.advance(std::chrono::seconds(1));
-  EXPECT_EQ(client.send(http::verb::post, "/v1/route", flooder).status, 200);
+  EXPECT_EQ(client.send(http::verb::post, "/v1/route", request).status, 200);
   auto metrics = client.send(http::verb::get, "/metrics").body;
   EXPECT_NE(metrics.find("dwcp_federation_routing_rate_limited_total{reason=\"rate_limited\"} 1"), std::string::npos)
       << metrics;
+}
+
+std::string randomIpv4(std::mt19937& random) {
+  std::uniform_int_distribution<int> octet(1, 254);
+  return std::to_string(octet(random)) + "." + std::to_string(octet(random)) + "." + std::to_string(octet(random)) +
+         "." + std::to_string(octet(random));
+}
+
+std::string bodyFrom(const std::string& clientAddress) {
+  return R"({"clientAddress":")" + clientAddress + R"(","location":{"latitude":1,"longitude":0}})";
+}
+
+// The body's clientAddress is the client's own claim: rotating it must not buy a fresh budget,
+// and the source that gets blacklisted is the connection's, not an address it named.
+TEST_F(RoutingServerTest, RotatingClientAddressesOnOneConnectionAreLimitedByThePeer) {
+  RoutingServiceOptions options;
+  options.rateLimiter.maxRequestsPerSec = 100;
+  options.rateLimiter.burstSeconds = 1;
+  options.rateLimiter.sustainedAbuse = std::chrono::seconds(2);
+  options.rateLimiter.blacklistDuration = std::chrono::hours(1);
+  startServer(options);
+  std::mt19937 random(7);
+  std::vector<std::string> claimed;
+  Client flooder(server_->port());
+  int ok = 0, limited = 0, other = 0;
+  for (int i = 0; i < 10000; ++i) {
+    claimed.push_back(randomIpv4(random));
+    const int status = flooder.send(http::verb::post, "/v1/route", bodyFrom(claimed.back())).status;
+    (status == 200 ? ok : status == 429 ? limited : other)++;
+    clock_.advance(std::chrono::milliseconds(1));  // 10,000 requests over 10 s: 10 x the limit
+  }
+  EXPECT_EQ(other, 0);
+  EXPECT_GT(limited, 0);
+  // At most the burst plus the refill over the 10 s the requests were spread over.
+  EXPECT_LE(ok, 100 + 100 * 10 + 1) << limited << " limited";
+  // The flooder's address is blacklisted, whatever address a new request claims...
+  Client again(server_->port());
+  auto blacklisted = again.send(http::verb::post, "/v1/route", bodyFrom("192.0.2.200"));
+  EXPECT_EQ(blacklisted.status, 429) << blacklisted.body;
+  EXPECT_EQ(blacklisted.json()["error"], "source blacklisted") << blacklisted.body;
+  // ...and a client that really has one of the addresses the flooder named is served.
+  Client innocent(server_->port(), "127.0.0.2");
+  EXPECT_EQ(innocent.send(http::verb::post, "/v1/route", bodyFrom(claimed.front())).status, 200);
+  EXPECT_EQ(innocent.send(http::verb::post, "/v1/route", bodyFrom(claimed.back())).status, 200);
+  auto metrics = innocent.send(http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find("dwcp_federation_routing_blacklisted_sources 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("dwcp_federation_routing_tracked_sources 2\n"), std::string::npos) << metrics;
+}
+
+// The byte budget is charged what arrived on the connection, not the requestBytes the body
+// declares.
+TEST_F(RoutingServerTest, BytesAreChargedAsReceivedNotAsDeclared) {
+  RoutingServiceOptions options;
+  options.rateLimiter.maxRequestsPerSec = 1000;
+  options.rateLimiter.maxBytesPerSec = 2000;
+  options.rateLimiter.burstSeconds = 1;
+  startServer(options);
+  Client client(server_->port());
+  // Declaring a huge size costs nothing: only the few bytes sent count.
+  auto declaredHuge = client.send(http::verb::post, "/v1/route",
+                                  R"({"location":{"latitude":1,"longitude":0},"requestBytes":1000000000000})");
+  EXPECT_EQ(declaredHuge.status, 200) << declaredHuge.body;
+  // Declaring nothing while sending 700 bytes a time: the 2000-byte budget runs out.
+  const std::string padded = R"({"location":{"latitude":1,"longitude":0},"requestBytes":0)" + std::string(640, ' ') + "}";
+  int admitted = 0;
+  Reply reply;
+  for (int i = 0; i < 5; ++i) {
+    reply = client.send(http::verb::post, "/v1/route", padded);
+    if (reply.status != 200) break;
+    ++admitted;
+  }
+  EXPECT_EQ(reply.status, 429) << reply.body;
+  EXPECT_GE(admitted, 1);
+  EXPECT_LE(admitted, 2);
+  // A request larger than the whole byte budget can never pass: 413, naming the body.
+  clock_.advance(std::chrono::seconds(10));
+  auto tooLarge = client.send(http::verb::post, "/v1/route",
+                              R"({"location":{"latitude":1,"longitude":0})" + std::string(3000, ' ') + "}");
+  EXPECT_EQ(tooLarge.status, 413) << tooLarge.body;
+  EXPECT_EQ(tooLarge.json()["field"], "body") << tooLarge.body;
+}
+
+RoutingServiceOptions forwardingOptions(const std::vector<std::string>& trustedProxies) {
+  RoutingServiceOptions options;
+  options.rateLimiter.maxRequestsPerSec = 3;
+  options.rateLimiter.burstSeconds = 1;
+  auto proxies = TrustedProxies::parse(trustedProxies);
+  EXPECT_TRUE(proxies.ok());
+  if (proxies.ok()) options.trustedProxies = *proxies;
+  return options;
+}
+
+TEST_F(RoutingServerTest, ForgedForwardedForFromAnUntrustedPeerIsLimitedByThePeer) {
+  startServer(forwardingOptions({"127.0.0.1/32"}));  // the proxy is 127.0.0.1; this client is not it
+  Client client(server_->port(), "127.0.0.2");
+  std::mt19937 random(11);
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto forged = randomIpv4(random);
+    const int status = postWith(client, bodyFrom(forged), {{"X-Forwarded-For", forged}}).status;
+    (status == 200 ? ok : limited)++;
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(limited, 17);
+  // The peer's own budget is spent, with or without the header, on any connection.
+  Client again(server_->port(), "127.0.0.2");
+  EXPECT_EQ(postWith(again, bodyFrom("192.0.2.1"), {}).status, 429);
+}
+
+TEST_F(RoutingServerTest, TrustedProxyIsLimitedByTheForwardedAddress) {
+  startServer(forwardingOptions({"127.0.0.1", "10.0.0.0/8"}));
+  Client proxy(server_->port());  // from 127.0.0.1, the trusted proxy
+  const std::string body = bodyFrom("198.51.100.50");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(postWith(proxy, body, {{"X-Forwarded-For", "203.0.113.5"}}).status, 200) << i;
+  EXPECT_EQ(postWith(proxy, body, {{"X-Forwarded-For", "203.0.113.5"}}).status, 429);
+  // What the client prepends is not believed: the rightmost untrusted hop is the source...
+  EXPECT_EQ(postWith(proxy, body, {{"X-Forwarded-For", "198.51.100.9, 203.0.113.5"}}).status, 429);
+  // ...also behind a second trusted proxy, and with the hops split over two header fields.
+  EXPECT_EQ(postWith(proxy, body, {{"X-Forwarded-For", "203.0.113.5, 10.1.2.3"}}).status, 429);
+  EXPECT_EQ(postWith(proxy, body, {{"X-Forwarded-For", "203.0.113.5"}, {"X-Forwarded-For", "10.1.2.3"}}).status, 429);
+  // Another client behind the same proxy has its own budget; so has the proxy itself.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(postWith(proxy, body, {{"x-forwarded-for", "6.6.6.6, 203.0.113.6"}}).status, 200) << i;
+  }
+  EXPECT_EQ(postWith(proxy, body, {}).status, 200);
+  auto metrics = proxy.send(http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find("dwcp_federation_routing_tracked_sources 3\n"), std::string::npos) << metrics;
 }
 
 // A clock that, once armed, holds the first caller until released: a request stays inside the

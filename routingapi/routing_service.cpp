@@ -72,34 +72,27 @@ void RoutingService::handle(const HttpRequest& request, HttpResponse& response) 
 
 void RoutingService::route(const HttpRequest& request, HttpResponse& response) {
   const auto start = std::chrono::steady_clock::now();
-  auto parsed = parseRouteRequest(request.body);
-  if (!parsed.ok()) {
-    // Garbage counts against the sender too, so a flood of it is limited like any other.
-    if (options_.ddosProtection) {
-      auto admission = limiter_.admit(request.peerAddress, request.body.size());
-      if (!admission.admitted()) {
-        metrics_.recordRateLimited(admission.verdict);
-        return error(response, admission.httpStatus, "rate limited", {}, admission.retryAfterSeconds);
-      }
-    }
-    return error(response, 400, parsed.error().message, parsed.error().field);
-  }
-  const RouteApiRequest& body = *parsed;
-
   if (options_.ddosProtection) {
-    const std::string_view source = body.clientAddress.empty() ? request.peerAddress : body.clientAddress;
-    auto admission = limiter_.admit(source, body.requestBytes);
+    // Before parsing: garbage counts against its sender like any other request.
+    std::string forwardedSource;
+    std::string_view source = request.peerAddress;
+    if (!options_.trustedProxies.empty()) {
+      forwardedSource = requestSource(request.peerAddress, request.forwardedFor, options_.trustedProxies);
+      source = forwardedSource;
+    }
+    auto admission = limiter_.admit(source, request.receivedBytes);
     if (!admission.admitted()) {
       metrics_.recordRateLimited(admission.verdict);
+      const bool tooLarge = admission.verdict == routing::AdmissionVerdict::kTooLarge;
       const char* message = admission.verdict == routing::AdmissionVerdict::kBlacklisted ? "source blacklisted"
-                            : admission.verdict == routing::AdmissionVerdict::kTooLarge
-                                ? "request larger than the source's byte budget"
-                                : "rate limited";
-      return error(response, admission.httpStatus, message,
-                   admission.verdict == routing::AdmissionVerdict::kTooLarge ? "requestBytes" : "",
-                   admission.retryAfterSeconds);
+                            : tooLarge ? "request larger than the source's byte budget"
+                                       : "rate limited";
+      return error(response, admission.httpStatus, message, tooLarge ? "body" : "", admission.retryAfterSeconds);
     }
   }
+  auto parsed = parseRouteRequest(request.body);
+  if (!parsed.ok()) return error(response, 400, parsed.error().message, parsed.error().field);
+  const RouteApiRequest& body = *parsed;
 
   // Shaping is applied synchronously: the request holds a queue slot of its class while the
   // engine decides, so the shaper's depth is the number of decisions in progress.

@@ -1,6 +1,7 @@
-// The routing API's request handling, independent of the HTTP library: POST /v1/route (parse ->
-// per-source admission -> traffic-class shaping -> engine -> JSON), GET /v1/regions, /healthz
-// and /metrics. Owns the rate limiter, the shaper and the metrics; borrows the region table and
+// The routing API's request handling, independent of the HTTP library: POST /v1/route (per-source
+// admission -> parse -> traffic-class shaping -> engine -> JSON), GET /v1/regions, /healthz and
+// /metrics. The source is the TCP peer (or what a trusted proxy forwards, see request_source.h),
+// charged the bytes received; the body's clientAddress and requestBytes never affect admission. Owns the rate limiter, the shaper and the metrics; borrows the region table and
 // the router, which must outlive it. handle() is thread-safe.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "engines/routing/traffic_shaper.h"
 #include "routingapi/http_server.h"
 #include "routingapi/metrics.h"
+#include "routingapi/request_source.h"
 
 namespace dwcp::routingapi {
 
@@ -20,6 +22,7 @@ struct RoutingServiceOptions {
   bool ddosProtection = true;        // DWCP routing.global.enable_ddos_protection
   bool trafficShaping = true;        // DWCP routing.global.enable_traffic_shaping
   routing::RateLimiterConfig rateLimiter;
+  TrustedProxies trustedProxies;     // DWCP routing.ddos_protection.trusted_proxies
   routing::ShaperConfig shaper;
 };
 
