@@ -10,6 +10,10 @@
 namespace dwcp::kube {
 namespace {
 
+// The Controller whose worker runs on this thread, so stop() from inside reconcile knows not to
+// join (itself, or a thread that is joining it).
+thread_local const Controller* currentWorkerOf = nullptr;
+
 WorkQueueOptions queueOptionsFor(const ControllerOptions& options) {
   WorkQueueOptions queueOptions = options.queue;
   if (queueOptions.name == WorkQueueOptions{}.name) queueOptions.name = options.name;
@@ -77,29 +81,36 @@ Status Controller::run() {
   return okStatus();
 }
 
-void Controller::stop() {
-  std::lock_guard stopLock(stopMu_);
-  std::vector<std::thread> workers;
+void Controller::requestStop() {
   {
     std::lock_guard lock(mu_);
     stopRequested_ = true;
-    workers.swap(workers_);
   }
   stopCv_.notify_all();
   queue_.shutDown();
-  for (auto& worker : workers) {
-    if (worker.get_id() == std::this_thread::get_id()) {
-      worker.detach();  // stop() from inside reconcile: cannot join ourselves
-      continue;
-    }
-    worker.join();
-  }
-  if (!workers.empty()) spdlog::info("controller {}: stopped", options_.name);
   started_ = false;
+}
+
+void Controller::stop() {
+  if (currentWorkerOf == this) {
+    spdlog::info("controller {}: stop requested from inside reconcile", options_.name);
+    requestStop();
+    return;
+  }
+  std::lock_guard stopLock(stopMu_);
+  requestStop();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& worker : workers) worker.join();
+  if (!workers.empty()) spdlog::info("controller {}: stopped", options_.name);
 }
 
 void Controller::workerLoop(int workerIndex) {
   spdlog::debug("controller {}: worker {} started", options_.name, workerIndex);
+  currentWorkerOf = this;
   while (auto item = queue_.get()) {
     processOne(*item);
     queue_.done(item->key);
@@ -133,6 +144,12 @@ void Controller::processOne(const WorkQueue::Item& item) {
     spdlog::warn("controller {}: reconcile of {} failed (retry {}): {}", options_.name, item.key,
                  retries + 1, *result.error);
     queue_.addRateLimited(item.key, "retry after error: " + *result.error);
+  } else if (result.conflictReason) {
+    outcome = kReconcileConflict;
+    ++conflictTotal_;
+    spdlog::debug("controller {}: reconcile of {} conflicted (retry {}): {}", options_.name,
+                  item.key, queue_.numRequeues(item.key) + 1, *result.conflictReason);
+    queue_.addRateLimited(item.key, "retry after conflict: " + *result.conflictReason);
   } else {
     queue_.forget(item.key);
     if (result.requeueAfter) {
@@ -153,6 +170,7 @@ ControllerStats Controller::stats() const {
   s.successTotal = successTotal_.load();
   s.errorTotal = errorTotal_.load();
   s.requeueTotal = requeueTotal_.load();
+  s.conflictTotal = conflictTotal_.load();
   s.exceptionsTotal = exceptionsTotal_.load();
   return s;
 }

@@ -23,22 +23,36 @@
 
 namespace dwcp::kube {
 
-// What a reconcile asks of the runner: nothing (done), a retry with backoff (error), or another
-// reconcile after a delay. An error's requeueAfter is ignored: failures always use the backoff.
+// What a reconcile asks of the runner: nothing (done), a retry with backoff (error), another
+// reconcile after a delay, or a prompt retry after a lost write race (conflict, a 409): it goes
+// through the key's backoff too, so a key that conflicts forever backs off, but is no error.
+// An error's or conflict's requeueAfter is ignored: they always use the backoff.
 struct ReconcileResult {
   std::optional<std::string> error;
   std::optional<std::chrono::milliseconds> requeueAfter;
+  std::optional<std::string> conflictReason;  // what conflicted, for logs and the queue reason
 
   static ReconcileResult success() { return {}; }
-  static ReconcileResult failure(std::string message) { return {std::move(message), std::nullopt}; }
-  static ReconcileResult requeue(std::chrono::milliseconds after) { return {std::nullopt, after}; }
+  static ReconcileResult failure(std::string message) {
+    return {std::move(message), std::nullopt, std::nullopt};
+  }
+  static ReconcileResult requeue(std::chrono::milliseconds after) {
+    return {std::nullopt, after, std::nullopt};
+  }
+  static ReconcileResult conflict(std::string what) {
+    return {std::nullopt, std::nullopt, std::move(what)};
+  }
   bool ok() const { return !error.has_value(); }
+  bool conflicted() const { return ok() && conflictReason.has_value(); }
+  // Plain success: no error, no requeue, no conflict (a step whose caller may go on).
+  bool isSuccess() const { return ok() && !requeueAfter && !conflictReason; }
 };
 
 // Outcome labels, as passed to ControllerMetrics::reconciled.
 inline constexpr std::string_view kReconcileSuccess = "success";
 inline constexpr std::string_view kReconcileError = "error";
 inline constexpr std::string_view kReconcileRequeue = "requeue";
+inline constexpr std::string_view kReconcileConflict = "conflict";
 
 struct ControllerMetrics {
   // Called after every reconcile, from worker threads, with the outcome label and duration
@@ -50,6 +64,7 @@ struct ControllerStats {
   uint64_t successTotal = 0;
   uint64_t errorTotal = 0;      // includes exceptions
   uint64_t requeueTotal = 0;    // successes that asked for a delayed requeue
+  uint64_t conflictTotal = 0;   // conflicts, retried through the backoff
   uint64_t exceptionsTotal = 0;
 };
 
@@ -80,7 +95,9 @@ class Controller {
   // Fails when called twice, when stop() is called first, or when cacheSyncTimeout passes.
   Status run();
   // Stops handing out keys, lets in-flight reconciles finish and joins the workers. Idempotent.
-  // Must not be called from inside reconcile.
+  // From inside reconcile it only asks and returns at once (workers end after their current
+  // reconcile); a later stop() from another thread, or the destructor, joins them. Never destroy
+  // the Controller from inside reconcile.
   void stop();
 
   // Keys may be added before run(); they wait for the workers.
@@ -95,6 +112,7 @@ class Controller {
   bool allSynced() const;
   void workerLoop(int workerIndex);
   void processOne(const WorkQueue::Item& item);
+  void requestStop();
 
   ControllerOptions options_;
   ReconcileFn reconcile_;
@@ -112,6 +130,7 @@ class Controller {
   std::atomic<uint64_t> successTotal_{0};
   std::atomic<uint64_t> errorTotal_{0};
   std::atomic<uint64_t> requeueTotal_{0};
+  std::atomic<uint64_t> conflictTotal_{0};
   std::atomic<uint64_t> exceptionsTotal_{0};
 };
 

@@ -4,8 +4,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -397,6 +401,162 @@ TEST(ControllerTest, StopFinishesInFlightReconcileAndTakesNoNewWork) {
   stopper.join();
   EXPECT_TRUE(finished.load()) << "stop() returned before the in-flight reconcile finished";
   EXPECT_EQ(calls.load(), 1) << "a key was reconciled after stop()";
+}
+
+TEST(ReconcileResultTest, KindsAreDistinct) {
+  EXPECT_TRUE(ReconcileResult::success().isSuccess());
+  const auto failed = ReconcileResult::failure("x");
+  EXPECT_FALSE(failed.ok());
+  EXPECT_FALSE(failed.isSuccess());
+  EXPECT_FALSE(failed.conflicted());
+  const auto later = ReconcileResult::requeue(seconds(1));
+  EXPECT_TRUE(later.ok());
+  EXPECT_FALSE(later.isSuccess());
+  const auto conflict = ReconcileResult::conflict("status write");
+  EXPECT_TRUE(conflict.ok());  // not an error
+  EXPECT_TRUE(conflict.conflicted());
+  EXPECT_FALSE(conflict.isSuccess());
+  EXPECT_FALSE(conflict.requeueAfter.has_value());
+}
+
+// A 409 Conflict is requeued promptly (5 ms) but through the key's backoff, so a key that
+// conflicts forever backs off (5, 10, 20 ms ...) instead of retrying at a fixed rate; it is not
+// counted as an error, and a later success resets the backoff.
+TEST(ControllerTest, ConflictRequeuesThroughThePerKeyBackoff) {
+  FakeClock clock;
+  ReconcileRecorder recorder({[] { return ReconcileResult::conflict("status write: 409"); },
+                              [] { return ReconcileResult::conflict("status write: 409"); },
+                              [] { return ReconcileResult::conflict("status write: 409"); },
+                              [] { return ReconcileResult::success(); }});
+  std::mutex mu;
+  std::map<std::string, int> outcomes;
+  ControllerOptions options = testOptions();
+  options.metrics.reconciled = [&](std::string_view result, double) {
+    std::lock_guard lock(mu);
+    ++outcomes[std::string(result)];
+  };
+  Controller controller(options, recorder.fn(), clock);
+  controller.enqueue("ns/a", "added");
+  ASSERT_TRUE(controller.run().ok());
+  WorkQueue& queue = controller.queue();
+
+  for (int conflicts = 1; conflicts <= 3; ++conflicts) {
+    const auto backoff = milliseconds(5 << (conflicts - 1));
+    ASSERT_TRUE(waitUntil([&] {
+      return queue.numRequeues("ns/a") == conflicts && queue.stats().waiting == 1 &&
+             queue.stats().processing == 0;
+    })) << "conflict " << conflicts;
+    clock.advance(backoff - milliseconds(1));
+    queue.wakeUp();
+    EXPECT_EQ(queue.stats().waiting, 1u) << "retried before the " << backoff.count() << "ms backoff";
+    EXPECT_EQ(recorder.count(), static_cast<size_t>(conflicts));
+    clock.advance(milliseconds(1));
+    queue.wakeUp();
+  }
+  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(waitUntil([&] { return queue.stats().processing == 0; }));
+  controller.stop();
+  EXPECT_EQ(queue.numRequeues("ns/a"), 0) << "success must reset the backoff";
+  EXPECT_EQ(controller.stats().errorTotal, 0u) << "a conflict is not an error";
+  EXPECT_EQ(controller.stats().conflictTotal, 3u);
+  EXPECT_EQ(recorder.calls()[1].reason, "retry after conflict: status write: 409");
+  std::lock_guard lock(mu);
+  EXPECT_EQ(outcomes["conflict"], 3);
+  EXPECT_EQ(outcomes["error"], 0);
+}
+
+// stop() from inside reconcile only asks: the worker is not detached, and the destructor joins
+// it, so nothing runs on a destroyed Controller.
+TEST(ControllerTest, StopFromInsideReconcileLeavesTheWorkerToBeJoined) {
+  FakeClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopCalled = false;
+  bool release = false;
+  std::atomic<bool> reconcileReturned{false};
+  std::unique_ptr<Controller> controller;
+  controller = std::make_unique<Controller>(
+      testOptions(),
+      [&](const std::string&, const std::string&) {
+        controller->stop();  // must return without joining this thread
+        std::unique_lock lock(mu);
+        stopCalled = true;
+        cv.notify_all();
+        cv.wait_for(lock, seconds(20), [&] { return release; });
+        reconcileReturned = true;
+        return ReconcileResult::success();
+      },
+      clock);
+  controller->enqueue("ns/a", "r");
+  ASSERT_TRUE(controller->run().ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, seconds(20), [&] { return stopCalled; }));
+  }
+  EXPECT_TRUE(controller->queue().shuttingDown());
+  // Destroying the controller must wait for the worker still inside reconcile.
+  auto destroyed = std::async(std::launch::async, [&] {
+    controller.reset();
+    return reconcileReturned.load();
+  });
+  const bool returnedEarly =
+      destroyed.wait_for(milliseconds(200)) == std::future_status::ready;
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_FALSE(returnedEarly) << "the destructor did not wait for the worker";
+  EXPECT_TRUE(destroyed.get()) << "the controller was destroyed while its worker ran";
+}
+
+// stop() from another thread joins the workers; a reconcile that calls stop() meanwhile must not
+// deadlock with it.
+TEST(ControllerTest, StopFromReconcileWhileAnotherThreadStopsDoesNotDeadlock) {
+  FakeClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool release = false;
+  Controller* self = nullptr;
+  Controller controller(
+      testOptions(),
+      [&](const std::string&, const std::string&) {
+        std::unique_lock lock(mu);
+        entered = true;
+        cv.notify_all();
+        cv.wait_for(lock, seconds(20), [&] { return release; });
+        lock.unlock();
+        self->stop();
+        return ReconcileResult::success();
+      },
+      clock);
+  self = &controller;
+  controller.enqueue("ns/a", "r");
+  ASSERT_TRUE(controller.run().ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, seconds(20), [&] { return entered; }));
+  }
+  std::promise<void> stopped;
+  auto stoppedFuture = stopped.get_future();
+  std::thread stopper([&] {
+    controller.stop();
+    stopped.set_value();
+  });
+  ASSERT_TRUE(waitUntil([&] { return controller.queue().shuttingDown(); }));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  if (stoppedFuture.wait_for(seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "stop() deadlocked with a stop() from inside reconcile";
+    std::fflush(nullptr);
+    std::_Exit(1);  // the threads cannot be joined; do not hang the test binary
+  }
+  stopper.join();
+  EXPECT_FALSE(controller.started());
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Maps an apiVersion and kind to the REST resource that serves it (a RESTMapper), from the API
 // server's discovery documents (/api/v1, /apis/GROUP/VERSION). Results are cached per
 // group-version; an unknown kind re-reads discovery at most once per `refreshInterval` (a CRD
-// may have just been installed). Thread-safe.
+// may have just been installed). Thread-safe; no lock is held across HTTP, and concurrent
+// lookups of one group-version share a single discovery read.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -28,13 +30,17 @@ class Discovery {
   struct GroupVersion {
     std::map<std::string, ResourceType> byKind;
     Clock::SteadyTime fetchedAt{};
+    bool fetched = false;   // byKind holds a discovery read's result
+    bool fetching = false;  // a thread is reading discovery for it (without mu_)
   };
-  Status refresh(const std::string& apiVersion, GroupVersion& entry);
+  // Reads discovery for apiVersion; an empty map when the group-version is not served.
+  Result<std::map<std::string, ResourceType>> fetch(const std::string& apiVersion);
 
   Client& client_;
   Clock& clock_;
   std::chrono::seconds refreshInterval_;
   std::mutex mu_;
+  std::condition_variable fetched_;  // a fetch ended
   std::map<std::string, GroupVersion> cache_;
 };
 

@@ -60,11 +60,27 @@ void EventRecorder::stop() {
   std::thread thread;
   {
     std::lock_guard lock(mu_);
-    stopping_ = true;
+    if (!stopping_) {
+      stopping_ = true;
+      stopDeadline_ = clock_.steadyNow() + config_.stopGracePeriod;
+    }
     thread = std::move(thread_);
+    if (thread.joinable() && pastStopDeadlineLocked()) dropQueuedLocked("no grace period");
   }
   wake_.notify_all();
   if (thread.joinable()) thread.join();
+}
+
+bool EventRecorder::pastStopDeadlineLocked() const {
+  return stopping_ && clock_.steadyNow() >= stopDeadline_;
+}
+
+void EventRecorder::dropQueuedLocked(const char* why) {
+  if (queue_.empty()) return;
+  spdlog::warn("event recorder stopping: {} queued events dropped ({})", queue_.size(), why);
+  stats_.dropped += queue_.size();
+  queue_.clear();
+  idle_.notify_all();
 }
 
 bool EventRecorder::record(const json& object, EventType type, std::string_view reason,
@@ -135,12 +151,20 @@ size_t EventRecorder::processPending() {
 
 void EventRecorder::run() {
   while (true) {
+    Item item;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is written
+      if (pastStopDeadlineLocked()) dropQueuedLocked("stop grace period over");
+      if (queue_.empty()) return;  // stopping, and everything queued is written or dropped
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      ++inFlight_;
     }
-    processPending();
+    process(item);
+    std::lock_guard lock(mu_);
+    --inFlight_;
+    idle_.notify_all();
   }
 }
 

@@ -33,12 +33,15 @@ struct EventRecorderConfig {
   // Per-object token bucket (client-go's spam filter): a burst, then one write per interval.
   int burstPerObject = 25;
   std::chrono::seconds refillIntervalPerObject{300};
+  // stop() keeps writing queued events for at most this long (on the Clock), then drops the
+  // rest (counted in `dropped`). A write in flight is bounded by the transport's timeout.
+  std::chrono::milliseconds stopGracePeriod{2000};
 };
 
 struct EventRecorderStats {
   uint64_t created = 0;        // new Event objects written
   uint64_t seriesUpdates = 0;  // series bumps written
-  uint64_t dropped = 0;        // queue full or recorder stopped
+  uint64_t dropped = 0;        // queue full, recorder stopped, or unwritten at stop()
   uint64_t rateLimited = 0;    // not written: the object's budget was spent
   uint64_t failed = 0;         // the API server refused or was unreachable
   uint64_t invalid = 0;        // rejected by record(): bad reason or action
@@ -55,7 +58,8 @@ class EventRecorder {
 
   // Starts the writer thread. Without it, processPending() writes on the caller's thread.
   void start();
-  // Writes what is queued, then ends the writer thread. Later record() calls are dropped.
+  // Writes what is queued for up to stopGracePeriod, drops (and counts) the rest, then ends the
+  // writer thread. Later record() calls are dropped.
   void stop();
 
   // Records an event about `object` (any Kubernetes object as JSON). `reason` is CamelCase and
@@ -101,6 +105,8 @@ class EventRecorder {
   void rememberSeries(const std::string& key, Series series);
   std::string eventName(const Item& item);
   void run();
+  bool pastStopDeadlineLocked() const;
+  void dropQueuedLocked(const char* why);
 
   Client& client_;
   Clock& clock_;
@@ -112,6 +118,7 @@ class EventRecorder {
   std::deque<Item> queue_;
   size_t inFlight_ = 0;
   bool stopping_ = false;
+  Clock::SteadyTime stopDeadline_{};  // set by stop(): no new write starts after it
   EventRecorderStats stats_;
   std::thread thread_;
 

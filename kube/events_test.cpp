@@ -1,5 +1,9 @@
 #include "kube/events.h"
 
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include "kube/fake_transport.h"
@@ -244,6 +248,75 @@ TEST_F(EventTest, BackgroundThreadWritesAndStopDrains) {
   EXPECT_EQ(stats.created + stats.seriesUpdates + stats.rateLimited, 21u);
   EXPECT_FALSE(recorder.record(vm(), EventType::kNormal, "Late", "Act", ""));
   EXPECT_EQ(recorder.stats().dropped, 1u);
+}
+
+// stop() against a slow API server: queued events are written only for the grace period
+// (measured on the clock), the rest are dropped with a count, so stopping does not take one
+// request timeout per queued event.
+TEST_F(EventTest, StopWritesOnlyForTheGracePeriodThenDropsWithACount) {
+  config.stopGracePeriod = 5s;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool firstEntered = false;
+  bool release = false;
+  transport->setFallback([&](const Request& r) {
+    std::unique_lock lock(mu);
+    firstEntered = true;
+    cv.notify_all();
+    cv.wait_for(lock, 20s, [&] { return release; });
+    clock.advance(2s);  // every write takes 2 s
+    return Response{201, r.body};
+  });
+  EventRecorder recorder(client, clock, config);
+  recorder.start();
+  size_t queued = 0;
+  for (int i = 0; i < 100; ++i) {
+    queued += recorder.record(vm("vm-" + std::to_string(i), "uid-" + std::to_string(i)),
+                              EventType::kNormal, "Placed", "Place", "");
+  }
+  ASSERT_EQ(queued, 100u);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return firstEntered; }));
+  }
+  auto stopped = std::async(std::launch::async, [&] { recorder.stop(); });
+  // Once record() is refused, stop() has begun; only then does the server answer.
+  size_t refused = 0;
+  for (int i = 0; i < 100000 && refused == 0; ++i) {
+    if (recorder.record(vm("late", "uid-late"), EventType::kNormal, "Late", "Act", "")) {
+      ++queued;
+    } else {
+      ++refused;
+    }
+  }
+  ASSERT_EQ(refused, 1u);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_EQ(stopped.wait_for(20s), std::future_status::ready) << "stop() did not return";
+  const auto stats = recorder.stats();
+  const size_t writes = sent("POST").size() + sent("PATCH").size();
+  EXPECT_LE(writes, 4u) << "kept writing after the grace period";
+  EXPECT_EQ(stats.created + stats.seriesUpdates, writes);
+  EXPECT_GE(stats.dropped, 90u);
+  EXPECT_EQ(stats.created + stats.seriesUpdates + stats.rateLimited + stats.dropped,
+            queued + refused);
+}
+
+TEST_F(EventTest, StopWithoutGracePeriodDropsEverythingQueued) {
+  config.stopGracePeriod = 0s;
+  EventRecorder recorder(client, clock, config);
+  for (int i = 0; i < 10; ++i) {
+    recorder.record(vm("vm-" + std::to_string(i), "uid-" + std::to_string(i)), EventType::kNormal,
+                    "Placed", "Place", "");
+  }
+  recorder.start();
+  recorder.stop();
+  const auto stats = recorder.stats();
+  EXPECT_EQ(stats.created + stats.dropped, 10u);
+  EXPECT_EQ(sent("POST").size(), stats.created);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <cpprest/http_client.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 namespace dwcp::kube {
@@ -86,6 +87,52 @@ std::string configureTls(boost::asio::ssl::context& context, const std::string& 
       return "client-key: does not match client-certificate";
     }
   }
+  return "";
+}
+
+// tls-server-name: cpprest sends the URL host as SNI and checks the certificate against it in its
+// verify callback. When a server name is configured, the context carries it (ex data) and an info
+// callback, at the start of each client handshake (before the ClientHello is built), sends it as
+// SNI and, unless verification is off, replaces cpprest's check by OpenSSL's own chain and
+// host-name verification against that name.
+void freeServerName(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(ptr);
+}
+
+int serverNameIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freeServerName);
+  return index;
+}
+
+void useServerNameAtHandshake(const SSL* constSsl, int where, int) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0 || SSL_is_server(constSsl)) return;
+  SSL* ssl = const_cast<SSL*>(constSsl);  // OpenSSL's info callback type is const-qualified
+  const auto* name = static_cast<const std::string*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), serverNameIndex()));
+  if (name == nullptr || name->empty()) return;
+  const bool ipLiteral = name->find_first_not_of("0123456789.") == std::string::npos ||
+                         name->find(':') != std::string::npos;
+  if (!ipLiteral) SSL_set_tlsext_host_name(ssl, name->c_str());  // no SNI for IP literals
+  if (SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return;  // insecure-skip-tls-verify
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (ipLiteral) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name->c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, name->c_str(), name->size());
+  }
+  // OpenSSL's verdict on chain and name, in place of cpprest's check against the URL host.
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, [](int preverified, X509_STORE_CTX*) { return preverified; });
+}
+
+// Returns "" or an error.
+std::string configureServerName(boost::asio::ssl::context& context, const std::string& serverName) {
+  if (serverName.empty()) return "";
+  if (serverNameIndex() < 0 ||
+      SSL_CTX_set_ex_data(context.native_handle(), serverNameIndex(), new std::string(serverName)) != 1) {
+    return "tls-server-name: cannot attach to the TLS context";
+  }
+  SSL_CTX_set_info_callback(context.native_handle(), useServerNameAtHandshake);
   return "";
 }
 
@@ -216,15 +263,16 @@ struct HttpTransport::Impl {
     c.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
     c.set_max_redirects(0);
     c.set_validate_certificates(!config.insecureSkipTLSVerify);
-    if (!config.caPem.empty() || !config.clientCertPem.empty()) {
+    if (!config.caPem.empty() || !config.clientCertPem.empty() || !config.tlsServerName.empty()) {
       auto ca = std::make_shared<const std::string>(config.caPem);
       auto cert = std::make_shared<const std::string>(config.clientCertPem);
       auto key = std::make_shared<const std::string>(config.clientKeyPem);
-      c.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& context) {
+      auto serverName = std::make_shared<const std::string>(config.tlsServerName);
+      c.set_ssl_context_callback([ca, cert, key, serverName](boost::asio::ssl::context& context) {
         // Validated in create(); an error here would only come from a broken OpenSSL.
-        if (std::string error = configureTls(context, *ca, *cert, *key); !error.empty()) {
-          spdlog::error("http transport: TLS setup failed: {}", error);
-        }
+        std::string error = configureTls(context, *ca, *cert, *key);
+        if (error.empty()) error = configureServerName(context, *serverName);
+        if (!error.empty()) spdlog::error("http transport: TLS setup failed: {}", error);
       });
     }
     return c;
@@ -265,17 +313,16 @@ Result<std::shared_ptr<HttpTransport>> HttpTransport::create(const RestConfig& c
   if (base.scheme() != "https" && base.scheme() != "http") {
     return invalid("server \"" + config.server + "\": scheme must be https or http");
   }
+  if (Status valid = validateRestConfig(config); !valid.ok()) return invalid(valid.error().message);
   if (config.clientCertPem.empty() != config.clientKeyPem.empty()) {
     return invalid(config.clientCertPem.empty() ? "client-certificate: missing (client-key is set)"
                                                 : "client-key: missing (client-certificate is set)");
   }
   try {
     boost::asio::ssl::context scratch(boost::asio::ssl::context::sslv23);
-    if (std::string error = configureTls(scratch, config.caPem, config.clientCertPem,
-                                         config.clientKeyPem);
-        !error.empty()) {
-      return invalid(error);
-    }
+    std::string error = configureTls(scratch, config.caPem, config.clientCertPem, config.clientKeyPem);
+    if (error.empty()) error = configureServerName(scratch, config.tlsServerName);
+    if (!error.empty()) return invalid(error);
     auto impl = std::make_unique<Impl>(config, std::move(options), std::move(base));
     return std::shared_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
   } catch (const std::exception& e) {

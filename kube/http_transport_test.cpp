@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -73,6 +75,7 @@ struct RawRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string clientCertSubject;  // TLS only
+  std::string serverName;         // TLS only: the SNI the client sent
 
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
@@ -203,6 +206,10 @@ class TestServer {
     RawRequest request;
     if (readRequest(conn, request)) {
       request.clientCertSubject = subject;
+      if (ssl) {
+        const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        request.serverName = sni ? sni : "";
+      }
       ++handled_;
       handler_(request, conn);
     }
@@ -358,6 +365,7 @@ TEST_F(HttpTransportTest, GetReturnsStatusAndBodyAndSendsHeaders) {
   });
   RestConfig config = plainConfig(server.url());
   config.token = "static-token";
+  config.allowPlaintextCredentials = true;  // the test server speaks plain HTTP
   auto transport = makeTransport(config);
   ASSERT_TRUE(transport);
 
@@ -444,6 +452,7 @@ TEST_F(HttpTransportTest, TokenFileIsReReadWhenItChangesAndAfterTheInterval) {
   RestConfig config = plainConfig(server.url());
   config.tokenFile = tokenPath.string();
   config.token = "static-fallback";
+  config.allowPlaintextCredentials = true;  // the test server speaks plain HTTP
   auto transport = makeTransport(config, options);
   ASSERT_TRUE(transport);
   auto authorization = [&] {
@@ -574,6 +583,7 @@ TEST_F(HttpTransportTest, StreamWithErrorStatusReturnsBodyAndNoStream) {
 TEST_F(HttpTransportTest, ConnectionRefusedIsStatusZero) {
   RestConfig config = plainConfig("http://127.0.0.1:" + std::to_string(freePort()));
   config.token = "secret-token-value";
+  config.allowPlaintextCredentials = true;
   auto transport = makeTransport(config);
   ASSERT_TRUE(transport);
 
@@ -671,6 +681,13 @@ TEST_F(HttpTransportTest, CreateRejectsBadConfig) {
   RestConfig certOnly = plainConfig("https://127.0.0.1:6443");
   certOnly.clientCertPem = clientCert;
   cases.push_back({"cert only", certOnly, "client-key: missing"});
+  RestConfig plainToken = plainConfig("http://127.0.0.1:8080");
+  plainToken.token = "t";
+  cases.push_back({"token over http", plainToken, "clear text"});
+  RestConfig insecureWithCa = plainConfig("https://127.0.0.1:6443");
+  insecureWithCa.insecureSkipTLSVerify = true;
+  insecureWithCa.caPem = ca;
+  cases.push_back({"insecure with ca", insecureWithCa, "insecure-skip-tls-verify"});
   for (const Case& c : cases) {
     auto transport = HttpTransport::create(c.config);
     ASSERT_FALSE(transport.ok()) << c.what;
@@ -730,6 +747,151 @@ TEST_F(HttpTransportTest, TlsInsecureSkipVerifyAcceptsAnyServer) {
   auto transport = makeTransport(config);
   ASSERT_TRUE(transport);
   EXPECT_EQ(transport->send(req("GET", "/readyz")).status, 200);
+}
+
+// A CA and a server certificate for `dnsName` only (no IP SAN), made with OpenSSL's API, so a
+// test can serve a certificate of the right CA for the wrong host.
+struct GeneratedPki {
+  std::string caPem;
+  X509* serverCert = nullptr;
+  EVP_PKEY* serverKey = nullptr;
+  ~GeneratedPki() {
+    X509_free(serverCert);
+    EVP_PKEY_free(serverKey);
+  }
+};
+
+X509* newCert(EVP_PKEY* key, const std::string& commonName, X509* issuer, EVP_PKEY* issuerKey,
+              const std::vector<std::pair<int, std::string>>& extensions, long serial) {
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(commonName.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer ? issuer : cert, cert, nullptr, nullptr, 0);
+  for (const auto& [nid, value] : extensions) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    EXPECT_NE(ext, nullptr) << value;
+    if (ext) X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert, issuerKey ? issuerKey : key, EVP_sha256());
+  return cert;
+}
+
+std::unique_ptr<GeneratedPki> generatePki(const std::string& dnsName) {
+  auto pki = std::make_unique<GeneratedPki>();
+  EVP_PKEY* caKey = EVP_EC_gen("P-256");
+  X509* ca = newCert(caKey, "generated-test-ca", nullptr, nullptr,
+                     {{NID_basic_constraints, "critical,CA:TRUE"},
+                      {NID_key_usage, "critical,keyCertSign,cRLSign"}},
+                     1);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, ca);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  pki->caPem.assign(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  pki->serverKey = EVP_EC_gen("P-256");
+  pki->serverCert = newCert(pki->serverKey, dnsName, ca, caKey,
+                            {{NID_subject_alt_name, "DNS:" + dnsName},
+                             {NID_ext_key_usage, "serverAuth"}},
+                            2);
+  X509_free(ca);
+  EVP_PKEY_free(caKey);
+  return pki;
+}
+
+SSL_CTX* serverTlsWith(const GeneratedPki& pki) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_use_certificate(ctx, pki.serverCert);
+  SSL_CTX_use_PrivateKey(ctx, pki.serverKey);
+  return ctx;
+}
+
+TEST_F(HttpTransportTest, TlsRejectsACertificateOfTheRightCaForAnotherHost) {
+  auto pki = generatePki("kube.internal");
+  TestServer server([&](const RawRequest&, Conn& conn) { conn.respond(200, "ok"); },
+                    serverTlsWith(*pki));
+  RestConfig config = plainConfig(server.url());  // https://127.0.0.1:PORT
+  config.caPem = pki->caPem;
+  auto transport = makeTransport(config);
+  ASSERT_TRUE(transport);
+  Response response = transport->send(req("GET", "/readyz"));
+  EXPECT_EQ(response.status, 0);
+  EXPECT_THAT(response.body, HasSubstr("SSL handshake"));
+  EXPECT_EQ(server.handled(), 0);
+}
+
+TEST_F(HttpTransportTest, TlsServerNameIsSentAsSniAndVerified) {
+  auto pki = generatePki("kube.internal");
+  Recorder recorder;
+  TestServer server(
+      [&](const RawRequest& request, Conn& conn) {
+        recorder.record(request);
+        conn.respond(200, "ok", "text/plain");
+      },
+      serverTlsWith(*pki));
+  RestConfig config = plainConfig(server.url());
+  config.caPem = pki->caPem;
+  config.tlsServerName = "kube.internal";
+  auto transport = makeTransport(config);
+  ASSERT_TRUE(transport);
+  Response response = transport->send(req("GET", "/readyz"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(recorder.last().serverName, "kube.internal");
+
+  StreamResponse opened = transport->openStream(req("GET", "/readyz"), 10s);
+  ASSERT_TRUE(opened.stream) << opened.response.body;
+  std::string received;
+  EXPECT_EQ(readAtLeast(*opened.stream, received, 2), ReadResult::kData);
+  EXPECT_EQ(received, "ok");
+}
+
+TEST_F(HttpTransportTest, TlsServerNameThatTheCertificateDoesNotCarryIsRefused) {
+  auto pki = generatePki("kube.internal");
+  TestServer server([&](const RawRequest&, Conn& conn) { conn.respond(200, "ok"); },
+                    serverTlsWith(*pki));
+  RestConfig config = plainConfig(server.url());
+  config.caPem = pki->caPem;
+  config.tlsServerName = "other.internal";
+  auto transport = makeTransport(config);
+  ASSERT_TRUE(transport);
+  EXPECT_EQ(transport->send(req("GET", "/readyz")).status, 0);
+  EXPECT_EQ(server.handled(), 0);
+
+  // Another CA's certificate for the configured name is refused too.
+  auto other = generatePki("kube.internal");
+  config.caPem = other->caPem;
+  config.tlsServerName = "kube.internal";
+  auto otherCa = makeTransport(config);
+  ASSERT_TRUE(otherCa);
+  EXPECT_EQ(otherCa->send(req("GET", "/readyz")).status, 0);
+  EXPECT_EQ(server.handled(), 0);
+}
+
+TEST_F(HttpTransportTest, TlsServerNameIsSentEvenWhenVerificationIsSkipped) {
+  auto pki = generatePki("kube.internal");
+  Recorder recorder;
+  TestServer server(
+      [&](const RawRequest& request, Conn& conn) {
+        recorder.record(request);
+        conn.respond(200, "ok");
+      },
+      serverTlsWith(*pki));
+  RestConfig config = plainConfig(server.url());
+  config.insecureSkipTLSVerify = true;
+  config.tlsServerName = "some.name";
+  auto transport = makeTransport(config);
+  ASSERT_TRUE(transport);
+  EXPECT_EQ(transport->send(req("GET", "/readyz")).status, 200);
+  EXPECT_EQ(recorder.last().serverName, "some.name");
 }
 
 }  // namespace

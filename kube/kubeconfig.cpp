@@ -21,6 +21,23 @@ namespace fs = std::filesystem;
 
 Error configError(std::string message) { return Error{0, "InvalidConfig", std::move(message)}; }
 
+constexpr const char* kAllowPlaintextCredentials = "dwcp.io/allow-plaintext-credentials";
+constexpr const char* kInsecureWithCa =
+    "specifying a root certificates file with the insecure flag is not allowed";
+
+bool isPlainHttp(const std::string& server) { return server.rfind("http://", 0) == 0; }
+bool hasBearerToken(const RestConfig& config) {
+  return !config.token.empty() || !config.tokenFile.empty();
+}
+
+// A DNS name or IP literal, as a certificate could name it.
+bool isValidServerName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '_';
+  });
+}
+
 // Strict standard base64 (RFC 4648 with padding); whitespace anywhere is ignored.
 std::optional<std::string> decodeBase64(const std::string& text) {
   auto value = [](char c) -> int {
@@ -121,6 +138,11 @@ class KubeconfigParser {
     if (!config.userName.empty()) {
       if (Status s = parseUser(config); !s.ok()) return s.error();
     }
+    if (isPlainHttp(config.server) && hasBearerToken(config) && !config.allowPlaintextCredentials) {
+      return fail("clusters[" + config.clusterName + "].server: http:// would send the bearer token of users[" +
+                  config.userName + "] in clear text; use https://, or allow it with the cluster extension " +
+                  kAllowPlaintextCredentials + ": true");
+    }
     return config;
   }
 
@@ -204,6 +226,30 @@ class KubeconfigParser {
     auto ca = dataOrFile(cluster, key, "certificate-authority-data", "certificate-authority", true);
     if (!ca.ok()) return ca.error();
     config.caPem = std::move(ca.value());
+    if (config.insecureSkipTLSVerify && !config.caPem.empty()) {
+      return fail(key + ".insecure-skip-tls-verify: " + kInsecureWithCa);
+    }
+    config.tlsServerName = scalar(cluster["tls-server-name"]);
+    if (cluster["tls-server-name"] && !isValidServerName(config.tlsServerName)) {
+      return fail(key + ".tls-server-name: not a host name: \"" + config.tlsServerName + "\"");
+    }
+    return parseExtensions(cluster, key, config);
+  }
+
+  // Cluster extensions this client understands; others are ignored, as kubectl does.
+  Status parseExtensions(const YAML::Node& cluster, const std::string& key, RestConfig& config) const {
+    const YAML::Node extensions = cluster["extensions"];
+    if (!extensions || extensions.IsNull()) return okStatus();
+    if (!extensions.IsSequence()) return fail(key + ".extensions: must be a list");
+    for (const YAML::Node& entry : extensions) {
+      if (!entry.IsMap() || scalar(entry["name"]) != kAllowPlaintextCredentials) continue;
+      const std::string where = key + ".extensions[" + kAllowPlaintextCredentials + "]";
+      try {
+        config.allowPlaintextCredentials = entry["extension"].as<bool>();
+      } catch (const YAML::Exception&) {
+        return fail(where + ".extension: must be true or false");
+      }
+    }
     return okStatus();
   }
 
@@ -262,6 +308,22 @@ std::string envOrEmpty(const char* name) {
 
 }  // namespace
 
+Status validateRestConfig(const RestConfig& config) {
+  if (isPlainHttp(config.server) && hasBearerToken(config) && !config.allowPlaintextCredentials) {
+    return configError("server " + config.server +
+                       ": http:// would send the bearer token in clear text; use https:// or set "
+                       "allowPlaintextCredentials (kubeconfig cluster extension " +
+                       std::string(kAllowPlaintextCredentials) + ")");
+  }
+  if (config.insecureSkipTLSVerify && !config.caPem.empty()) {
+    return configError(std::string("insecure-skip-tls-verify: ") + kInsecureWithCa);
+  }
+  if (!config.tlsServerName.empty() && !isValidServerName(config.tlsServerName)) {
+    return configError("tls-server-name: not a host name: \"" + config.tlsServerName + "\"");
+  }
+  return okStatus();
+}
+
 std::string RestConfig::redacted() const {
   std::string out = "server=" + server;
   if (!contextName.empty()) out += " context=" + contextName;
@@ -275,6 +337,8 @@ std::string RestConfig::redacted() const {
   if (!token.empty()) out += " token=set";
   if (!tokenFile.empty()) out += " tokenFile=" + tokenFile;
   if (insecureSkipTLSVerify) out += " insecureSkipTLSVerify=true";
+  if (!tlsServerName.empty()) out += " tlsServerName=" + tlsServerName;
+  if (allowPlaintextCredentials) out += " allowPlaintextCredentials=true";
   return out;
 }
 

@@ -19,7 +19,12 @@ struct RestConfig {
   std::string clientKeyPem;
   std::string tokenFile;      // bearer token file, re-read when it rotates; wins over token
   std::string token;          // static bearer token
-  bool insecureSkipTLSVerify = false;
+  bool insecureSkipTLSVerify = false;  // an error together with caPem
+  // Name the server certificate must carry, also sent as SNI; empty: the host of `server`.
+  std::string tlsServerName;
+  // Bearer tokens are sent over http:// only when this is set (kubeconfig: the cluster
+  // extension `dwcp.io/allow-plaintext-credentials: true`). For local proxies and tests.
+  bool allowPlaintextCredentials = false;
   std::string contextName;    // kubeconfig context used, "" for in-cluster
   std::string clusterName;
   std::string userName;
@@ -30,6 +35,10 @@ struct RestConfig {
   // contains token, key or certificate data.
   std::string redacted() const;
 };
+
+// The rules every config must pass before a transport uses it: no bearer token over http://
+// unless allowPlaintextCredentials, no insecureSkipTLSVerify together with a CA.
+Status validateRestConfig(const RestConfig& config);
 
 // Loads `path` and resolves `context` (or current-context when empty). Relative file paths in
 // the file are resolved against the kubeconfig's folder. Errors read like

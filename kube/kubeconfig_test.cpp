@@ -222,6 +222,102 @@ TEST(KubeconfigTest, RedactedHidesSecrets) {
   EXPECT_THAT(line, Not(HasSubstr(certBody)));
 }
 
+// One cluster `c` with `clusterFields` and, when `userFields` is set, one user `u`.
+std::string oneContext(const std::string& clusterFields, const std::string& userFields = "") {
+  std::string text = "current-context: c\n"
+                     "clusters: [{name: c, cluster: {" + clusterFields + "}}]\n";
+  if (userFields.empty()) return text + "contexts: [{name: c, context: {cluster: c}}]\n";
+  return text + "users: [{name: u, user: {" + userFields + "}}]\n" +
+         "contexts: [{name: c, context: {cluster: c, user: u}}]\n";
+}
+
+TEST(KubeconfigTest, PlainHttpWithABearerTokenIsRefused) {
+  TempDir dir;
+  dir.write("token", "file-token\n");
+  const std::string path = (dir.path() / "config").string();
+  for (const std::string user : {"token: secret-value", "tokenFile: token"}) {
+    dir.write("config", oneContext("server: 'http://10.0.0.1:8080'", user));
+    auto config = loadKubeconfig(path);
+    ASSERT_FALSE(config.ok()) << user;
+    EXPECT_THAT(config.error().message, HasSubstr("clusters[c].server: "));
+    EXPECT_THAT(config.error().message, HasSubstr("http://"));
+    EXPECT_THAT(config.error().message, HasSubstr("dwcp.io/allow-plaintext-credentials"));
+    EXPECT_THAT(config.error().message, Not(HasSubstr("secret-value")));
+  }
+  dir.write("config", oneContext("server: 'http://10.0.0.1:8080'"));
+  auto anonymous = loadKubeconfig(path);
+  ASSERT_TRUE(anonymous.ok()) << anonymous.error().message;  // nothing to leak
+  EXPECT_FALSE(anonymous->allowPlaintextCredentials);
+}
+
+TEST(KubeconfigTest, PlainHttpWithATokenIsAllowedByTheClusterExtension) {
+  TempDir dir;
+  dir.write("config",
+            oneContext("server: 'http://127.0.0.1:8080', extensions: [{name: "
+                       "dwcp.io/allow-plaintext-credentials, extension: true}]",
+                       "token: t"));
+  auto config = loadKubeconfig((dir.path() / "config").string());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->allowPlaintextCredentials);
+  EXPECT_EQ(config->token, "t");
+
+  dir.write("config",
+            oneContext("server: 'http://127.0.0.1:8080', extensions: [{name: "
+                       "dwcp.io/allow-plaintext-credentials, extension: maybe}]",
+                       "token: t"));
+  auto bad = loadKubeconfig((dir.path() / "config").string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message,
+              HasSubstr("clusters[c].extensions[dwcp.io/allow-plaintext-credentials]"));
+}
+
+TEST(KubeconfigTest, InsecureSkipVerifyWithACaIsAnError) {
+  TempDir dir;
+  dir.write("ca.crt", readText(testdata() / "ca.crt"));
+  dir.write("config", oneContext("server: 'https://h:1', insecure-skip-tls-verify: true, "
+                                 "certificate-authority: ca.crt"));
+  auto config = loadKubeconfig((dir.path() / "config").string());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.error().message,
+              HasSubstr("clusters[c].insecure-skip-tls-verify: specifying a root certificates "
+                        "file with the insecure flag is not allowed"));
+}
+
+TEST(KubeconfigTest, TlsServerNameIsRead) {
+  TempDir dir;
+  dir.write("config", oneContext("server: 'https://10.0.0.1:6443', tls-server-name: kube.internal"));
+  auto config = loadKubeconfig((dir.path() / "config").string());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->tlsServerName, "kube.internal");
+  EXPECT_THAT(config->redacted(), HasSubstr("tlsServerName=kube.internal"));
+
+  dir.write("config", oneContext("server: 'https://10.0.0.1:6443', tls-server-name: 'bad name/'"));
+  auto bad = loadKubeconfig((dir.path() / "config").string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("clusters[c].tls-server-name: "));
+}
+
+TEST(ValidateRestConfigTest, RefusesWhatLoadingRefuses) {
+  RestConfig http;
+  http.server = "http://127.0.0.1:8080";
+  http.token = "t";
+  EXPECT_FALSE(validateRestConfig(http).ok());
+  http.token.clear();
+  http.tokenFile = "/var/run/token";
+  EXPECT_FALSE(validateRestConfig(http).ok());
+  http.allowPlaintextCredentials = true;
+  EXPECT_TRUE(validateRestConfig(http).ok());
+
+  RestConfig insecure;
+  insecure.server = "https://127.0.0.1:6443";
+  insecure.insecureSkipTLSVerify = true;
+  EXPECT_TRUE(validateRestConfig(insecure).ok());
+  insecure.caPem = readText(testdata() / "ca.crt");
+  auto status = validateRestConfig(insecure);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.error().message, HasSubstr("insecure"));
+}
+
 // In-cluster config from a fake service-account folder.
 class InClusterTest : public ::testing::Test {
  protected:

@@ -126,8 +126,16 @@ void Reflector::setResourceVersion(const std::string& resourceVersion) {
 }
 
 bool Reflector::sleepUnlessStopped(std::chrono::milliseconds delay) {
+  const auto deadline = clock_.steadyNow() + delay;
+  const auto nap = std::max(options_.maxPollWait, std::chrono::milliseconds(0));
   std::unique_lock lock(mu_);
-  return !stopCv_.wait_for(lock, delay, [&] { return stopping_; });
+  for (;;) {
+    if (stopping_) return false;
+    const auto left = deadline - clock_.steadyNow();
+    if (left <= Clock::SteadyTime::duration::zero()) return true;
+    const auto wait = std::min<Clock::SteadyTime::duration>(left, nap);
+    if (stopCv_.wait_for(lock, wait, [&] { return stopping_; })) return false;
+  }
 }
 
 int Reflector::randomWatchTimeoutSeconds() {
@@ -242,7 +250,9 @@ Reflector::Next Reflector::watch(bool streamingInitial) {
     if (error.isTransport() || error.isTooManyRequests() || error.code >= 500) {
       return streamingInitial ? Next::kBackoffThenList : Next::kBackoffThenWatch;
     }
-    if (error.isGone()) return Next::kList;
+    // A relist after 410 goes through the backoff too: a server that expires every watch at
+    // once must not get a LIST storm. After a healthy stretch the first wait is short.
+    if (error.isGone()) return Next::kBackoffThenList;
     if (streamingInitial) {
       spdlog::info("reflector {}: streaming list rejected; falling back to list", type_.resource);
       useStreamingList_ = false;
@@ -342,7 +352,7 @@ std::optional<Reflector::Next> Reflector::handleEvent(json& event, WatchState& s
     if (error.isGone()) {
       spdlog::info("reflector {}: resourceVersion expired ({}); relisting", type_.resource,
                    error.message);
-      return Next::kList;
+      return Next::kBackoffThenList;
     }
     spdlog::warn("reflector {}: watch error event: {}", type_.resource, error.toString());
     return Next::kBackoffThenList;

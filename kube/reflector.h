@@ -1,6 +1,6 @@
 // Keeps a Store in step with the API server for one resource type: list, then watch from the
 // list's resourceVersion, resuming from the last seen one (bookmarks too) and relisting only when
-// the server says it expired. Runs on its own thread between start() and stop(); event handlers
+// the server says it expired; every relist and failed attempt waits for the backoff first. Runs on its own thread between start() and stop(); event handlers
 // run on that thread after the Store was updated. The Client, Store and Clock must outlive it.
 #pragma once
 
@@ -49,7 +49,11 @@ struct ReflectorOptions {
   bool streamingList = false;
   // Drop metadata.managedFields before objects reach the store (memory; nothing reads them).
   bool stripManagedFields = true;
+  // Waits between attempts, relists after 410 Gone included. They are measured on the Clock;
+  // maxPollWait is the longest real-time nap of one wait, which bounds how late a wait ends
+  // when the Clock is not the real one.
   BackoffOptions backoff;
+  std::chrono::milliseconds maxPollWait{1000};
   std::uint64_t seed = 0;  // for watch timeouts; 0: seeded from std::random_device
 };
 
@@ -99,7 +103,7 @@ class Reflector {
   void dispatchDelete(const nlohmann::json& object);
   void setResourceVersion(const std::string& resourceVersion);
   int randomWatchTimeoutSeconds();
-  bool sleepUnlessStopped(std::chrono::milliseconds delay);  // false when stopped
+  bool sleepUnlessStopped(std::chrono::milliseconds delay);  // on clock_; false when stopped
   bool stopping() const;
 
   Client& client_;

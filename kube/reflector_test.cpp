@@ -106,12 +106,44 @@ class Recorder {
   std::vector<std::string> calls_;
 };
 
+// A clock that moves forward by `tick` every time it is read, so waits measured on it pass in
+// simulated time as the code under test polls it. waitUntilElapsed() blocks (on a condition)
+// until `elapsed` of simulated time has passed.
+class TickingClock final : public Clock {
+ public:
+  explicit TickingClock(std::chrono::nanoseconds tick = 1ms) : tick_(tick) {}
+  SteadyTime steadyNow() const override {
+    std::lock_guard lock(mu_);
+    elapsed_ += tick_;
+    cv_.notify_all();
+    return start_ + std::chrono::duration_cast<SteadyTime::duration>(elapsed_);
+  }
+  WallTime wallNow() const override {
+    std::lock_guard lock(mu_);
+    return WallTime{} + std::chrono::duration_cast<WallTime::duration>(elapsed_);
+  }
+  bool waitUntilElapsed(std::chrono::nanoseconds elapsed, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return elapsed_ >= elapsed; });
+  }
+
+ private:
+  const std::chrono::nanoseconds tick_;
+  const SteadyTime start_ = SteadyTime{} + std::chrono::hours(1);
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  mutable std::chrono::nanoseconds elapsed_{0};
+};
+
 class ReflectorTest : public ::testing::Test {
  protected:
   static ReflectorOptions fastOptions() {
     ReflectorOptions options;
-    options.backoff.initial = 1ms;  // real waits stay tiny; tests count backoffs instead
+    // Backoff waits are measured on the ticking clock and stay a few reads long; tests count
+    // backoffs instead.
+    options.backoff.initial = 1ms;
     options.backoff.max = 2ms;
+    options.maxPollWait = 1ms;
     options.backoff.seed = 1;
     options.seed = 1;
     return options;
@@ -146,7 +178,7 @@ class ReflectorTest : public ::testing::Test {
 
   std::shared_ptr<FakeTransport> transport = std::make_shared<FakeTransport>();
   Client client{transport};
-  FakeClock clock;
+  TickingClock clock;
   Store store;
   Recorder recorder;
   ResourceType widgets{"example.io", "v1", "widgets", "Widget", true};
@@ -247,7 +279,7 @@ TEST_F(ReflectorTest, GoneStatusRelistsAndDropsMissingObjects) {
   EXPECT_EQ(watchQuery(0)["resourceVersion"], "10");
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "20");
   EXPECT_EQ(reflector->relists(), 1u);
-  EXPECT_EQ(reflector->backoffs(), 0u);
+  EXPECT_EQ(reflector->backoffs(), 1u);  // the relist waited for the backoff
 }
 
 TEST_F(ReflectorTest, GoneErrorEventInTheStreamRelists) {
@@ -268,6 +300,7 @@ TEST_F(ReflectorTest, GoneErrorEventInTheStreamRelists) {
                                                         "add:default/c", "delete:default/b"}));
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "30");
   EXPECT_EQ(reflector->relists(), 1u);
+  EXPECT_EQ(reflector->backoffs(), 1u);
 }
 
 TEST_F(ReflectorTest, OtherErrorEventBacksOffAndRelists) {
@@ -281,6 +314,34 @@ TEST_F(ReflectorTest, OtherErrorEventBacksOffAndRelists) {
   EXPECT_EQ(reflector->relists(), 1u);
   EXPECT_EQ(reflector->backoffs(), 1u);
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "11");
+}
+
+// A server that answers every watch with 410 must not get a LIST storm: each relist after a 410
+// waits for the backoff (0.8 s doubling to 30 s, full jitter), so a simulated minute sees a
+// handful of LISTs, not thousands.
+TEST(ReflectorGoneStorm, EveryWatchGoneRelistsThroughTheBackoff) {
+  auto transport = std::make_shared<FakeTransport>();
+  transport->setFallback([](const Request& request) {
+    if (request.path.find("watch=1") != std::string::npos) return Response{410, expiredStatus().dump()};
+    return Response{200, listBody("10", {widget("a", "5")})};
+  });
+  Client client(transport);
+  TickingClock clock(10ms);  // simulated time passes as the reflector reads the clock
+  Store store;
+  ReflectorOptions options;  // the production backoff
+  options.maxPollWait = 0ms;  // the clock moves only when read: poll it without napping
+  options.backoff.seed = 7;
+  options.seed = 7;
+  Reflector reflector(client, {"example.io", "v1", "widgets", "Widget", true}, store, clock,
+                      options);
+  reflector.start();
+  ASSERT_TRUE(clock.waitUntilElapsed(60s, kWait));
+  reflector.stop();
+  const size_t lists = transport->count("GET", kList);
+  EXPECT_GE(lists, 2u);   // it does relist after 410
+  EXPECT_LE(lists, 20u);  // but through the backoff
+  EXPECT_EQ(reflector.relists() + 1, lists);
+  EXPECT_GE(reflector.backoffs(), lists - 1);
 }
 
 class ReflectorChunkTest : public ReflectorTest, public ::testing::WithParamInterface<size_t> {};
@@ -611,10 +672,11 @@ TEST(Informer, WaitForSyncTimesOutWhileListsFail) {
     return Response{403, R"({"kind":"Status","code":403,"reason":"Forbidden"})"};
   });
   Client client(transport);
-  FakeClock clock;
+  TickingClock clock;
   ReflectorOptions options;
   options.backoff.initial = 1ms;
   options.backoff.max = 2ms;
+  options.maxPollWait = 1ms;
   Informer informer(client, {"example.io", "v1", "widgets", "Widget", true}, clock, options);
   informer.start();
   EXPECT_FALSE(informer.waitForSync(50ms));

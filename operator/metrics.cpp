@@ -21,16 +21,23 @@ const prometheus::Histogram::BucketBoundaries& durationBuckets() {
 
 }  // namespace
 
+// Sources are read with mu_ held, so remove() returns only after a scrape reading them is done.
 class OperatorMetrics::SourceCollector final : public prometheus::Collectable {
  public:
-  void add(std::vector<CounterSource> sources) {
+  uint64_t add(std::vector<CounterSource> sources) {
     std::lock_guard lock(mu_);
-    for (auto& s : sources) sources_.push_back(std::move(s));
+    const uint64_t id = ++lastId_;
+    for (auto& s : sources) sources_.push_back({id, std::move(s)});
+    return id;
+  }
+  void remove(uint64_t id) {
+    std::lock_guard lock(mu_);
+    std::erase_if(sources_, [id](const auto& entry) { return entry.first == id; });
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::lock_guard lock(mu_);
     std::vector<prometheus::MetricFamily> families;
-    for (const auto& s : sources_) {
+    for (const auto& [id, s] : sources_) {
       prometheus::MetricFamily* family = nullptr;
       for (auto& f : families) {
         if (f.name == s.name) family = &f;
@@ -49,7 +56,8 @@ class OperatorMetrics::SourceCollector final : public prometheus::Collectable {
 
  private:
   mutable std::mutex mu_;
-  std::vector<CounterSource> sources_;
+  uint64_t lastId_ = 0;
+  std::vector<std::pair<uint64_t, CounterSource>> sources_;
 };
 
 OperatorMetrics::OperatorMetrics()
@@ -57,7 +65,7 @@ OperatorMetrics::OperatorMetrics()
       sources_(std::make_shared<SourceCollector>()),
       reconcileTotal_(prometheus::BuildCounter()
                           .Name("controller_runtime_reconcile_total")
-                          .Help("Reconciles per controller and result (success, error, requeue).")
+                          .Help("Reconciles per controller and result (success, error, requeue, conflict).")
                           .Register(*registry_)),
       reconcileErrors_(prometheus::BuildCounter()
                            .Name("controller_runtime_reconcile_errors_total")
@@ -111,15 +119,19 @@ kube::ControllerMetrics OperatorMetrics::controllerHooks(const std::string& cont
   auto& success = reconcileTotal_.Add({{"controller", controller}, {"result", "success"}});
   auto& error = reconcileTotal_.Add({{"controller", controller}, {"result", "error"}});
   auto& requeue = reconcileTotal_.Add({{"controller", controller}, {"result", "requeue"}});
+  auto& conflict = reconcileTotal_.Add({{"controller", controller}, {"result", "conflict"}});
   auto& errors = reconcileErrors_.Add({{"controller", controller}});
   auto& time = reconcileTime_.Add({{"controller", controller}}, durationBuckets());
   kube::ControllerMetrics hooks;
-  hooks.reconciled = [&success, &error, &requeue, &errors, &time](std::string_view result, double seconds) {
+  hooks.reconciled = [&success, &error, &requeue, &conflict, &errors, &time](std::string_view result,
+                                                                            double seconds) {
     if (result == kube::kReconcileError) {
       error.Increment();
       errors.Increment();
     } else if (result == kube::kReconcileRequeue) {
       requeue.Increment();
+    } else if (result == kube::kReconcileConflict) {
+      conflict.Increment();
     } else {
       success.Increment();
     }
@@ -143,7 +155,11 @@ kube::WorkQueueMetrics OperatorMetrics::queueHooks(const std::string& queue) {
   return hooks;
 }
 
-void OperatorMetrics::addCounterSources(std::vector<CounterSource> sources) { sources_->add(std::move(sources)); }
+uint64_t OperatorMetrics::addCounterSources(std::vector<CounterSource> sources) {
+  return sources_->add(std::move(sources));
+}
+
+void OperatorMetrics::removeCounterSources(uint64_t id) { sources_->remove(id); }
 
 void OperatorMetrics::setRegionHealth(const std::string& region, double score) {
   regionHealth_.Add({{"region", region}}).Set(score);

@@ -4,6 +4,7 @@
 // Thread-safe: prometheus-cpp metrics are; hooks may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,8 +42,11 @@ class OperatorMetrics {
   // Hooks that feed the runtime metrics of one controller and its queue.
   kube::ControllerMetrics controllerHooks(const std::string& controller);
   kube::WorkQueueMetrics queueHooks(const std::string& queue);
-  // Registers counters read at scrape time; call before serve().
-  void addCounterSources(std::vector<CounterSource> sources);
+  // Registers counters read at scrape time. Returns an id for removeCounterSources().
+  uint64_t addCounterSources(std::vector<CounterSource> sources);
+  // Unregisters them, waiting for a scrape that is reading them: once it returns nothing calls
+  // their read() again, so what they read (e.g. informers) may be destroyed. Unknown ids: no-op.
+  void removeCounterSources(uint64_t id);
 
   void setRegionHealth(const std::string& region, double score);
   // One placement engine decision: its time and result (placed, preempting, unschedulable, invalid).
