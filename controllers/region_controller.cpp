@@ -263,7 +263,7 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
     if (written.error().isConflict()) {
       // The cache is behind the server; the watch brings the newer object and a new reconcile.
       spdlog::debug("region {}: status write conflict, retrying from the cache", name);
-      return kube::ReconcileResult::requeue(std::chrono::milliseconds(50));
+      return kube::ReconcileResult::conflict("status write");
     }
     if (written.error().isNotFound()) return kube::ReconcileResult::success();
     return kube::ReconcileResult::failure("region " + name + ": status write failed: " + written.error().toString());

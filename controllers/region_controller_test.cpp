@@ -503,6 +503,7 @@ struct WriteOutcomeCase {
   kube::Response response;
   bool wantOk;
   bool wantRequeue;
+  bool wantConflict = false;  // retried promptly through the per-key backoff
 };
 
 class RegionControllerWriteOutcomeTest : public RegionControllerTest,
@@ -519,6 +520,7 @@ TEST_P(RegionControllerWriteOutcomeTest, MapsTheStatusWriteResult) {
   EXPECT_EQ(transport_->pendingExpectations(), 0u);
   EXPECT_EQ(result.ok(), c.wantOk) << result.error.value_or("");
   EXPECT_EQ(result.requeueAfter.has_value(), c.wantRequeue);
+  EXPECT_EQ(result.conflicted(), c.wantConflict);
   if (c.wantRequeue) {
     EXPECT_GT(*result.requeueAfter, 0ms);
   }
@@ -531,7 +533,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, RegionControllerWriteOutcomeTest,
     ::testing::Values(
         WriteOutcomeCase{"Written", {200, makeRegion("us-east-1", 1, "101").dump()}, true, false},
-        WriteOutcomeCase{"ConflictRequeues", statusError(409, "Conflict"), true, true},
+        WriteOutcomeCase{"ConflictRetriesThroughTheBackoff", statusError(409, "Conflict"), true, false, true},
         WriteOutcomeCase{"NotFoundIsDone", statusError(404, "NotFound"), true, false},
         WriteOutcomeCase{"ServerErrorFails", statusError(500, "InternalError"), false, false},
         WriteOutcomeCase{"ForbiddenFails", statusError(403, "Forbidden"), false, false},

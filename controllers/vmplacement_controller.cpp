@@ -223,7 +223,7 @@ VMPlacementController::Write VMPlacementController::writeStatus(json& object, js
     object = std::move(written.value());
     return {};
   }
-  if (written.error().isConflict()) return {kube::ReconcileResult::requeue(20ms)};
+  if (written.error().isConflict()) return {kube::ReconcileResult::conflict("status write")};
   if (written.error().isNotFound()) return gone(kube::objectKey(object));
   return {kube::ReconcileResult::failure("status write: " + written.error().toString())};
 }
@@ -231,7 +231,7 @@ VMPlacementController::Write VMPlacementController::writeStatus(json& object, js
 VMPlacementController::Write VMPlacementController::addFinalizer(json& object) {
   auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
   if (!patched.ok()) {
-    if (patched.error().isConflict()) return {kube::ReconcileResult::requeue(20ms)};
+    if (patched.error().isConflict()) return {kube::ReconcileResult::conflict("adding finalizer")};
     if (patched.error().isNotFound()) return gone(kube::objectKey(object));
     return {kube::ReconcileResult::failure("adding finalizer: " + patched.error().toString())};
   }
@@ -349,7 +349,7 @@ kube::ReconcileResult VMPlacementController::finalize(const std::string& key, co
   forget(key);
   auto patched = kube::removeFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
   if (!patched.ok()) {
-    if (patched.error().isConflict()) return kube::ReconcileResult::requeue(20ms);
+    if (patched.error().isConflict()) return kube::ReconcileResult::conflict("removing finalizer");
     if (!patched.error().isNotFound()) return kube::ReconcileResult::failure("removing finalizer: " + patched.error().toString());
   }
   enqueueWaiting("capacity released by " + key);
@@ -506,7 +506,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     case placement::Outcome::kPlacedWithPreemption: {
       if (!decision.victims.empty()) {
         auto preempted = preemptVictims(key, vm.spec.priority, decision.victims);
-        if (!preempted.ok() || preempted.requeueAfter) return preempted;  // not all victims are out
+        if (!preempted.isSuccess()) return preempted;  // not all victims are out
       }
       if (!currentRegion.empty() && currentRegion != decision.region && currentRegion == deps_.localRegion) {
         if (auto removed = deleteWorkload(object); !removed.ok()) {

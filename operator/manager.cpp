@@ -47,6 +47,7 @@ struct Manager::State {
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<kube::LeaderElector*> guardElector{nullptr};  // set once the elector exists
   std::unique_ptr<HealthServer> health;
+  uint64_t watchSources = 0;  // the informers' counter sources in `metrics`
   std::thread controllersThread;
   std::thread probeThread;
 
@@ -209,7 +210,7 @@ kube::Status Manager::start() {
     sources.push_back({"dwcp_watch_events_total", "Watch events received, per resource.",
                        {{"resource", resource}}, [informer] { return double(informer->reflector().events()); }});
   }
-  s.metrics.addCounterSources(std::move(sources));
+  s.watchSources = s.metrics.addCounterSources(std::move(sources));
   s.metrics.setLeader(false);
 
   if (s.options.metricsBindAddress != "0") {
@@ -306,6 +307,8 @@ void Manager::shutdown() {
   if (s.elector) s.elector->stop();
   // Routing requests in progress finish before the cache that feeds the table stops.
   if (s.routing) s.routing->stop();
+  // No scrape reads the informers once they stop (and later are destroyed before the metrics).
+  s.metrics.removeCounterSources(s.watchSources);
   if (s.regions) s.regions->stop();
   if (s.vmPlacements) s.vmPlacements->stop();
   if (s.probeThread.joinable()) s.probeThread.join();
