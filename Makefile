@@ -40,7 +40,7 @@ unit-test: build
 e2e-test: build tools
 	bash e2e/run.sh
 
-test: unit-test e2e-test test-asan
+test: unit-test e2e-test
 
 # Sanitizer builds live beside the normal one; `unit-tests` builds only what ctest runs.
 build-asan/build.ninja:

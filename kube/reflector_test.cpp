@@ -122,6 +122,14 @@ class TickingClock final : public Clock {
     std::lock_guard lock(mu_);
     return WallTime{} + std::chrono::duration_cast<WallTime::duration>(elapsed_);
   }
+  bool waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, SteadyTime deadline,
+                 const std::function<bool()>& done) const override {
+    while (!done()) {
+      if (steadyNow() >= deadline) return false;
+      cv.wait_for(lock, std::chrono::milliseconds(1));
+    }
+    return true;
+  }
   bool waitUntilElapsed(std::chrono::nanoseconds elapsed, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return elapsed_ >= elapsed; });
