@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "api/duration.h"
+#include "base/duration.h"
 #include "api/groupversion.h"
 
 namespace dwcp::api::detail {
@@ -100,7 +100,7 @@ void read(Decoder& d, const json& j, const std::string& path, Time& out) {
 
 void read(Decoder& d, const json& j, const std::string& path, std::chrono::milliseconds& out) {
   if (!j.is_string()) return d.fail(path, "must be a duration string such as 5s");
-  auto duration = parseDuration(j.get_ref<const std::string&>());
+  auto duration = base::parseDuration(j.get_ref<const std::string&>());
   if (!duration) return d.fail(path, "must be a duration such as 500ms, 5s, 1m30s or 30d");
   out = *duration;
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/meta.h"
+#include "base/vocabulary.h"
 #include "kube/result.h"
 
 namespace dwcp::api::detail {
@@ -87,21 +88,8 @@ void readEnum(Decoder& d, const json& j, const std::string& path, E& out,
   d.fail(path, "must be one of: " + allowed + " (got " + got + ")");
 }
 
-template <class E, size_t N>
-std::string_view enumName(E value, const std::pair<E, std::string_view> (&names)[N]) {
-  for (const auto& [v, name] : names) {
-    if (v == value) return name;
-  }
-  return "";
-}
-
-template <class E, size_t N>
-std::optional<E> enumValue(std::string_view text, const std::pair<E, std::string_view> (&names)[N]) {
-  for (const auto& [value, name] : names) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
-}
+using base::enumName;
+using base::enumValue;
 
 // The members of one JSON object at `path`. A missing or null member counts as absent.
 class Fields {

@@ -1,7 +1,7 @@
 #include "api/migration.h"
 
 #include "api/decode.h"
-#include "api/duration.h"
+#include "base/duration.h"
 #include "api/groupversion.h"
 
 namespace dwcp::api {
@@ -94,7 +94,7 @@ static void read(Decoder& d, const json& j, const std::string& path, Migration& 
 
 void to_json(json& j, const MigrationSpec& spec) {
   j = json{{"vmPlacement", spec.vmPlacement},
-           {"maxDowntime", formatDuration(spec.maxDowntime)},
+           {"maxDowntime", base::formatDuration(spec.maxDowntime)},
            {"strategy", std::string(toString(spec.strategy))}};
   detail::putOptional(j, "targetRegion", spec.targetRegion);
   detail::putOptional(j, "reason", spec.reason);

@@ -6,18 +6,8 @@
 namespace dwcp::api {
 namespace {
 
-constexpr std::pair<Continent, std::string_view> kContinentNames[] = {
-    {Continent::kAfrica, "africa"},   {Continent::kAntarctica, "antarctica"},
-    {Continent::kAsia, "asia"},       {Continent::kEurope, "europe"},
-    {Continent::kNorthAmerica, "north-america"}, {Continent::kOceania, "oceania"},
-    {Continent::kSouthAmerica, "south-america"},
-};
-
-constexpr std::pair<RegionPhase, std::string_view> kRegionPhaseNames[] = {
-    {RegionPhase::kUnknown, "Unknown"},   {RegionPhase::kHealthy, "Healthy"},
-    {RegionPhase::kDegraded, "Degraded"}, {RegionPhase::kFailed, "Failed"},
-    {RegionPhase::kDraining, "Draining"}, {RegionPhase::kDisabled, "Disabled"},
-};
+using base::kContinentNames;
+using base::kRegionPhaseNames;
 
 bool isCountryCode(const std::string& text) {
   return text.size() == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' && text[1] <= 'Z';
@@ -36,15 +26,6 @@ json toJson(const RegionResources& r) {
 }
 
 }  // namespace
-
-std::string_view toString(Continent continent) { return detail::enumName(continent, kContinentNames); }
-std::optional<Continent> parseContinent(std::string_view text) {
-  return detail::enumValue(text, kContinentNames);
-}
-std::string_view toString(RegionPhase phase) { return detail::enumName(phase, kRegionPhaseNames); }
-std::optional<RegionPhase> parseRegionPhase(std::string_view text) {
-  return detail::enumValue(text, kRegionPhaseNames);
-}
 
 namespace detail {
 

@@ -10,13 +10,16 @@
 #include <vector>
 
 #include "api/meta.h"
+#include "base/vocabulary.h"
 #include "kube/result.h"
 
 namespace dwcp::api {
 
-enum class Continent { kAfrica, kAntarctica, kAsia, kEurope, kNorthAmerica, kOceania, kSouthAmerica };
-std::string_view toString(Continent continent);  // "europe", "north-america", ...
-std::optional<Continent> parseContinent(std::string_view text);
+using base::Continent;
+using base::parseContinent;
+using base::parseRegionPhase;
+using base::RegionPhase;
+using base::toString;
 
 struct Location {
   double latitude = 0;   // degrees north, -90..90
@@ -55,9 +58,6 @@ struct RegionSpec {
   bool operator==(const RegionSpec&) const = default;
 };
 
-enum class RegionPhase { kUnknown, kHealthy, kDegraded, kFailed, kDraining, kDisabled };
-std::string_view toString(RegionPhase phase);
-std::optional<RegionPhase> parseRegionPhase(std::string_view text);
 
 // status.allocated / status.available.
 struct RegionResources {

@@ -1,7 +1,7 @@
 #include "api/slapolicy.h"
 
 #include "api/decode.h"
-#include "api/duration.h"
+#include "base/duration.h"
 #include "api/groupversion.h"
 
 namespace dwcp::api {
@@ -199,11 +199,11 @@ void to_json(json& j, const SLAPolicySpec& spec) {
            {"target", spec.target},
            {"operator", std::string(toString(spec.operator_))},
            {"compliance", spec.compliance},
-           {"window", formatWindow(spec.window)},
+           {"window", base::formatWindow(spec.window)},
            {"severity", std::string(toString(spec.severity))}};
   if (!spec.regions.empty()) j["selector"] = json{{"regions", spec.regions}};
   if (spec.incidents) {
-    json incidents{{"enabled", spec.incidents->enabled}, {"openAfter", formatDuration(spec.incidents->openAfter)}};
+    json incidents{{"enabled", spec.incidents->enabled}, {"openAfter", base::formatDuration(spec.incidents->openAfter)}};
     detail::putOptional(incidents, "webhookURL", spec.incidents->webhookURL);
     j["incidents"] = std::move(incidents);
   }

@@ -124,11 +124,7 @@ class TickingClock final : public Clock {
   }
   bool waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, SteadyTime deadline,
                  const std::function<bool()>& done) const override {
-    while (!done()) {
-      if (steadyNow() >= deadline) return false;
-      cv.wait_for(lock, std::chrono::milliseconds(1));
-    }
-    return true;
+    return pollUntil(lock, cv, deadline, done);
   }
   bool waitUntilElapsed(std::chrono::nanoseconds elapsed, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);

@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/duration.h"
 #include "routingapi/request_source.h"
 
 namespace dwcp::op {
@@ -310,27 +311,9 @@ std::optional<Error> parseRoot(const Section& root, Config& c) {
 }  // namespace
 
 Result<std::chrono::milliseconds> parseDuration(const std::string& text) {
-  if (text.empty()) return Error{0, "Invalid", "empty duration"};
-  double totalMs = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (start == i) return Error{0, "Invalid", "invalid duration \"" + text + "\" (use e.g. 500ms, 5s, 10m, 1h, 7d)"};
-    double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
-    size_t unitStart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string unit = text.substr(unitStart, i - unitStart);
-    double factor;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60e3;
-    else if (unit == "h") factor = 3600e3;
-    else if (unit == "d") factor = 86400e3;
-    else return Error{0, "Invalid", "invalid duration \"" + text + "\": unknown unit \"" + unit + "\" (use ms, s, m, h, d)"};
-    totalMs += value * factor;
-  }
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(totalMs)));
+  std::string why;
+  if (auto d = base::parseDuration(text, &why)) return *d;
+  return Error{0, "Invalid", "invalid duration \"" + text + "\": " + why + " (e.g. 500ms, 5s, 10m, 1h, 7d)"};
 }
 
 Result<Config> parseConfig(const std::string& yamlText, const std::string& source) {

@@ -104,10 +104,10 @@ Status readLocation(const YAML::Node& node, const std::string& field, routing::G
   for (const auto& kv : node) {
     const auto key = kv.first.Scalar();
     if (key == "latitude") {
-      if (auto s = readDouble(kv.second, field + ".latitude", out.latitudeDeg); !s.ok()) return s;
+      if (auto s = readDouble(kv.second, field + ".latitude", out.latitude); !s.ok()) return s;
       hasLatitude = true;
     } else if (key == "longitude") {
-      if (auto s = readDouble(kv.second, field + ".longitude", out.longitudeDeg); !s.ok()) return s;
+      if (auto s = readDouble(kv.second, field + ".longitude", out.longitude); !s.ok()) return s;
       hasLongitude = true;
     }
   }
@@ -157,10 +157,10 @@ Result<RegionSpec> parsePlain(const YAML::Node& node, const std::string& prefix)
     } else if (key == "endpoint") {
       s = readString(value, field, spec.endpoint);
     } else if (key == "latitude") {
-      s = readDouble(value, field, spec.location.latitudeDeg);
+      s = readDouble(value, field, spec.location.latitude);
       hasLatitude = true;
     } else if (key == "longitude") {
-      s = readDouble(value, field, spec.location.longitudeDeg);
+      s = readDouble(value, field, spec.location.longitude);
       hasLongitude = true;
     } else if (key == "location") {
       s = readLocation(value, field, spec.location, hasLatitude, hasLongitude);

@@ -30,14 +30,14 @@ TEST(ParseRegions, PlainYamlList) {
   const auto& eu = (*specs)[0];
   EXPECT_EQ(eu.name, "eu-west-1");
   EXPECT_EQ(eu.endpoint, "https://eu.example.com");
-  EXPECT_DOUBLE_EQ(eu.location.latitudeDeg, 53.35);
+  EXPECT_DOUBLE_EQ(eu.location.latitude, 53.35);
   EXPECT_EQ(eu.phase, RegionPhase::kDegraded);
   EXPECT_DOUBLE_EQ(eu.healthScore, 80);
   EXPECT_DOUBLE_EQ(eu.capacityWeight, 4);
   EXPECT_EQ(eu.failoverRegions, std::vector<std::string>{"us-east-1"});
   const auto& us = (*specs)[1];
   EXPECT_EQ(us.phase, RegionPhase::kHealthy);
-  EXPECT_DOUBLE_EQ(us.location.longitudeDeg, -78.45);
+  EXPECT_DOUBLE_EQ(us.location.longitude, -78.45);
   EXPECT_DOUBLE_EQ(us.costPerCpuHour, 0.04);
 }
 
@@ -143,8 +143,8 @@ TEST(RegionSpecFromResource, ConvertsTheCachedObject) {
   ASSERT_TRUE(spec.ok()) << spec.error().toString();
   EXPECT_EQ(spec->name, "eu-west-1");
   EXPECT_EQ(spec->endpoint, "https://dwcp-eu-west-1.example.com:7443");
-  EXPECT_DOUBLE_EQ(spec->location.latitudeDeg, 53.35);
-  EXPECT_DOUBLE_EQ(spec->location.longitudeDeg, -6.26);
+  EXPECT_DOUBLE_EQ(spec->location.latitude, 53.35);
+  EXPECT_DOUBLE_EQ(spec->location.longitude, -6.26);
   EXPECT_DOUBLE_EQ(spec->capacityWeight, 2048);
   EXPECT_DOUBLE_EQ(spec->costPerCpuHour, 0.0464);
   EXPECT_EQ(spec->phase, RegionPhase::kDegraded);

@@ -203,11 +203,11 @@ class RequestReader {
       if (!std::isfinite(value)) return fail(invalid(field, "must be finite"));
       if (locationKey_ == "latitude") {
         if (value < -90 || value > 90) return fail(invalid(field, "must be within [-90, 90]"));
-        location_.latitudeDeg = value;
+        location_.latitude = value;
         hasLatitude_ = true;
       } else {
         if (value < -180 || value > 180) return fail(invalid(field, "must be within [-180, 180]"));
-        location_.longitudeDeg = value;
+        location_.longitude = value;
         hasLongitude_ = true;
       }
       return true;

@@ -98,8 +98,8 @@ TEST(ParseRouteRequest, FullRequest) {
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->clientAddress, "203.0.113.7");
   ASSERT_TRUE(parsed->location.has_value());
-  EXPECT_DOUBLE_EQ(parsed->location->latitudeDeg, 48.1);
-  EXPECT_DOUBLE_EQ(parsed->location->longitudeDeg, -11.6);
+  EXPECT_DOUBLE_EQ(parsed->location->latitude, 48.1);
+  EXPECT_DOUBLE_EQ(parsed->location->longitude, -11.6);
   EXPECT_EQ(parsed->regionHint, "eu-west-1");
   EXPECT_EQ(parsed->trafficClass, TrafficClass::kInteractive);
   EXPECT_EQ(parsed->requestBytes, 2048u);
@@ -141,8 +141,8 @@ TEST(ParseRouteRequest, LastDuplicateWinsAndLocationNeedsBothCoordinates) {
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->trafficClass, TrafficClass::kRealtime);
   ASSERT_TRUE(parsed->location.has_value());
-  EXPECT_DOUBLE_EQ(parsed->location->latitudeDeg, 5);
-  EXPECT_DOUBLE_EQ(parsed->location->longitudeDeg, 6);
+  EXPECT_DOUBLE_EQ(parsed->location->latitude, 5);
+  EXPECT_DOUBLE_EQ(parsed->location->longitude, 6);
   // A location object without its coordinates does not fall back to clientAddress silently.
   auto partial = parseRouteRequest(R"({"clientAddress":"10.0.0.1","location":{"latitude":5}})");
   ASSERT_FALSE(partial.ok());

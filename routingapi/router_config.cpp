@@ -7,6 +7,8 @@
 #include <sstream>
 #include <vector>
 
+#include "base/duration.h"
+
 namespace dwcp::routingapi {
 namespace {
 
@@ -95,35 +97,12 @@ Status parseDdos(const YAML::Node& node, RouterFileConfig& out) {
 }  // namespace
 
 routing::Result<std::chrono::seconds> parseDurationSeconds(const std::string& text) {
-  if (text.empty()) return invalid("", "invalid duration \"\"");
-  double totalSeconds = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t j = i;
-    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
-    if (j == i) return invalid("", "invalid duration \"" + text + "\": expected a number");
-    double value = 0;
-    try {
-      value = std::stod(text.substr(i, j - i));
-    } catch (const std::exception&) {
-      return invalid("", "invalid duration \"" + text + "\"");
-    }
-    std::size_t k = j;
-    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
-    const std::string unit = text.substr(j, k - j);
-    double scale = 0;
-    if (unit == "ms") scale = 0.001;
-    else if (unit == "s") scale = 1;
-    else if (unit == "m") scale = 60;
-    else if (unit == "h") scale = 3600;
-    else if (unit == "d") scale = 86400;
-    else return invalid("", "invalid duration \"" + text + "\": unknown unit");
-    totalSeconds += value * scale;
-    i = k;
-  }
-  if (!std::isfinite(totalSeconds) || totalSeconds < 1 || totalSeconds > 365.0 * 86400)
+  std::string why;
+  auto d = base::parseDuration(text, &why);
+  if (!d) return invalid("", "invalid duration \"" + text + "\": " + why);
+  if (*d < std::chrono::seconds(1) || *d > std::chrono::days(365))
     return invalid("", "invalid duration \"" + text + "\": must be between 1s and 365d");
-  return std::chrono::seconds(static_cast<std::int64_t>(totalSeconds));
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
 void RouterFileConfig::applyTo(routing::RouterConfig& config) const {

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "engines/routing/clock.h"
+#include "base/clock.h"
 #include "routingapi/http_server.h"
 #include "routingapi/routing_service.h"
 
@@ -109,7 +109,7 @@ class RoutingServerTest : public testing::Test {
     return client.send(http::verb::post, "/v1/route", body, "application/json", headers);
   }
 
-  routing::ManualClock clock_;
+  base::FakeClock clock_;
   routing::RegionTable table_;
   std::optional<routing::Router> router_;
   std::optional<RoutingService> service_;
@@ -402,9 +402,14 @@ TEST_F(RoutingServerTest, TrustedProxyIsLimitedByTheForwardedAddress) {
 
 // A clock that, once armed, holds the first caller until released: a request stays inside the
 // engine (holding its traffic-shaping slot) for as long as the test wants.
-class GateClock final : public routing::SteadyClock {
+class GateClock final : public base::Clock {
  public:
-  TimePoint now() const override {
+  WallTime wallNow() const override { return std::chrono::system_clock::now(); }
+  bool waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, SteadyTime deadline,
+                 const std::function<bool()>& done) const override {
+    return cv.wait_until(lock, deadline, done);
+  }
+  SteadyTime steadyNow() const override {
     std::unique_lock lock(mu_);
     if (armed_) {
       armed_ = false;
@@ -436,7 +441,7 @@ class GateClock final : public routing::SteadyClock {
 };
 
 TEST(RoutingServerShaping, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
-  routing::ManualClock clock;
+  base::FakeClock clock;
   GateClock gate;
   routing::RegionTable table;
   ASSERT_TRUE(table.replaceAll({region("eu-west-1", 53.35, -6.26, routing::RegionPhase::kHealthy)}).ok());

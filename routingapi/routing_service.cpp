@@ -38,7 +38,7 @@ routing::Status validate(const RoutingServiceOptions& options) {
 }
 
 RoutingService::RoutingService(routing::RegionTable& table, routing::Router& router, RoutingServiceOptions options,
-                               const routing::SteadyClock& clock)
+                               const base::Clock& clock)
     : table_(table),
       router_(router),
       options_(std::move(options)),
@@ -125,14 +125,14 @@ void RoutingService::route(const HttpRequest& request, HttpResponse& response) {
 
 void RoutingService::regions(HttpResponse& response) const {
   auto snapshot = table_.snapshot();
-  const auto nowNanos = routing::toNanos(clock_.now());
+  const auto nowNanos = clock_.steadyNanos();
   nlohmann::json list = nlohmann::json::array();
   for (const auto& region : snapshot->regions()) {
     const auto& live = *region.live;
     list.push_back({{"name", region.spec.name},
                     {"endpoint", region.spec.endpoint},
-                    {"location", {{"latitude", region.spec.location.latitudeDeg},
-                                  {"longitude", region.spec.location.longitudeDeg}}},
+                    {"location", {{"latitude", region.spec.location.latitude},
+                                  {"longitude", region.spec.location.longitude}}},
                     {"phase", routing::toString(region.spec.phase)},
                     {"healthScore", region.spec.healthScore},
                     {"weight", region.spec.capacityWeight},
@@ -152,7 +152,7 @@ void RoutingService::renderMetrics(HttpResponse& response) const {
   gauges.trackedSources = limiter_.trackedSources();
   auto snapshot = table_.snapshot();
   gauges.regions = snapshot->regions().size();
-  const auto nowNanos = routing::toNanos(clock_.now());
+  const auto nowNanos = clock_.steadyNanos();
   for (auto index : snapshot->acceptingTraffic()) {
     gauges.routableRegions += routing::isRoutable(snapshot->regions()[index], nowNanos) ? 1 : 0;
   }

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "engines/routing/clock.h"
+#include "base/clock.h"
 #include "engines/routing/rate_limiter.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
@@ -33,7 +33,7 @@ class RoutingService {
  public:
   // options assumed valid (see validate()); the clock must outlive the service.
   RoutingService(routing::RegionTable& table, routing::Router& router, RoutingServiceOptions options,
-                 const routing::SteadyClock& clock = routing::RealSteadyClock::instance());
+                 const base::Clock& clock = base::RealClock::instance());
 
   void handle(const HttpRequest& request, HttpResponse& response);
   HttpHandler handler() {
@@ -50,7 +50,7 @@ class RoutingService {
   routing::RegionTable& table_;
   routing::Router& router_;
   const RoutingServiceOptions options_;
-  const routing::SteadyClock& clock_;
+  const base::Clock& clock_;
   routing::SourceRateLimiter limiter_;
   routing::TrafficShaper shaper_;
   RoutingMetrics metrics_;

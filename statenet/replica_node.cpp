@@ -137,7 +137,7 @@ std::string ReplicaNode::prometheusMetrics() const {
 
 std::string ReplicaNode::contentDigest(size_t* keyCount) const {
   const state::ReplicatedStore snapshot = state_->snapshot();
-  const int64_t now = clock_.nowMillis();
+  const int64_t now = clock_.wallMillis();
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   size_t live = 0;

@@ -50,8 +50,8 @@ class ReplicaNode {
 
  private:
   ReplicaNodeConfig config_;
-  state::SystemClock systemClock_;
-  state::SkewedClock clock_;
+  base::RealClock systemClock_;
+  base::SkewedClock clock_;
   HttpsPeerTransport transport_;
   std::unique_ptr<state::GeoDistributedState> state_;
   std::unique_ptr<HttpServer> control_;

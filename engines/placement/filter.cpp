@@ -108,12 +108,12 @@ Expected<ResolvedRequest> resolve(const Snapshot& snapshot, const Request& reque
 
 double originRttMs(const Snapshot& snapshot, const ResolvedRequest& resolved, size_t region) {
   if (resolved.originRegion) return snapshot.rttMs(*resolved.originRegion, region);
-  return estimateRttMs(greatCircleKm(resolved.originVector, snapshot.unitVector(region)));
+  return base::estimateRttMs(greatCircleKm(resolved.originVector, snapshot.unitVector(region)));
 }
 
 double originGeoRttMs(const Snapshot& snapshot, const ResolvedRequest& resolved, size_t region) {
   if (resolved.originRegion && *resolved.originRegion == region) return 0;
-  return estimateRttMs(greatCircleKm(resolved.originVector, snapshot.unitVector(region)));
+  return base::estimateRttMs(greatCircleKm(resolved.originVector, snapshot.unitVector(region)));
 }
 
 double costPerHour(const Resources& resources, const RegionPrices& prices) {

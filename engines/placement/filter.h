@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "engines/placement/geo.h"
+#include "base/geo.h"
 #include "engines/placement/snapshot.h"
 #include "engines/placement/types.h"
 

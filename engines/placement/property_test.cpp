@@ -11,7 +11,7 @@
 #include <set>
 
 #include "engines/placement/engine.h"
-#include "engines/placement/geo.h"
+#include "base/geo.h"
 
 namespace dwcp::placement {
 namespace {
@@ -134,7 +134,7 @@ Request randomRequest(std::mt19937_64& rng, const World& w, int index) {
 
 double oracleRtt(const World& w, const Request& q, const RegionInfo& r) {
   const Origin& o = *q.constraints.origin;
-  if (o.point) return estimateRttMs(greatCircleKm(*o.point, r.location));
+  if (o.point) return base::estimateRttMs(greatCircleKm(*o.point, r.location));
   if (*o.region == r.name) return 0;
   for (const auto& s : w.rtts) {
     if (s.from == *o.region && s.to == r.name) return s.rttMs;
@@ -143,7 +143,7 @@ double oracleRtt(const World& w, const Request& q, const RegionInfo& r) {
     if (s.from == r.name && s.to == *o.region) return s.rttMs;
   }
   const auto& from = *std::find_if(w.regions.begin(), w.regions.end(), [&](const auto& x) { return x.name == *o.region; });
-  return estimateRttMs(greatCircleKm(from.location, r.location));
+  return base::estimateRttMs(greatCircleKm(from.location, r.location));
 }
 
 enum class Verdict { kFits, kCapacityOnly, kNo, kAmbiguous };

@@ -108,7 +108,7 @@ std::optional<double> Snapshot::measuredRttMs(size_t from, size_t to) const {
 double Snapshot::rttMs(size_t from, size_t to) const {
   if (from == to) return 0;
   if (auto measured = measuredRttMs(from, to)) return *measured;
-  return estimateRttMs(greatCircleKm(unitVectors_[from], unitVectors_[to]));
+  return base::estimateRttMs(greatCircleKm(unitVectors_[from], unitVectors_[to]));
 }
 
 std::optional<uint32_t> Snapshot::tagId(std::string_view tag) const {

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engines/placement/geo.h"
+#include "base/geo.h"
 #include "engines/placement/types.h"
 
 namespace dwcp::placement {

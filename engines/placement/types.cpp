@@ -22,25 +22,6 @@ std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& tab
   return "unknown";
 }
 
-constexpr std::array<std::pair<Continent, std::string_view>, 7> kContinents{{
-    {Continent::kAfrica, "africa"},
-    {Continent::kAntarctica, "antarctica"},
-    {Continent::kAsia, "asia"},
-    {Continent::kEurope, "europe"},
-    {Continent::kNorthAmerica, "north-america"},
-    {Continent::kOceania, "oceania"},
-    {Continent::kSouthAmerica, "south-america"},
-}};
-
-constexpr std::array<std::pair<RegionPhase, std::string_view>, 6> kPhases{{
-    {RegionPhase::kUnknown, "Unknown"},
-    {RegionPhase::kHealthy, "Healthy"},
-    {RegionPhase::kDegraded, "Degraded"},
-    {RegionPhase::kFailed, "Failed"},
-    {RegionPhase::kDraining, "Draining"},
-    {RegionPhase::kDisabled, "Disabled"},
-}};
-
 constexpr std::array<std::pair<Algorithm, std::string_view>, 5> kAlgorithms{{
     {Algorithm::kHybrid, "hybrid"},
     {Algorithm::kLatency, "latency"},
@@ -58,12 +39,8 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 4> kOutcomes{{
 
 }  // namespace
 
-std::string_view toString(Continent continent) { return nameOf(kContinents, continent); }
-std::string_view toString(RegionPhase phase) { return nameOf(kPhases, phase); }
 std::string_view toString(Algorithm algorithm) { return nameOf(kAlgorithms, algorithm); }
 std::string_view toString(Outcome outcome) { return nameOf(kOutcomes, outcome); }
-std::optional<Continent> parseContinent(std::string_view text) { return lookup(kContinents, text); }
-std::optional<RegionPhase> parseRegionPhase(std::string_view text) { return lookup(kPhases, text); }
 std::optional<Algorithm> parseAlgorithm(std::string_view text) { return lookup(kAlgorithms, text); }
 
 bool isCapacityReason(Reason reason) {

@@ -11,9 +11,13 @@
 #include <variant>
 #include <vector>
 
+#include "base/geo.h"
+#include "base/result.h"
+#include "base/vocabulary.h"
+
 namespace dwcp::placement {
 
-// ---- Small error-as-value type (the engine links nothing, so it has its own). ----
+// ---- Errors as values: the engine includes only base/. ----
 
 struct Error {
   std::string message;  // names the field, e.g. "constraints.origin.region: unknown region \"x\""
@@ -21,43 +25,29 @@ struct Error {
 
 // Either a T or an Error; check ok() before value().
 template <class T>
-class Expected {
- public:
-  Expected(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Expected(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return std::holds_alternative<T>(v_); }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
-  const Error& error() const { return std::get<Error>(v_); }
+using Expected = base::Result<T, Error>;
 
- private:
-  std::variant<T, Error> v_;
-};
-
-struct Ok {};
+using Ok = base::Unit;
 using Status = Expected<Ok>;
 
 // ---- Enums (string forms are the CRD enum values). ----
 
-enum class Continent : uint8_t { kAfrica, kAntarctica, kAsia, kEurope, kNorthAmerica, kOceania, kSouthAmerica };
-enum class RegionPhase : uint8_t { kUnknown, kHealthy, kDegraded, kFailed, kDraining, kDisabled };
+using base::Continent;
+using base::parseContinent;
+using base::parseRegionPhase;
+using base::RegionPhase;
+using base::toString;
 enum class Algorithm : uint8_t { kHybrid, kLatency, kCost, kBalanced, kGeoProximity };
 
-std::string_view toString(Continent continent);  // "north-america"
-std::string_view toString(RegionPhase phase);    // "Healthy"
 std::string_view toString(Algorithm algorithm);  // "geo-proximity"
-std::optional<Continent> parseContinent(std::string_view text);
-std::optional<RegionPhase> parseRegionPhase(std::string_view text);
 std::optional<Algorithm> parseAlgorithm(std::string_view text);
 
 // ---- Regions. ----
 
-struct GeoPoint {
-  double latitude = 0;   // degrees north, -90..90
-  double longitude = 0;  // degrees east, -180..180
-};
+using base::GeoPoint;
+using base::greatCircleKm;
+using base::toUnitVector;
+using base::UnitVector;
 
 // What a VM asks for, or what a region holds.
 struct Resources {

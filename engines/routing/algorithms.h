@@ -12,11 +12,14 @@
 #include <array>
 #include <cstdint>
 
-#include "engines/routing/geo.h"
+#include "base/geo.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/types.h"
 
 namespace dwcp::routing {
+
+using base::GeoPoint;
+using base::UnitVector;
 
 inline constexpr std::size_t kMaxAlternatives = 4;
 

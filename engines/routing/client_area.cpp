@@ -12,8 +12,8 @@ ClientAreaGrid::ClientAreaGrid(double cellDegrees)
 
 std::uint32_t ClientAreaGrid::areaOf(const GeoPoint& p) const {
   if (!isValid(p)) return unknownArea();
-  const auto row = std::min(rows_ - 1, static_cast<std::uint32_t>((p.latitudeDeg + 90.0) / cellDegrees_));
-  const double lon = normalizeLongitudeDeg(p.longitudeDeg) + 180.0;  // [0, 360)
+  const auto row = std::min(rows_ - 1, static_cast<std::uint32_t>((p.latitude + 90.0) / cellDegrees_));
+  const double lon = base::normalizeLongitude(p.longitude) + 180.0;  // [0, 360)
   const auto column = std::min(columns_ - 1, static_cast<std::uint32_t>(lon / cellDegrees_));
   return row * columns_ + column;
 }
@@ -22,7 +22,7 @@ GeoPoint ClientAreaGrid::centreOf(std::uint32_t area) const {
   if (area >= unknownArea()) return {};
   const double lat = -90.0 + (area / columns_ + 0.5) * cellDegrees_;
   const double lon = -180.0 + (area % columns_ + 0.5) * cellDegrees_;
-  return {std::min(lat, 90.0), normalizeLongitudeDeg(lon)};
+  return {std::min(lat, 90.0), base::normalizeLongitude(lon)};
 }
 
 }  // namespace dwcp::routing

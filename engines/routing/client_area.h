@@ -4,9 +4,12 @@
 
 #include <cstdint>
 
-#include "engines/routing/geo.h"
+#include "base/geo.h"
 
 namespace dwcp::routing {
+
+using base::GeoPoint;
+using base::UnitVector;
 
 class ClientAreaGrid {
  public:

@@ -151,8 +151,8 @@ Status validate(const RateLimiterConfig& config) {
   return okStatus();
 }
 
-SourceRateLimiter::SourceRateLimiter(RateLimiterConfig config, const SteadyClock& clock)
-    : config_(config), clock_(clock), startNanos_(toNanos(clock.now())) {
+SourceRateLimiter::SourceRateLimiter(RateLimiterConfig config, const base::Clock& clock)
+    : config_(config), clock_(clock), startNanos_(clock.steadyNanos()) {
   const std::size_t shardCount = std::max<std::size_t>(1, std::min(config_.shards, config_.maxTrackedSources));
   const std::size_t perShard = (config_.maxTrackedSources + shardCount - 1) / shardCount;
   for (std::size_t i = 0; i < shardCount; ++i) {
@@ -189,7 +189,7 @@ Admission SourceRateLimiter::admit(std::string_view source, std::uint64_t bytes)
 
 Admission SourceRateLimiter::admitKey(std::uint64_t sourceKey, std::uint64_t bytes) {
   const std::uint64_t mixed = mix(sourceKey) | 1;  // never 0, the empty-slot marker
-  const std::int64_t now = toNanos(clock_.now());
+  const std::int64_t now = clock_.steadyNanos();
   const std::uint32_t nowSec = secondsSinceStart(now);
   const double requestCapacity = config_.maxRequestsPerSec * config_.burstSeconds;
   const double byteCapacity = config_.maxBytesPerSec * config_.burstSeconds;
@@ -251,7 +251,7 @@ Admission SourceRateLimiter::admitKey(std::uint64_t sourceKey, std::uint64_t byt
 
 bool SourceRateLimiter::isBlacklisted(std::string_view source) const {
   const std::uint64_t mixed = mix(keyOf(source)) | 1;
-  const std::uint32_t nowSec = secondsSinceStart(toNanos(clock_.now()));
+  const std::uint32_t nowSec = secondsSinceStart(clock_.steadyNanos());
   Shard& shard = shardFor(mixed);
   std::lock_guard lock(shard.mu);
   const Entry* e = shard.find(mixed);
@@ -268,7 +268,7 @@ std::size_t SourceRateLimiter::trackedSources() const {
 }
 
 std::size_t SourceRateLimiter::blacklistedSources() const {
-  const std::uint32_t nowSec = secondsSinceStart(toNanos(clock_.now()));
+  const std::uint32_t nowSec = secondsSinceStart(clock_.steadyNanos());
   std::size_t total = 0;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mu);

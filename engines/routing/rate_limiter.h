@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engines/routing/clock.h"
+#include "base/clock.h"
 #include "engines/routing/result.h"
 
 namespace dwcp::routing {
@@ -46,7 +46,7 @@ class SourceRateLimiter {
  public:
   // config is assumed valid (see validate()); the clock must outlive the limiter.
   explicit SourceRateLimiter(RateLimiterConfig config = {},
-                             const SteadyClock& clock = RealSteadyClock::instance());
+                             const base::Clock& clock = base::RealClock::instance());
   ~SourceRateLimiter();
 
   // One request of `bytes` from `source` (e.g. the client IP address as text).
@@ -68,7 +68,7 @@ class SourceRateLimiter {
   Shard& shardFor(std::uint64_t mixedKey) const;
 
   const RateLimiterConfig config_;
-  const SteadyClock& clock_;
+  const base::Clock& clock_;
   const std::int64_t startNanos_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };

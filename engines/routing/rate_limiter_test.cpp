@@ -21,7 +21,7 @@ RateLimiterConfig noBlacklist() {
 }
 
 TEST(SourceRateLimiter, RequestRateWithinOnePercent) {
-  ManualClock clock;
+  base::FakeClock clock;
   SourceRateLimiter limiter(noBlacklist(), clock);  // 1000 requests/s, burst 1 s
   long admitted = 0;
   // Offer 2 000 requests/s (one every 500 us) for 100 s.
@@ -34,7 +34,7 @@ TEST(SourceRateLimiter, RequestRateWithinOnePercent) {
 }
 
 TEST(SourceRateLimiter, ByteRateWithinOnePercent) {
-  ManualClock clock;
+  base::FakeClock clock;
   RateLimiterConfig config = noBlacklist();
   config.maxBytesPerSec = 1'000'000;
   SourceRateLimiter limiter(config, clock);
@@ -49,7 +49,7 @@ TEST(SourceRateLimiter, ByteRateWithinOnePercent) {
 }
 
 TEST(SourceRateLimiter, RejectionsCarryRetryAfterAndOversizedRequestsAre413) {
-  ManualClock clock;
+  base::FakeClock clock;
   RateLimiterConfig config = noBlacklist();
   config.maxRequestsPerSec = 2;
   SourceRateLimiter limiter(config, clock);
@@ -68,7 +68,7 @@ TEST(SourceRateLimiter, RejectionsCarryRetryAfterAndOversizedRequestsAre413) {
 }
 
 TEST(SourceRateLimiter, SustainedAbuseIsBlacklistedUntilTheDurationEnds) {
-  ManualClock clock;
+  base::FakeClock clock;
   SourceRateLimiter limiter(RateLimiterConfig{}, clock);  // 1000/s, 10 s sustained, 1 h blacklist
   int newlyBlacklisted = 0;
   long wellBehavedAdmitted = 0;
@@ -98,7 +98,7 @@ TEST(SourceRateLimiter, SustainedAbuseIsBlacklistedUntilTheDurationEnds) {
 }
 
 TEST(SourceRateLimiter, ModestOverrunOrBriefBurstsAreNotBlacklisted) {
-  ManualClock clock;
+  base::FakeClock clock;
   SourceRateLimiter limiter(RateLimiterConfig{}, clock);
   // 1.5 x the limit for a minute: rejected at 500/s, under the abuse factor of 1 x 1000/s.
   for (int i = 0; i < 90000; ++i) {
@@ -118,7 +118,7 @@ TEST(SourceRateLimiter, ModestOverrunOrBriefBurstsAreNotBlacklisted) {
 }
 
 TEST(SourceRateLimiter, MemoryStaysBoundedUnderManySources) {
-  ManualClock clock;
+  base::FakeClock clock;
   RateLimiterConfig config;
   config.maxTrackedSources = 10000;
   config.shards = 16;
@@ -141,7 +141,7 @@ TEST(SourceRateLimiter, MemoryStaysBoundedUnderManySources) {
 }
 
 TEST(SourceRateLimiter, ThreadSafeAndExactUnderContention) {
-  ManualClock clock;  // time stands still: exactly the burst is admitted, whoever asks
+  base::FakeClock clock;  // time stands still: exactly the burst is admitted, whoever asks
   SourceRateLimiter limiter(noBlacklist(), clock);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;

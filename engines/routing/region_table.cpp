@@ -17,9 +17,9 @@ bool finiteAtLeast(double v, double min) { return std::isfinite(v) && v >= min; 
 
 Status validate(const RegionSpec& spec) {
   if (spec.name.empty()) return invalid("name", "must not be empty");
-  if (!std::isfinite(spec.location.latitudeDeg) || std::abs(spec.location.latitudeDeg) > 90)
+  if (!std::isfinite(spec.location.latitude) || std::abs(spec.location.latitude) > 90)
     return invalid("location.latitude", "must be within [-90, 90]");
-  if (!std::isfinite(spec.location.longitudeDeg) || std::abs(spec.location.longitudeDeg) > 180)
+  if (!std::isfinite(spec.location.longitude) || std::abs(spec.location.longitude) > 180)
     return invalid("location.longitude", "must be within [-180, 180]");
   if (!std::isfinite(spec.healthScore) || spec.healthScore < 0 || spec.healthScore > 100)
     return invalid("healthScore", "must be within [0, 100]");
@@ -89,14 +89,14 @@ Status RegionTable::reportLoad(std::string_view name, double load) {
 
 std::shared_ptr<RegionLiveState> RegionTable::liveFor(const RegionSpec& spec) {
   auto it = live_.find(spec.name);
-  if (it != live_.end() && it->second.first.latitudeDeg == spec.location.latitudeDeg &&
-      it->second.first.longitudeDeg == spec.location.longitudeDeg) {
+  if (it != live_.end() && it->second.first.latitude == spec.location.latitude &&
+      it->second.first.longitude == spec.location.longitude) {
     return it->second.second;
   }
   // New region, or it moved: start from distance-based latency priors.
   auto live = std::make_shared<RegionLiveState>(grid_.areaCount());
   for (std::uint32_t area = 0; area < grid_.unknownArea(); ++area) {
-    const double km = haversineKm(grid_.centreOf(area), spec.location);
+    const double km = base::greatCircleKm(grid_.centreOf(area), spec.location);
     live->latency[area].setPrior(static_cast<float>(options_.baseRttMs + km * options_.rttMsPerKm));
   }
   live->latency[grid_.unknownArea()].setPrior(static_cast<float>(options_.unknownClientRttMs));

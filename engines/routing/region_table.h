@@ -15,12 +15,15 @@
 #include <vector>
 
 #include "engines/routing/client_area.h"
-#include "engines/routing/geo.h"
+#include "base/geo.h"
 #include "engines/routing/region_live_state.h"
 #include "engines/routing/result.h"
 #include "engines/routing/types.h"
 
 namespace dwcp::routing {
+
+using base::GeoPoint;
+using base::UnitVector;
 
 // One region as the router sees it (a plain copy of what the Region object says).
 struct RegionSpec {

@@ -20,9 +20,9 @@ std::uint64_t mix(std::uint64_t x) {
 Status validateRequest(const RouteRequest& request) {
   if (request.clientLocation) {
     const auto& p = *request.clientLocation;
-    if (!std::isfinite(p.latitudeDeg) || std::abs(p.latitudeDeg) > 90)
+    if (!std::isfinite(p.latitude) || std::abs(p.latitude) > 90)
       return invalid("clientLocation.latitude", "must be within [-90, 90]");
-    if (!std::isfinite(p.longitudeDeg) || std::abs(p.longitudeDeg) > 180)
+    if (!std::isfinite(p.longitude) || std::abs(p.longitude) > 180)
       return invalid("clientLocation.longitude", "must be within [-180, 180]");
   }
   if (static_cast<int>(request.trafficClass) >= kTrafficClassCount)
@@ -90,7 +90,7 @@ Status validate(const RouterConfig& config) {
   return okStatus();
 }
 
-Router::Router(const RegionTable& table, RouterConfig config, const SteadyClock& clock)
+Router::Router(const RegionTable& table, RouterConfig config, const base::Clock& clock)
     : table_(table), config_(std::move(config)), clock_(clock), rngState_(config_.seed) {}
 
 std::uint64_t Router::nextRandom() const {
@@ -105,7 +105,7 @@ Result<Decision> Router::route(const RouteRequest& request) const {
   const auto& policy = policyOf(config_.classes, request.trafficClass);
 
   SelectionContext ctx(snapshot);
-  ctx.nowNanos = toNanos(clock_.now());
+  ctx.nowNanos = clock_.steadyNanos();
   ctx.latencyBoundMs = request.maxLatencyMs.value_or(policy.latencyBoundMs);
   ctx.recoveryTauNanos = static_cast<double>(config_.latencyRecoveryTau.count());
   ctx.weights = config_.hybridWeights;
@@ -193,7 +193,7 @@ Status Router::recordOutcome(std::string_view regionName, std::optional<GeoPoint
 
 void Router::observe(const RegionEntry& region, std::uint32_t area, double rttMs,
                      bool success) {
-  const std::int64_t now = toNanos(clock_.now());
+  const std::int64_t now = clock_.steadyNanos();
   auto& live = *region.live;
   if (std::isfinite(rttMs) && rttMs > 0 && area < live.areaCount) {
     std::lock_guard lock(live.latencyMu);
@@ -212,7 +212,7 @@ void Router::observe(const RegionEntry& region, std::uint32_t area, double rttMs
 bool Router::isEjected(std::string_view regionName) const {
   auto snapshot = table_.snapshot();
   const auto index = snapshot->indexOf(regionName);
-  return index && snapshot->regions()[*index].live->outlier.isEjected(toNanos(clock_.now()));
+  return index && snapshot->regions()[*index].live->outlier.isEjected(clock_.steadyNanos());
 }
 
 }  // namespace dwcp::routing

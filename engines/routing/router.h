@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "engines/routing/algorithms.h"
-#include "engines/routing/clock.h"
+#include "base/clock.h"
 #include "engines/routing/outlier_detector.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/result.h"
@@ -71,7 +71,7 @@ class Router {
  public:
   // config is assumed valid (see validate()).
   explicit Router(const RegionTable& table, RouterConfig config = {},
-                  const SteadyClock& clock = RealSteadyClock::instance());
+                  const base::Clock& clock = base::RealClock::instance());
 
   // kInvalidArgument names the bad request field; kNoEligibleRegion says why each region is out.
   Result<Decision> route(const RouteRequest& request) const;
@@ -92,7 +92,7 @@ class Router {
 
   const RegionTable& table_;
   const RouterConfig config_;
-  const SteadyClock& clock_;
+  const base::Clock& clock_;
   mutable std::atomic<std::uint64_t> rngState_;
 };
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "engines/routing/geodesic_reference_test.h"
+#include "base/geodesic_reference_test.h"
 
 namespace dwcp::routing {
 namespace {
@@ -50,7 +50,7 @@ class RouterTest : public ::testing::Test {
     return r;
   }
 
-  ManualClock clock;
+  base::FakeClock clock;
   RegionTable table;
   Router router{table, RouterConfig{}, clock};
 };
@@ -60,7 +60,7 @@ class RouterTest : public ::testing::Test {
 TEST_F(RouterTest, TableRejectsBadSpecsNamingTheFieldAndStaysUnchanged) {
   load(exampleRegions());
   auto specs = exampleRegions();
-  specs[2].location.latitudeDeg = 91;
+  specs[2].location.latitude = 91;
   auto status = table.replaceAll(specs);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().field, "location.latitude");
@@ -264,8 +264,8 @@ void expectGeodesicNearest(Router& router, const std::vector<RegionSpec>& specs,
   std::vector<std::pair<double, std::string>> byDistance;
   for (const auto& s : specs) {
     if (!phaseAcceptsTraffic(s.phase)) continue;
-    byDistance.emplace_back(testing::vincentyKm(client.latitudeDeg, client.longitudeDeg, s.location.latitudeDeg,
-                                                s.location.longitudeDeg),
+    byDistance.emplace_back(base::testing::vincentyKm(client.latitude, client.longitude, s.location.latitude,
+                                                s.location.longitude),
                             s.name);
   }
   std::sort(byDistance.begin(), byDistance.end());
@@ -273,10 +273,10 @@ void expectGeodesicNearest(Router& router, const std::vector<RegionSpec>& specs,
   if (byDistance.size() > 1 && byDistance[1].first < byDistance[0].first * 1.006) {
     EXPECT_TRUE(chosen == byDistance[0].second || chosen == byDistance[1].second);
   } else {
-    EXPECT_EQ(chosen, byDistance[0].second) << "client " << client.latitudeDeg << "," << client.longitudeDeg;
+    EXPECT_EQ(chosen, byDistance[0].second) << "client " << client.latitude << "," << client.longitude;
   }
   EXPECT_EQ(decision->algorithm, Algorithm::kGeoProximity);
-  EXPECT_NEAR(decision->score, haversineKm(client, decision->region().spec.location), 1e-6);
+  EXPECT_NEAR(decision->score, base::greatCircleKm(client, decision->region().spec.location), 1e-6);
 }
 
 TEST_F(RouterTest, GeoPicksNearestAcrossTheAntimeridian) {
@@ -505,11 +505,11 @@ TEST_F(RouterTest, HybridSelectionMatchesScoringEachRegion) {
     auto snapshot = table.snapshot();
     for (bool withPosition : {true, false}) {
       SelectionContext ctx(*snapshot);
-      ctx.nowNanos = toNanos(clock.now());
+      ctx.nowNanos = clock.steadyNanos();
       ctx.latencyBoundMs = 150;
       if (withPosition) {
         ctx.hasClientPosition = true;
-        ctx.clientPosition = toUnitVector({10, 20});
+        ctx.clientPosition = base::toUnitVector({10, 20});
         ctx.area = snapshot->grid().areaOf({10, 20});
       } else {
         ctx.area = snapshot->grid().unknownArea();

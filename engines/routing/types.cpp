@@ -5,8 +5,6 @@
 namespace dwcp::routing {
 namespace {
 
-constexpr std::array<std::string_view, 6> kPhaseNames = {"Unknown", "Healthy",  "Degraded",
-                                                         "Failed",  "Draining", "Disabled"};
 constexpr std::array<std::string_view, kAlgorithmCount> kAlgorithmNames = {
     "latency", "cost", "load-balanced", "geo-proximity", "hybrid"};
 constexpr std::array<std::string_view, kTrafficClassCount> kClassNames = {"realtime", "interactive",
@@ -22,7 +20,6 @@ std::optional<Enum> parse(const std::array<std::string_view, N>& names, std::str
 
 }  // namespace
 
-std::string_view toString(RegionPhase phase) { return kPhaseNames.at(static_cast<std::size_t>(phase)); }
 std::string_view toString(Algorithm algorithm) {
   return kAlgorithmNames.at(static_cast<std::size_t>(algorithm));
 }
@@ -30,9 +27,6 @@ std::string_view toString(TrafficClass trafficClass) {
   return kClassNames.at(static_cast<std::size_t>(trafficClass));
 }
 
-std::optional<RegionPhase> parseRegionPhase(std::string_view name) {
-  return parse<RegionPhase>(kPhaseNames, name);
-}
 std::optional<Algorithm> parseAlgorithm(std::string_view name) { return parse<Algorithm>(kAlgorithmNames, name); }
 std::optional<TrafficClass> parseTrafficClass(std::string_view name) {
   return parse<TrafficClass>(kClassNames, name);

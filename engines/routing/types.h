@@ -6,10 +6,14 @@
 #include <optional>
 #include <string_view>
 
+#include "base/vocabulary.h"
+
 namespace dwcp::routing {
 
 // Mirrors Region.status.phase of the CRD.
-enum class RegionPhase : std::uint8_t { kUnknown, kHealthy, kDegraded, kFailed, kDraining, kDisabled };
+using base::parseRegionPhase;
+using base::RegionPhase;
+using base::toString;
 
 enum class Algorithm : std::uint8_t { kLatency, kCost, kLoadBalanced, kGeoProximity, kHybrid };
 inline constexpr int kAlgorithmCount = 5;
@@ -18,12 +22,10 @@ inline constexpr int kAlgorithmCount = 5;
 enum class TrafficClass : std::uint8_t { kRealtime, kInteractive, kStandard, kBulk };
 inline constexpr int kTrafficClassCount = 4;
 
-std::string_view toString(RegionPhase phase);
 std::string_view toString(Algorithm algorithm);
 std::string_view toString(TrafficClass trafficClass);
 
 // Exact, case-sensitive wire names; nullopt for anything else.
-std::optional<RegionPhase> parseRegionPhase(std::string_view name);
 std::optional<Algorithm> parseAlgorithm(std::string_view name);
 std::optional<TrafficClass> parseTrafficClass(std::string_view name);
 

@@ -23,7 +23,7 @@ class FederationHarness {
       for (size_t j = 0; j < regions; ++j) {
         if (j != i) config.peers.push_back(static_cast<ReplicaId>(j + 1));
       }
-      clocks_.push_back(std::make_unique<SkewedClock>(clock_, i < skewMillis.size() ? skewMillis[i] : 0));
+      clocks_.push_back(std::make_unique<base::SkewedClock>(clock_, i < skewMillis.size() ? skewMillis[i] : 0));
       nodes_.push_back(std::make_unique<GeoDistributedState>(config, *clocks_.back(), network_.transportFor(id)));
       GeoDistributedState* node = nodes_.back().get();
       network_.attach(id, [node](ReplicaId from, const std::vector<uint8_t>& frame) { (void)node->receive(from, frame); });
@@ -33,21 +33,21 @@ class FederationHarness {
   GeoDistributedState& region(ReplicaId id) { return *nodes_.at(id - 1); }
   size_t size() const { return nodes_.size(); }
   SimulatedNetwork& network() { return network_; }
-  ManualClock& clock() { return clock_; }
+  base::FakeClock& clock() { return clock_; }
 
   // Advances virtual time by `millis`, ticking every region each `tickMillis`.
   void run(int64_t millis, int64_t tickMillis = 1) {
-    const int64_t end = clock_.nowMillis() + millis;
-    while (clock_.nowMillis() < end) {
-      network_.runUntil(std::min(end, clock_.nowMillis() + tickMillis));
+    const int64_t end = clock_.wallMillis() + millis;
+    while (clock_.wallMillis() < end) {
+      network_.runUntil(std::min(end, clock_.wallMillis() + tickMillis));
       for (auto& node : nodes_) node->tick();
     }
   }
 
  private:
-  ManualClock clock_;
+  base::FakeClock clock_;
   SimulatedNetwork network_;
-  std::vector<std::unique_ptr<SkewedClock>> clocks_;
+  std::vector<std::unique_ptr<base::SkewedClock>> clocks_;
   std::vector<std::unique_ptr<GeoDistributedState>> nodes_;
 };
 

@@ -98,7 +98,7 @@ const char* toString(Consistency level) {
   return "unknown";
 }
 
-GeoDistributedState::GeoDistributedState(GeoStateConfig config, const Clock& clock, PeerTransport& transport,
+GeoDistributedState::GeoDistributedState(GeoStateConfig config, const base::Clock& clock, PeerTransport& transport,
                                          DurableLog* durableLog)
     : config_(std::move(config)),
       clock_(clock),
@@ -106,7 +106,7 @@ GeoDistributedState::GeoDistributedState(GeoStateConfig config, const Clock& clo
       durableLog_(durableLog),
       hlc_(config_.self, clock, config_.maxForwardDriftMillis),
       store_(config_.self) {
-  nextAntiEntropyMillis_ = clock_.nowMillis() + config_.antiEntropyIntervalMillis;
+  nextAntiEntropyMillis_ = clock_.wallMillis() + config_.antiEntropyIntervalMillis;
 }
 
 void GeoDistributedState::run(Completions& completions) {
@@ -151,7 +151,7 @@ Result<WriteReceipt> GeoDistributedState::write(const std::string& key, std::opt
   Result<WriteReceipt> receipt = Error{};
   {
     std::lock_guard lock(mu_);
-    const int64_t now = clock_.nowMillis();
+    const int64_t now = clock_.wallMillis();
     const HlcTimestamp hlc = hlc_.now();
     const int64_t expiresAt = options.ttlMillis > 0 && value.has_value() ? hlc.physicalMillis + options.ttlMillis : 0;
     StoreDelta delta = store_.prepare(key, std::move(value), hlc, expiresAt);
@@ -215,7 +215,7 @@ void GeoDistributedState::get(const std::string& key, const ReadOptions& options
   Completions completions;
   {
     std::lock_guard lock(mu_);
-    const int64_t now = clock_.nowMillis();
+    const int64_t now = clock_.wallMillis();
     if (options.consistency == Consistency::kEventual || options.consistency == Consistency::kLocal) {
       auto value = store_.get(key, now);
       completions.push_back([done = std::move(done), value = std::move(value)] { done(value); });
@@ -247,12 +247,12 @@ void GeoDistributedState::get(const std::string& key, const ReadOptions& options
 
 std::optional<std::string> GeoDistributedState::getLocal(const std::string& key) const {
   std::lock_guard lock(mu_);
-  return store_.get(key, clock_.nowMillis());
+  return store_.get(key, clock_.wallMillis());
 }
 
 void GeoDistributedState::sync() {
   std::lock_guard lock(mu_);
-  flushLocked(clock_.nowMillis());
+  flushLocked(clock_.wallMillis());
   startDigestRoundLocked(0, std::set<ReplicaId>(config_.peers.begin(), config_.peers.end()));
 }
 
@@ -330,7 +330,7 @@ Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> byt
       return reject(Error{ErrorCode::kUnknownPeer, "frame claims sender " + std::to_string(frame.sender) +
                                                        " but arrived from region " + std::to_string(from)});
     }
-    const int64_t now = clock_.nowMillis();
+    const int64_t now = clock_.wallMillis();
     try {  // out of memory applying it: refused; entries applied so far stay, each with its dot
       std::visit(
           [&](const auto& message) {
@@ -480,7 +480,7 @@ void GeoDistributedState::tick() {
   Completions completions;
   {
     std::lock_guard lock(mu_);
-    const int64_t now = clock_.nowMillis();
+    const int64_t now = clock_.wallMillis();
     if (!pendingBatch_.empty() &&
         (now - pendingSinceMillis_ >= config_.batchWindowMillis || pendingBatch_.entries.size() >= config_.maxBatchEntries)) {
       flushLocked(now);
@@ -531,7 +531,7 @@ StateMetrics GeoDistributedState::metrics() const {
   std::lock_guard lock(mu_);
   StateMetrics out = metrics_;
   out.syncLatencySeconds.assign(latencySamplesSeconds_.begin(), latencySamplesSeconds_.end());
-  const int64_t now = clock_.nowMillis();
+  const int64_t now = clock_.wallMillis();
   const uint64_t latest = store_.context().compact().get(config_.self);
   for (ReplicaId peer : config_.peers) {
     PeerLag lag;

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "engines/state/clock.h"
+#include "base/clock.h"
 #include "engines/state/hlc.h"
 #include "engines/state/peer_transport.h"
 #include "engines/state/replicated_store.h"
@@ -84,7 +84,7 @@ using ReadCallback = std::function<void(Result<std::optional<std::string>>)>;
 
 class GeoDistributedState {
  public:
-  GeoDistributedState(GeoStateConfig config, const Clock& clock, PeerTransport& transport,
+  GeoDistributedState(GeoStateConfig config, const base::Clock& clock, PeerTransport& transport,
                       DurableLog* durableLog = nullptr);
 
   // Writes. `done` runs exactly once: before return for eventual/local (and when no peer is
@@ -170,7 +170,7 @@ class GeoDistributedState {
   static void run(Completions& completions);
 
   const GeoStateConfig config_;
-  const Clock& clock_;
+  const base::Clock& clock_;
   PeerTransport& transport_;
   DurableLog* durableLog_;
   HybridLogicalClock hlc_;

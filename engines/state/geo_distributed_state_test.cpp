@@ -170,7 +170,7 @@ class FailingLog final : public DurableLog {
 };
 
 TEST(GeoState, LocalLevelIsDurableBeforeTheAcknowledgement) {
-  ManualClock clock;
+  base::FakeClock clock;
   SimulatedNetwork net(1, clock);
   FailingLog log;
   GeoStateConfig config = baseConfig();

@@ -6,12 +6,12 @@
 
 namespace dwcp::state {
 
-HybridLogicalClock::HybridLogicalClock(ReplicaId replica, const Clock& clock, int64_t maxForwardDriftMillis)
+HybridLogicalClock::HybridLogicalClock(ReplicaId replica, const base::Clock& clock, int64_t maxForwardDriftMillis)
     : replica_(replica), clock_(clock), maxForwardDriftMillis_(maxForwardDriftMillis) {}
 
 HlcTimestamp HybridLogicalClock::now() {
   std::lock_guard lock(mu_);
-  const int64_t physical = clock_.nowMillis();
+  const int64_t physical = clock_.wallMillis();
   if (physical > physicalMillis_) {
     physicalMillis_ = physical;
     logical_ = 0;
@@ -23,7 +23,7 @@ HlcTimestamp HybridLogicalClock::now() {
 
 void HybridLogicalClock::observe(const HlcTimestamp& remote) {
   std::lock_guard lock(mu_);
-  const int64_t physical = clock_.nowMillis();
+  const int64_t physical = clock_.wallMillis();
   maxObservedSkewMillis_ = std::max(maxObservedSkewMillis_, remote.physicalMillis - physical);
   if (remote.physicalMillis - physical > maxForwardDriftMillis_) {
     ++rejectedDrift_;

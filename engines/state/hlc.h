@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "engines/state/clock.h"
+#include "base/clock.h"
 #include "engines/state/version_vector.h"
 
 namespace dwcp::state {
@@ -24,7 +24,7 @@ class HybridLogicalClock {
   // A remote timestamp more than maxForwardDriftMillis ahead of the local physical clock is
   // still ordered correctly by the data types (they order by causality first), but it does not
   // drag this clock forward; such observations are counted in rejectedDriftCount().
-  HybridLogicalClock(ReplicaId replica, const Clock& clock, int64_t maxForwardDriftMillis = 300'000);
+  HybridLogicalClock(ReplicaId replica, const base::Clock& clock, int64_t maxForwardDriftMillis = 300'000);
 
   // A local event (a write, a send): strictly greater than every timestamp issued or observed.
   HlcTimestamp now();
@@ -37,7 +37,7 @@ class HybridLogicalClock {
 
  private:
   const ReplicaId replica_;
-  const Clock& clock_;
+  const base::Clock& clock_;
   const int64_t maxForwardDriftMillis_;
   mutable std::mutex mu_;
   int64_t physicalMillis_ = 0;

@@ -8,21 +8,21 @@ namespace dwcp::state {
 namespace {
 
 TEST(Hlc, MonotonicWhenThePhysicalClockStallsOrGoesBack) {
-  ManualClock clock(1000);
+  base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock);
   const HlcTimestamp a = hlc.now();
   const HlcTimestamp b = hlc.now();
-  clock.setMillis(900);  // NTP step backwards
+  clock.setWallMillis(900);  // NTP step backwards
   const HlcTimestamp c = hlc.now();
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
   EXPECT_EQ(c.physicalMillis, 1000);
-  clock.setMillis(2000);
+  clock.setWallMillis(2000);
   EXPECT_EQ(hlc.now(), (HlcTimestamp{2000, 0, 1}));
 }
 
 TEST(Hlc, NextTimestampFollowsEveryObservedOne) {
-  ManualClock clock(1000);
+  base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock);
   const HlcTimestamp remote{1400, 7, 2};  // a peer 400 ms ahead
   hlc.observe(remote);
@@ -39,7 +39,7 @@ TEST(Hlc, ReplicaIdBreaksTies) {
 }
 
 TEST(Hlc, FarFutureTimestampDoesNotDragTheClock) {
-  ManualClock clock(1000);
+  base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock, /*maxForwardDriftMillis=*/60'000);
   hlc.observe(HlcTimestamp{1000 + 3'600'000, 0, 2});
   EXPECT_EQ(hlc.rejectedDriftCount(), 1u);

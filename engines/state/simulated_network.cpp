@@ -12,7 +12,7 @@ class SimulatedNetwork::Endpoint final : public PeerTransport {
   ReplicaId self_;
 };
 
-SimulatedNetwork::SimulatedNetwork(uint64_t seed, ManualClock& clock) : clock_(clock), rng_(seed) {}
+SimulatedNetwork::SimulatedNetwork(uint64_t seed, base::FakeClock& clock) : clock_(clock), rng_(seed) {}
 SimulatedNetwork::~SimulatedNetwork() = default;
 
 PeerTransport& SimulatedNetwork::transportFor(ReplicaId replica) {
@@ -54,7 +54,7 @@ void SimulatedNetwork::send(ReplicaId from, ReplicaId to, std::vector<uint8_t> f
   const int copies = chance(rng_) < faults_.duplicateProbability ? 2 : 1;
   if (copies == 2) ++duplicated_;
   for (int i = 0; i < copies; ++i) {
-    queue_.push(InFlight{clock_.nowMillis() + latency(rng_), sequence_++, from, to, i + 1 < copies ? frame : std::move(frame)});
+    queue_.push(InFlight{clock_.wallMillis() + latency(rng_), sequence_++, from, to, i + 1 < copies ? frame : std::move(frame)});
   }
 }
 
@@ -63,7 +63,8 @@ size_t SimulatedNetwork::runUntil(int64_t untilMillis) {
   while (!queue_.empty() && queue_.top().arrivalMillis <= untilMillis) {
     InFlight message = std::move(const_cast<InFlight&>(queue_.top()));
     queue_.pop();
-    if (message.arrivalMillis > clock_.nowMillis()) clock_.setMillis(message.arrivalMillis);
+    if (message.arrivalMillis > clock_.wallMillis())
+      clock_.advance(std::chrono::milliseconds(message.arrivalMillis - clock_.wallMillis()));
     if (!connected(message.from, message.to)) {
       ++dropped_;
       continue;
@@ -78,7 +79,7 @@ size_t SimulatedNetwork::runUntil(int64_t untilMillis) {
     it->second(message.from, message.frame);
     ++count;
   }
-  if (untilMillis > clock_.nowMillis()) clock_.setMillis(untilMillis);
+  if (untilMillis > clock_.wallMillis()) clock_.advance(std::chrono::milliseconds(untilMillis - clock_.wallMillis()));
   return count;
 }
 

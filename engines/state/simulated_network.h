@@ -1,6 +1,6 @@
 // An in-process network for tests and benchmarks: frames between replicas are delayed by a
 // random latency (hence reordered), lost, duplicated or cut by partitions, all drawn from a
-// seeded RNG against a virtual ManualClock, so a run is reproducible from its seed and never
+// seeded RNG against a virtual base::FakeClock, so a run is reproducible from its seed and never
 // sleeps. Single-threaded: the test drives it with runUntil().
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <set>
 #include <vector>
 
-#include "engines/state/clock.h"
+#include "base/clock.h"
 #include "engines/state/peer_transport.h"
 
 namespace dwcp::state {
@@ -29,7 +29,7 @@ class SimulatedNetwork {
  public:
   using Deliver = std::function<void(ReplicaId from, const std::vector<uint8_t>& frame)>;
 
-  SimulatedNetwork(uint64_t seed, ManualClock& clock);
+  SimulatedNetwork(uint64_t seed, base::FakeClock& clock);
   ~SimulatedNetwork();
 
   // The transport a replica sends through (owned by the network).
@@ -70,7 +70,7 @@ class SimulatedNetwork {
   };
   void send(ReplicaId from, ReplicaId to, std::vector<uint8_t> frame);
 
-  ManualClock& clock_;
+  base::FakeClock& clock_;
   std::mt19937_64 rng_;
   FaultProfile faults_;
   std::map<ReplicaId, std::unique_ptr<Endpoint>> endpoints_;

@@ -2,9 +2,9 @@
 // wrong in words a region operator can act on; Result<T> holds a T or an Error. Value types.
 #pragma once
 
+#include "base/result.h"
+
 #include <string>
-#include <utility>
-#include <variant>
 
 namespace dwcp::state {
 
@@ -26,27 +26,10 @@ struct Error {
   size_t needed = 0;
 };
 
-// Result<T> holds either a T or an Error. Accessing the wrong alternative throws
-// std::bad_variant_access; callers check ok() first.
 template <class T>
-class Result {
- public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return std::holds_alternative<T>(v_); }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
-  T* operator->() { return &std::get<T>(v_); }
-  const T* operator->() const { return &std::get<T>(v_); }
-  const Error& error() const { return std::get<Error>(v_); }
+using Result = base::Result<T, Error>;
 
- private:
-  std::variant<T, Error> v_;
-};
-
-struct Unit {};
+using base::Unit;
 using Status = Result<Unit>;
 inline Status okStatus() { return Unit{}; }
 

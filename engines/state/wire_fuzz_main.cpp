@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
+
 #include "engines/state/geo_distributed_state.h"
 #include "engines/state/wire.h"
 
@@ -78,7 +80,7 @@ void checkDecoding(std::span<const uint8_t> input, size_t maxFrameBytes) {
 
 // A fresh replica (region 1, peers 2-4) per input: a rejected frame must leave it unchanged.
 void checkReplica(std::span<const uint8_t> input) {
-  ManualClock clock;
+  dwcp::base::FakeClock clock;
   NullTransport transport;
   GeoStateConfig config;
   config.self = 1;

@@ -120,7 +120,7 @@ class NullTransport final : public PeerTransport {
 };
 
 TEST(Wire, FuzzedFramesNeverCrashAndRejectedOnesChangeNothing) {
-  ManualClock clock;
+  base::FakeClock clock;
   NullTransport transport;
   GeoStateConfig config;
   config.self = 1;
@@ -227,7 +227,7 @@ TEST(WireLimits, SharedPrefixBombIsRefusedBeforeAllocating) {
 }
 
 TEST(WireLimits, TheEngineRefusesTheBombAndChangesNothing) {
-  ManualClock clock;
+  base::FakeClock clock;
   NullTransport transport;
   GeoStateConfig config;
   config.self = 1;
@@ -251,7 +251,7 @@ class OutOfMemoryLog final : public DurableLog {
 };
 
 TEST(WireLimits, RunningOutOfMemoryApplyingAFrameIsARefusal) {
-  ManualClock clock;
+  base::FakeClock clock;
   NullTransport transport;
   OutOfMemoryLog log;
   GeoStateConfig config;

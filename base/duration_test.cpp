@@ -1,8 +1,8 @@
-#include "api/duration.h"
+#include "base/duration.h"
 
 #include <gtest/gtest.h>
 
-namespace dwcp::api {
+namespace dwcp::base {
 namespace {
 
 using std::chrono::milliseconds;
@@ -29,6 +29,22 @@ TEST(DurationTest, RejectsMalformed) {
                           "30days", "5 seconds"}) {
     EXPECT_EQ(parseDuration(bad), std::nullopt) << bad;
   }
+}
+
+TEST(DurationTest, SaysWhyItRefuses) {
+  std::string why;
+  EXPECT_EQ(parseDuration("1y", &why), std::nullopt);
+  EXPECT_EQ(why, "unknown unit \"y\" (use ms, s, m, h, d)");
+  EXPECT_EQ(parseDuration("30 seconds", &why), std::nullopt);
+  EXPECT_EQ(why, "unknown unit \" seconds\" (use ms, s, m, h, d)");
+  EXPECT_EQ(parseDuration("10", &why), std::nullopt);
+  EXPECT_EQ(why, "missing unit (use ms, s, m, h, d)");
+  EXPECT_EQ(parseDuration("5ss", &why), std::nullopt);
+  EXPECT_EQ(why, "expected a number at offset 2");
+  EXPECT_EQ(parseDuration("", &why), std::nullopt);
+  EXPECT_EQ(why, "empty duration");
+  EXPECT_EQ(parseDuration("9999999999999d", &why), std::nullopt);
+  EXPECT_EQ(why, "too large");
 }
 
 TEST(DurationTest, RejectsOverflow) {
@@ -63,4 +79,4 @@ TEST(DurationTest, FormatThenParseIsIdentity) {
 }
 
 }  // namespace
-}  // namespace dwcp::api
+}  // namespace dwcp::base

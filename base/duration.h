@@ -7,11 +7,12 @@
 #include <string>
 #include <string_view>
 
-namespace dwcp::api {
+namespace dwcp::base {
 
 // A sequence of <number><unit> with unit in ms, s, m, h, d; the number may have a fraction
-// ("1.5s"). Non-negative; nullopt when malformed, empty or beyond about 290 million years.
-std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
+// ("1.5s"). Non-negative; nullopt when malformed, empty or beyond about 290 million years, with
+// the reason in *why when given ("unknown unit \"y\" (use ms, s, m, h, d)").
+std::optional<std::chrono::milliseconds> parseDuration(std::string_view text, std::string* why = nullptr);
 
 // Canonical form with units h, m, s, ms, largest first: 90000 ms -> "1m30s", 0 -> "0s".
 // parseDuration(formatDuration(d)) == d for every non-negative d.
@@ -21,4 +22,4 @@ std::string formatDuration(std::chrono::milliseconds duration);
 // falls back to formatDuration otherwise.
 std::string formatWindow(std::chrono::milliseconds duration);
 
-}  // namespace dwcp::api
+}  // namespace dwcp::base

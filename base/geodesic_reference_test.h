@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-namespace dwcp::routing::testing {
+namespace dwcp::base::testing {
 
 inline double vincentyKm(double lat1Deg, double lon1Deg, double lat2Deg, double lon2Deg) {
   constexpr double a = 6378137.0, f = 1 / 298.257223563, b = (1 - f) * a;
@@ -42,4 +42,4 @@ inline double vincentyKm(double lat1Deg, double lon1Deg, double lat2Deg, double 
   return b * A * (sigma - deltaSigma) / 1000.0;
 }
 
-}  // namespace dwcp::routing::testing
+}  // namespace dwcp::base::testing

@@ -1,9 +1,10 @@
-#include "api/duration.h"
+#include "base/duration.h"
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 
-namespace dwcp::api {
+namespace dwcp::base {
 namespace {
 
 constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max();
@@ -19,8 +20,12 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
-std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+std::optional<std::chrono::milliseconds> parseDuration(std::string_view text, std::string* why) {
+  auto refuse = [&](std::string reason) -> std::optional<std::chrono::milliseconds> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  if (text.empty()) return refuse("empty duration");
   int64_t total = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -28,7 +33,7 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
     size_t start = i;
     int64_t whole = 0;
     while (i < text.size() && isDigit(text[i])) {
-      if (whole > (kMaxMs - 9) / 10) return std::nullopt;
+      if (whole > (kMaxMs - 9) / 10) return refuse("too large");
       whole = whole * 10 + (text[i] - '0');
       ++i;
     }
@@ -44,9 +49,9 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
         }
         ++i;
       }
-      if (i == fractionStart && !hasWhole) return std::nullopt;
+      if (i == fractionStart && !hasWhole) return refuse("expected a number at offset " + std::to_string(start));
     } else if (!hasWhole) {
-      return std::nullopt;
+      return refuse("expected a number at offset " + std::to_string(start));
     }
     const Unit* unit = nullptr;
     for (const Unit& candidate : kUnits) {
@@ -55,14 +60,19 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
         break;
       }
     }
-    if (unit == nullptr) return std::nullopt;
+    if (unit == nullptr) {
+      size_t end = i;
+      while (end < text.size() && !isDigit(text[end]) && text[end] != '.') ++end;
+      return refuse(i == text.size() ? "missing unit (use ms, s, m, h, d)"
+                                     : "unknown unit \"" + std::string(text.substr(i, end - i)) + "\" (use ms, s, m, h, d)");
+    }
     i += unit->suffix.size();
-    if (whole > kMaxMs / unit->milliseconds) return std::nullopt;
+    if (whole > kMaxMs / unit->milliseconds) return refuse("too large");
     int64_t part = whole * unit->milliseconds;
     // fraction/scale of a unit, truncated to whole milliseconds; scale <= 1e12 and
     // unit <= 8.64e7, so compute in long double to stay exact enough and overflow-free.
     part += static_cast<int64_t>(static_cast<long double>(fraction) * unit->milliseconds / scale);
-    if (part < 0 || total > kMaxMs - part) return std::nullopt;
+    if (part < 0 || total > kMaxMs - part) return refuse("too large");
     total += part;
   }
   return std::chrono::milliseconds(total);
@@ -96,4 +106,4 @@ std::string formatWindow(std::chrono::milliseconds duration) {
   return formatDuration(duration);
 }
 
-}  // namespace dwcp::api
+}  // namespace dwcp::base

@@ -1,0 +1,45 @@
+// Small, strict text parsing shared by every layer: flags, config values, headers. Nothing here
+// throws or allocates more than its result; a number parses only when the whole text is one.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+namespace dwcp::base {
+
+// Without leading and trailing ASCII whitespace (space, tab, CR, LF, VT, FF).
+std::string_view trim(std::string_view text);
+
+// The pieces between `separator`s; "a,,b" gives {"a", "", "b"} and "" gives {""}.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
+// A decimal integer of type T filling the whole text (no sign for unsigned T, no spaces, no
+// "0x"); nullopt when malformed or out of T's range.
+template <class T>
+std::optional<T> parseInt(std::string_view text) {
+  static_assert(std::is_integral_v<T>);
+  if (text.empty() || text.front() == '+') return std::nullopt;
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// A finite decimal number filling the whole text ("1.5", "-2", "1e3"); nullopt otherwise.
+std::optional<double> parseDouble(std::string_view text);
+
+struct HostPort {
+  std::string host;  // without brackets for IPv6
+  uint16_t port = 0;
+};
+// "host:port", "1.2.3.4:80", "[::1]:7443", ":7443" (empty host: every address); the port is
+// 0..65535. nullopt when there is no port or it is malformed.
+std::optional<HostPort> splitHostPort(std::string_view text);
+
+}  // namespace dwcp::base

@@ -1,0 +1,61 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace dwcp::base {
+namespace {
+
+TEST(Strings, TrimRemovesAsciiWhitespaceAtBothEnds) {
+  EXPECT_EQ(trim("  a b\t\r\n"), "a b");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim(" \t "), "");
+  EXPECT_EQ(trim("x"), "x");
+}
+
+TEST(Strings, SplitKeepsEmptyPieces) {
+  EXPECT_EQ(split("a,,b", ','), (std::vector<std::string_view>{"a", "", "b"}));
+  EXPECT_EQ(split("", ','), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(split("a,", ','), (std::vector<std::string_view>{"a", ""}));
+}
+
+TEST(Strings, ParseIntIsStrict) {
+  EXPECT_EQ(parseInt<int>("42"), 42);
+  EXPECT_EQ(parseInt<int>("-7"), -7);
+  EXPECT_EQ(parseInt<uint16_t>("65535"), 65535);
+  for (const char* bad : {"", "+1", " 1", "1 ", "0x10", "1.0", "12a", "-"}) {
+    EXPECT_EQ(parseInt<int>(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parseInt<uint16_t>("65536"), std::nullopt);
+  EXPECT_EQ(parseInt<uint32_t>("-1"), std::nullopt);
+  EXPECT_EQ(parseInt<int64_t>("9223372036854775808"), std::nullopt);
+}
+
+TEST(Strings, ParseDoubleIsStrictAndFinite) {
+  EXPECT_EQ(parseDouble("1.5"), 1.5);
+  EXPECT_EQ(parseDouble("-2"), -2.0);
+  EXPECT_EQ(parseDouble("1e3"), 1000.0);
+  for (const char* bad : {"", "+1", "1.5x", " 1", "inf", "nan", "1e999"}) {
+    EXPECT_EQ(parseDouble(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
+  auto hp = splitHostPort("example.com:443");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->host, "example.com");
+  EXPECT_EQ(hp->port, 443);
+  hp = splitHostPort("[::1]:7443");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->host, "::1");
+  EXPECT_EQ(hp->port, 7443);
+  hp = splitHostPort(":8080");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->host, "");
+  EXPECT_EQ(hp->port, 8080);
+  for (const char* bad : {"host", "host:", "host:65536", "host:-1", "::1:80", "[::1]", "[]:80", "[::1]80", "h:8o"}) {
+    EXPECT_EQ(splitHostPort(bad), std::nullopt) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace dwcp::base
