@@ -396,17 +396,25 @@ routing::Status BeastHttpServer::start() {
   if (listeners > 1) {
     // SO_REUSEPORT would let us join a group another process already listens with (a second
     // router on the same port): claim the port alone first, so a taken port fails as it should.
-    tcp::acceptor probe(*contexts_[0]);
-    if (probe.open(endpoint.protocol(), ec)) return fail("cannot open");
-    probe.set_option(net::socket_base::reuse_address(true), ec);
-    if (probe.bind(endpoint, ec)) return fail("cannot bind");
-    port = probe.local_endpoint(ec).port();
-    probe.close(ec);
+    // The probe must be gone before fail() destroys the io_contexts it was made on.
+    const char* probeFailure = nullptr;
+    {
+      tcp::acceptor probe(*contexts_[0]);
+      if (probe.open(endpoint.protocol(), ec)) {
+        probeFailure = "cannot open";
+      } else {
+        probe.set_option(net::socket_base::reuse_address(true), ec);
+        if (probe.bind(endpoint, ec)) probeFailure = "cannot bind";
+        else port = probe.local_endpoint(ec).port();
+      }
+    }
+    if (probeFailure) return fail(probeFailure);
   }
   for (std::size_t i = 0; i < listeners; ++i) {
-    auto listener = std::make_unique<Listener>(*contexts_[i]);
-    listener->context = i;
-    auto& acceptor = listener->acceptor;
+    // Owned by listeners_ from the start, so fail() destroys it before the io_contexts.
+    listeners_.push_back(std::make_unique<Listener>(*contexts_[i]));
+    listeners_.back()->context = i;
+    auto& acceptor = listeners_.back()->acceptor;
     if (acceptor.open(endpoint.protocol(), ec)) return fail("cannot open");
     acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (listeners > 1) {
@@ -422,7 +430,6 @@ routing::Status BeastHttpServer::start() {
     if (acceptor.bind(tcp::endpoint(address, port), ec)) return fail("cannot bind");
     if (acceptor.listen(net::socket_base::max_listen_connections, ec)) return fail("cannot listen on");
     port = acceptor.local_endpoint(ec).port();
-    listeners_.push_back(std::move(listener));
   }
   port_ = port;
   started_ = true;

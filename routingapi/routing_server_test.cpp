@@ -571,6 +571,25 @@ TEST(HttpServer, BindErrorNamesListen) {
   EXPECT_FALSE(bad->start().ok());
 }
 
+TEST(HttpServer, BindErrorWithOneListenerNamesListenAndCanBeRetried) {
+  // One listener (no SO_REUSEPORT probe): the failing acceptor is released before its io_context
+  // (ASan saw it outlive the context), and a later start() on a free port works.
+  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2},
+                                   [](const HttpRequest&, HttpResponse&) {});
+  ASSERT_TRUE(first->start().ok());
+  auto second = makeBeastHttpServer(
+      {.address = "127.0.0.1", .port = first->port(), .threads = 2, .reusePort = false},
+      [](const HttpRequest&, HttpResponse& response) { response.body = "second"; });
+  auto status = second->start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().field, "listen");
+  EXPECT_NE(status.error().message.find("cannot bind"), std::string::npos) << status.error().message;
+  first->stop();
+  ASSERT_TRUE(second->start().ok());
+  Client client(second->port());
+  EXPECT_EQ(client.send(http::verb::get, "/").body, "second");
+}
+
 TEST(HttpServer, HandlerExceptionsBecome500) {
   auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 1},
                                     [](const HttpRequest&, HttpResponse&) { throw std::runtime_error("boom"); });
