@@ -12,6 +12,8 @@
 // - Redirects are not followed: the redirect follower would copy Authorization to another host.
 #include "kube/http_transport.h"
 
+#include "base/strings.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -36,13 +38,6 @@ namespace {
 namespace fs = std::filesystem;
 using web::http::client::http_client;
 using web::http::client::http_client_config;
-
-std::string trimmed(std::string s) {
-  const auto notSpace = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
-  s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
-  return s;
-}
 
 // What went wrong, from the error code cpprest attaches. cpprest reports a refused connect as
 // host_unreachable, so both read as "connection refused".
@@ -163,7 +158,7 @@ class TokenSource {
       std::ifstream in(file_, std::ios::binary);
       std::ostringstream text;
       if (in) text << in.rdbuf();
-      std::string token = trimmed(text.str());
+      std::string token = std::string(base::trim(text.str()));
       if (token.empty()) {
         spdlog::warn("bearer token file {} is missing or empty; keeping the previous token", file_);
       } else {

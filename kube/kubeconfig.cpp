@@ -4,6 +4,8 @@
 // in client-go. File contents are read here, once; only the token file is left to the transport.
 #include "kube/kubeconfig.h"
 
+#include "base/strings.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -94,13 +96,6 @@ std::optional<std::string> readFile(const fs::path& path, std::string& whyNot) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
-}
-
-std::string trim(std::string s) {
-  const auto notSpace = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
-  s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
-  return s;
 }
 
 // Parses one loaded kubeconfig; errors are prefixed with "kubeconfig PATH: ".
@@ -272,7 +267,7 @@ class KubeconfigParser {
     config.clientCertPem = std::move(cert.value());
     config.clientKeyPem = std::move(keyPem.value());
 
-    config.token = trim(scalar(user["token"]));
+    config.token = std::string(base::trim(scalar(user["token"])));
     if (user["tokenFile"] && !scalar(user["tokenFile"]).empty()) {
       const fs::path file = resolve(scalar(user["tokenFile"]));
       std::string whyNot;
@@ -372,7 +367,7 @@ Result<RestConfig> inClusterConfigFrom(const std::string& host, const std::strin
   const fs::path tokenPath = dir / "token";
   auto token = readFile(tokenPath, whyNot);
   if (!token) return configError("in-cluster: cannot read " + tokenPath.string() + ": " + whyNot);
-  if (trim(*token).empty()) return configError("in-cluster: " + tokenPath.string() + " is empty");
+  if (base::trim(*token).empty()) return configError("in-cluster: " + tokenPath.string() + " is empty");
   config.tokenFile = tokenPath.string();
 
   const fs::path caPath = dir / "ca.crt";
@@ -383,8 +378,8 @@ Result<RestConfig> inClusterConfigFrom(const std::string& host, const std::strin
   }
   config.caPem = std::move(*ca);
 
-  if (auto ns = readFile(dir / "namespace", whyNot); ns && !trim(*ns).empty()) {
-    config.defaultNamespace = trim(*ns);
+  if (auto ns = readFile(dir / "namespace", whyNot); ns && !base::trim(*ns).empty()) {
+    config.defaultNamespace = std::string(base::trim(*ns));
   }
   return config;
 }

@@ -1,5 +1,7 @@
 #include "operator/options.h"
 
+#include "base/strings.h"
+
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -38,7 +40,7 @@ kube::Result<BindAddress> parseBindAddress(const std::string& flag, const std::s
   if (!std::regex_match(value, m, re)) {
     return Error{0, "Invalid", flag + ": \"" + value + "\" is not HOST:PORT (e.g. :8080 or 127.0.0.1:8080)"};
   }
-  int port = std::atoi(m[2].str().c_str());
+  const int port = base::parseInt<int>(m[2].str()).value_or(65536);  // one to five digits
   if (port > 65535) return Error{0, "Invalid", flag + ": port " + m[2].str() + " is out of range 0-65535"};
   return BindAddress{m[1].str(), port};
 }

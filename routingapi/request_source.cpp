@@ -1,5 +1,7 @@
 #include "routingapi/request_source.h"
 
+#include "base/strings.h"
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -47,15 +49,9 @@ bool allDigits(std::string_view text, std::size_t maxDigits) {
   return true;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // One X-Forwarded-For hop: an address, "[v6]", "[v6]:port" or "v4:port".
 std::optional<Bytes> parseHop(std::string_view hop) {
-  hop = trim(hop);
+  hop = base::trim(hop);
   if (!hop.empty() && hop.front() == '[') {
     const auto close = hop.find(']');
     if (close == std::string_view::npos) return std::nullopt;
@@ -98,9 +94,10 @@ routing::Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::str
     Network network{*address, 128};
     if (slash != std::string_view::npos) {
       const auto prefix = text.substr(slash + 1);
-      if (!allDigits(prefix, 3) || std::stoi(std::string(prefix)) > maxBits)
+      const auto bits = allDigits(prefix, 3) ? base::parseInt<int>(prefix) : std::nullopt;
+      if (!bits || *bits > maxBits)
         return invalid("prefix length must be a number within [0, " + std::to_string(maxBits) + "]");
-      network.prefixBits = std::stoi(std::string(prefix)) + (v4 ? 96 : 0);
+      network.prefixBits = *bits + (v4 ? 96 : 0);
     }
     Network masked = network;
     for (int bit = network.prefixBits; bit < 128; ++bit) masked.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
@@ -129,7 +126,7 @@ bool TrustedProxies::contains(std::string_view address) const {
 std::string requestSource(std::string_view peerAddress, std::string_view forwardedFor, const TrustedProxies& trusted) {
   if (trusted.empty() || !trusted.contains(peerAddress)) return std::string(peerAddress);
   std::string nearestTrusted(peerAddress);
-  if (trim(forwardedFor).empty()) return nearestTrusted;
+  if (base::trim(forwardedFor).empty()) return nearestTrusted;
   std::size_t end = forwardedFor.size();
   while (true) {
     const auto comma = end == 0 ? std::string_view::npos : forwardedFor.rfind(',', end - 1);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
 #include "routingapi/http_server.h"
@@ -42,15 +43,10 @@ int usageError(const std::string& message) {
 }
 
 bool parseListen(const std::string& text, std::string& address, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= text.size()) return false;
-  address = text.substr(0, colon);
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
-  if (address.empty()) return false;
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || value < 0 || value > 65535) return false;
-  port = static_cast<std::uint16_t>(value);
+  const auto parsed = dwcp::base::splitHostPort(text);
+  if (!parsed || parsed->host.empty()) return false;
+  address = parsed->host;
+  port = parsed->port;
   return true;
 }
 
@@ -75,10 +71,9 @@ int main(int argc, char** argv) {
       if (!value(flags.listen)) return usageError("--listen needs address:port");
     } else if (arg == "--threads") {
       if (!value(text)) return usageError("--threads needs a number");
-      char* end = nullptr;
-      const long n = std::strtol(text.c_str(), &end, 10);
-      if (*end != '\0' || n < 1 || n > 256) return usageError("--threads must be within [1, 256]");
-      flags.threads = static_cast<std::size_t>(n);
+      const auto n = dwcp::base::parseInt<std::size_t>(text);
+      if (!n || *n < 1 || *n > 256) return usageError("--threads must be within [1, 256]");
+      flags.threads = *n;
     } else if (arg == "--config") {
       if (!value(flags.configFile)) return usageError("--config needs a file");
     } else {

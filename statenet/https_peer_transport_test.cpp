@@ -334,6 +334,24 @@ TEST(ReplicaNodeControl, PutGetDigestAndBadRequests) {
   EXPECT_NE(call(http::verb::get, "/digest").body().find("\"keys\":1"), std::string::npos);
 }
 
+TEST(ReplicaNodeControl, MalformedQueryTextIsRefusedNotThrown) {
+  Federation fed;
+  auto call = [&](const std::string& target) {
+    HttpRequest req{http::verb::post, target, 11};
+    return fed.node(1).handleControl(req);
+  };
+  // A bad percent escape is kept as text: the key "a%zz" is stored and read back as such.
+  EXPECT_EQ(call("/put?key=a%zz&consistency=eventual").result_int(), 200u);
+  HttpRequest get{http::verb::get, "/get?key=a%25zz&consistency=eventual", 11};
+  EXPECT_EQ(fed.node(1).handleControl(get).result_int(), 200u);
+  // Numbers are whole or refused by name; nothing is half-applied.
+  EXPECT_EQ(call("/faults?latencyMillis=5ms").result_int(), 400u);
+  EXPECT_EQ(call("/faults?partition=2,x").result_int(), 400u);
+  EXPECT_EQ(call("/faults?partition=2x").result_int(), 400u);
+  EXPECT_TRUE(fed.node(1).transport().faults().partitionedPeers.empty());
+  EXPECT_EQ(call("/put?key=k&consistency=eventual&ttlMillis=ten").result_int(), 400u);
+}
+
 
 // Parses `name{labels} value` lines of a Prometheus exposition into a map keyed by name{labels}.
 std::map<std::string, double> parseExposition(const std::string& text) {

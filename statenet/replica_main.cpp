@@ -12,8 +12,10 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "base/strings.h"
 #include "statenet/replica_node.h"
 
 namespace {
@@ -21,18 +23,13 @@ namespace {
 volatile std::sig_atomic_t gStop = 0;
 void onSignal(int) { gStop = 1; }
 
+// HOST:PORT with a host (a replica dials and listens on a named address).
 bool splitHostPort(const std::string& text, std::string& host, uint16_t& port) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = text.substr(0, colon);
-  try {
-    const unsigned long value = std::stoul(text.substr(colon + 1));
-    if (value > 65535) return false;
-    port = static_cast<uint16_t>(value);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return !host.empty();
+  const auto parsed = dwcp::base::splitHostPort(text);
+  if (!parsed || parsed->host.empty()) return false;
+  host = parsed->host;
+  port = parsed->port;
+  return true;
 }
 
 int usage(const std::string& why) {
@@ -59,11 +56,9 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(flags.count("log-level") ? flags["log-level"] : "info"));
 
   ReplicaNodeConfig config;
-  try {
-    config.transport.self = static_cast<dwcp::state::ReplicaId>(std::stoul(flags["id"]));
-  } catch (const std::exception&) {
-    return usage("--id must be a number");
-  }
+  const auto id = dwcp::base::parseInt<dwcp::state::ReplicaId>(flags["id"]);
+  if (!id) return usage("--id must be a number");
+  config.transport.self = *id;
   config.transport.region = flags["region"];
   if (!splitHostPort(flags["listen"], config.transport.listenHost, config.transport.listenPort)) {
     return usage("--listen must be HOST:PORT");
@@ -78,19 +73,14 @@ int main(int argc, char** argv) {
     const size_t eq = item.find('='), at = item.find('@');
     PeerEndpoint peer;
     if (eq == std::string::npos || at == std::string::npos || at < eq) return usage("bad peer " + item);
-    try {
-      peer.id = static_cast<dwcp::state::ReplicaId>(std::stoul(item.substr(0, eq)));
-    } catch (const std::exception&) {
-      return usage("bad peer id in " + item);
-    }
+    const auto peerId = dwcp::base::parseInt<dwcp::state::ReplicaId>(std::string_view(item).substr(0, eq));
+    if (!peerId) return usage("bad peer id in " + item);
+    peer.id = *peerId;
     peer.region = item.substr(eq + 1, at - eq - 1);
     if (peer.region.empty() || !splitHostPort(item.substr(at + 1), peer.host, peer.port)) return usage("bad peer " + item);
     if (peer.id == config.transport.self) return usage("peer " + item + " has this replica's id");
     config.transport.peers.push_back(peer);
   }
-  auto material = loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
-  if (!material.ok()) return usage(material.error().message);
-  config.transport.tls = material.value();
   if (flags.count("control")) {
     std::string host;
     uint16_t port = 0;
@@ -100,14 +90,20 @@ int main(int argc, char** argv) {
   }
 
   if (flags.count("clock-skew-ms")) {
-    try {
-      size_t used = 0;
-      config.clockSkewMillis = std::stoll(flags["clock-skew-ms"], &used);
-      if (used != flags["clock-skew-ms"].size()) return usage("--clock-skew-ms must be an integer");
-    } catch (const std::exception&) {
-      return usage("--clock-skew-ms must be an integer");
-    }
+    const auto skew = dwcp::base::parseInt<int64_t>(flags["clock-skew-ms"]);
+    if (!skew) return usage("--clock-skew-ms must be an integer");
+    config.clockSkewMillis = *skew;
   }
+  std::optional<int64_t> latencyMillis;
+  if (flags.count("latency-ms")) {
+    latencyMillis = dwcp::base::parseInt<int64_t>(flags["latency-ms"]);
+    if (!latencyMillis || *latencyMillis < 0) return usage("--latency-ms must be a whole number of milliseconds");
+  }
+
+  // Files last: every flag is checked before anything is read.
+  auto material = loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
+  if (!material.ok()) return usage(material.error().message);
+  config.transport.tls = material.value();
 
   ReplicaNode node(config);
   auto started = node.start();
@@ -115,9 +111,9 @@ int main(int argc, char** argv) {
     spdlog::error("dwcp-state-replica: {}", started.error().message);
     return 1;
   }
-  if (flags.count("latency-ms")) {
+  if (latencyMillis) {
     FaultSettings faults;
-    faults.addedLatencyMillis = std::stoll(flags["latency-ms"]);
+    faults.addedLatencyMillis = *latencyMillis;
     node.transport().setFaults(faults);
   }
   std::signal(SIGINT, onSignal);

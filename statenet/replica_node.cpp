@@ -11,11 +11,14 @@
 //   POST /sync
 // Quorum/strong calls block the HTTP thread until the engine's callback runs.
 #include "statenet/replica_node.h"
+
+#include "base/strings.h"
 #include "statenet/state_exposition.h"
 
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -29,10 +32,13 @@ namespace {
 std::string percentDecode(std::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+    int value = 0;
+    const char* hex = in.data() + i + 1;
+    if (in[i] == '%' && i + 2 < in.size() &&
+        std::from_chars(hex, hex + 2, value, 16) == std::from_chars_result{hex + 2, std::errc()}) {
+      out.push_back(static_cast<char>(value));
       i += 2;
-    } else {
+    } else {  // a bad escape stays as text
       out.push_back(in[i] == '+' ? ' ' : in[i]);
     }
   }
@@ -49,11 +55,7 @@ std::map<std::string, std::string> queryOf(std::string_view target, std::string&
     const size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     const size_t eq = pair.find('=');
-    try {
-      query[percentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1));
-    } catch (const std::exception&) {
-      // a bad escape: the parameter is ignored
-    }
+    query[percentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     rest = rest.substr(amp + 1);
   }
@@ -68,14 +70,12 @@ std::optional<state::Consistency> consistencyOf(const std::string& text) {
   return std::nullopt;
 }
 
-int64_t integerOf(const std::map<std::string, std::string>& query, const std::string& name, int64_t fallback) {
+// A whole integer parameter; `fallback` when absent or empty, nullopt when malformed.
+std::optional<int64_t> integerOf(const std::map<std::string, std::string>& query, const std::string& name,
+                                 int64_t fallback) {
   auto it = query.find(name);
   if (it == query.end() || it->second.empty()) return fallback;
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    return fallback;
-  }
+  return base::parseInt<int64_t>(it->second);
 }
 
 HttpResponse jsonResponse(const HttpRequest& request, http::status status, const json& body) {
@@ -180,7 +180,10 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     if (key.empty()) return bad("parameter key is required");
     auto level = consistencyOf(param("consistency"));
     if (!level) return bad("consistency must be eventual, local, quorum or strong");
-    state::WriteOptions options{*level, integerOf(query, "ttlMillis", 0), integerOf(query, "timeoutMillis", 0)};
+    const auto ttl = integerOf(query, "ttlMillis", 0), timeout = integerOf(query, "timeoutMillis", 0);
+    if (!ttl) return bad("ttlMillis must be an integer number of milliseconds");
+    if (!timeout) return bad("timeoutMillis must be an integer number of milliseconds");
+    state::WriteOptions options{*level, *ttl, *timeout};
     std::promise<state::Status> promise;
     auto future = promise.get_future();
     auto done = [&promise](state::Status status) { promise.set_value(std::move(status)); };
@@ -203,9 +206,11 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     if (key.empty()) return bad("parameter key is required");
     auto level = consistencyOf(param("consistency"));
     if (!level) return bad("consistency must be eventual, local, quorum or strong");
+    const auto timeout = integerOf(query, "timeoutMillis", 0);
+    if (!timeout) return bad("timeoutMillis must be an integer number of milliseconds");
     std::promise<state::Result<std::optional<std::string>>> promise;
     auto future = promise.get_future();
-    state_->get(key, state::ReadOptions{*level, integerOf(query, "timeoutMillis", 0)},
+    state_->get(key, state::ReadOptions{*level, *timeout},
                 [&promise](state::Result<std::optional<std::string>> value) { promise.set_value(std::move(value)); });
     auto value = future.get();
     if (!value.ok()) {
@@ -263,38 +268,32 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
   if (path == "/faults") {
     if (request.method() != http::verb::post) return bad("use POST");
     FaultSettings faults;
-    faults.addedLatencyMillis = integerOf(query, "latencyMillis", 0);
+    const auto latency = integerOf(query, "latencyMillis", 0);
+    if (!latency) return bad("latencyMillis must be an integer number of milliseconds");
+    faults.addedLatencyMillis = *latency;
     for (auto [name, field] : {std::pair{"loss", &faults.lossProbability}, std::pair{"duplicate", &faults.duplicateProbability},
                                std::pair{"reorder", &faults.reorderProbability}}) {
-      try {
-        const std::string text = param(name);
-        *field = text.empty() ? 0.0 : std::stod(text);
-      } catch (const std::exception&) {
-        return bad(std::string(name) + " must be a probability");
-      }
+      const std::string text = param(name);
+      const auto probability = text.empty() ? std::optional<double>(0.0) : base::parseDouble(text);
+      if (!probability) return bad(std::string(name) + " must be a probability");
+      *field = *probability;
       if (!(*field >= 0 && *field <= 1)) return bad(std::string(name) + " must be within [0, 1]");
     }
     const std::string skew = param("clockSkewMillis");
     int64_t skewMillis = 0;
     if (!skew.empty()) {
-      try {
-        size_t used = 0;
-        skewMillis = std::stoll(skew, &used);
-        if (used != skew.size()) throw std::invalid_argument("trailing characters");
-      } catch (const std::exception&) {
-        return bad("clockSkewMillis must be an integer number of milliseconds");
-      }
+      const auto parsed = base::parseInt<int64_t>(skew);
+      if (!parsed) return bad("clockSkewMillis must be an integer number of milliseconds");
+      skewMillis = *parsed;
     }
     std::string partition = param("partition");
     size_t begin = 0;
     while (begin < partition.size()) {
       size_t comma = partition.find(',', begin);
       if (comma == std::string::npos) comma = partition.size();
-      try {
-        faults.partitionedPeers.insert(static_cast<state::ReplicaId>(std::stoul(partition.substr(begin, comma - begin))));
-      } catch (const std::exception&) {
-        return bad("partition must be a comma-separated list of replica ids");
-      }
+      const auto peer = base::parseInt<state::ReplicaId>(std::string_view(partition).substr(begin, comma - begin));
+      if (!peer) return bad("partition must be a comma-separated list of replica ids");
+      faults.partitionedPeers.insert(*peer);
       begin = comma + 1;
     }
     if (faults.addedLatencyMillis < 0 || faults.lossProbability < 0 || faults.lossProbability > 1) {
