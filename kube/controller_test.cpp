@@ -1,3 +1,4 @@
+#include "base/testing/eventually.h"
 #include "kube/controller.h"
 
 #include <algorithm>
@@ -24,17 +25,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Polls a condition until it holds or a generous timeout passes (the test fails only if the
-// condition never becomes true; no test relies on how long anything takes).
-template <class Pred>
-bool waitUntil(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
+using dwcp::base::testing::eventually;
 
 // Records every reconcile call and answers from a script (the last answer repeats).
 class ReconcileRecorder {
@@ -87,7 +78,7 @@ TEST(ControllerTest, ReconcilesEnqueuedKeyWithItsReason) {
   controller.enqueue("ns/a", "object added");
   ASSERT_TRUE(controller.run().ok());
   EXPECT_TRUE(controller.started());
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 1; }));
   controller.stop();
   ASSERT_EQ(recorder.count(), 1u);
   EXPECT_EQ(recorder.calls()[0].key, "ns/a");
@@ -123,7 +114,7 @@ TEST(ControllerTest, WaitsForCachesToSyncBeforeFirstReconcile) {
     runStatus = controller.run();
     runReturned = true;
   });
-  ASSERT_TRUE(waitUntil([&] { return syncChecks.load() >= 5; }));
+  ASSERT_TRUE(eventually([&] { return syncChecks.load() >= 5; }));
   EXPECT_FALSE(runReturned.load()) << "run() returned before the caches synced";
   EXPECT_FALSE(controller.started());
   EXPECT_EQ(reconciles.load(), 0);
@@ -131,7 +122,7 @@ TEST(ControllerTest, WaitsForCachesToSyncBeforeFirstReconcile) {
   synced = true;
   runner.join();
   EXPECT_TRUE(runStatus.ok());
-  ASSERT_TRUE(waitUntil([&] { return reconciles.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return reconciles.load() == 1; }));
   controller.stop();
   EXPECT_FALSE(reconciledBeforeSync.load());
 }
@@ -151,7 +142,7 @@ TEST(ControllerTest, CacheSyncTimeoutIsMeasuredOnTheClock) {
 
   Status runStatus = okStatus();
   std::thread runner([&] { runStatus = controller.run(); });
-  ASSERT_TRUE(waitUntil([&] { return syncChecks.load() >= 3; }));
+  ASSERT_TRUE(eventually([&] { return syncChecks.load() >= 3; }));
   clock.advance(seconds(30));
   runner.join();
   ASSERT_FALSE(runStatus.ok());
@@ -173,7 +164,7 @@ TEST(ControllerTest, StopWhileWaitingForSyncMakesRunFail) {
   Controller controller(options, recorder.fn(), clock);
   Status runStatus = okStatus();
   std::thread runner([&] { runStatus = controller.run(); });
-  ASSERT_TRUE(waitUntil([&] { return syncChecks.load() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return syncChecks.load() >= 1; }));
   controller.stop();
   runner.join();
   ASSERT_FALSE(runStatus.ok());
@@ -211,7 +202,7 @@ TEST(ControllerTest, ErrorIsRetriedWithBackoffAndSuccessResetsIt) {
   WorkQueue& queue = controller.queue();
 
   // First failure: waits 5ms on the clock.
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     return queue.numRequeues("ns/a") == 1 && queue.stats().waiting == 1 &&
            queue.stats().processing == 0;
   }));
@@ -223,7 +214,7 @@ TEST(ControllerTest, ErrorIsRetriedWithBackoffAndSuccessResetsIt) {
   queue.wakeUp();
 
   // Second failure: waits 10ms.
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     return queue.numRequeues("ns/a") == 2 && queue.stats().waiting == 1 &&
            queue.stats().processing == 0;
   }));
@@ -234,8 +225,8 @@ TEST(ControllerTest, ErrorIsRetriedWithBackoffAndSuccessResetsIt) {
   clock.advance(milliseconds(1));
   queue.wakeUp();
 
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
-  ASSERT_TRUE(waitUntil([&] { return queue.stats().processing == 0; }));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(eventually([&] { return queue.stats().processing == 0; }));
   controller.stop();
   EXPECT_EQ(queue.numRequeues("ns/a"), 0) << "success must reset the backoff";
   EXPECT_EQ(controller.stats().errorTotal, 2u);
@@ -255,7 +246,7 @@ TEST(ControllerTest, RequeueAfterIsHonoured) {
   ASSERT_TRUE(controller.run().ok());
   WorkQueue& queue = controller.queue();
 
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     return controller.stats().requeueTotal == 1 && queue.stats().waiting == 1 &&
            queue.stats().processing == 0;
   }));
@@ -265,7 +256,7 @@ TEST(ControllerTest, RequeueAfterIsHonoured) {
   EXPECT_EQ(recorder.count(), 1u);
   clock.advance(milliseconds(1));
   queue.wakeUp();
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 1; }));
   controller.stop();
   ASSERT_EQ(recorder.count(), 2u);
   EXPECT_EQ(recorder.calls()[1].reason, "requeue after 30000ms");
@@ -283,17 +274,17 @@ TEST(ControllerTest, ExceptionsAreCaughtCountedAndRetried) {
   ASSERT_TRUE(controller.run().ok());
   WorkQueue& queue = controller.queue();
 
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     return controller.stats().exceptionsTotal == 1 && queue.stats().waiting == 1;
   }));
   clock.advance(milliseconds(5));
   queue.wakeUp();
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     return controller.stats().exceptionsTotal == 2 && queue.stats().waiting == 1;
   }));
   clock.advance(milliseconds(10));
   queue.wakeUp();
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 1; }));
   controller.stop();
 
   const auto stats = controller.stats();
@@ -326,7 +317,7 @@ TEST(ControllerTest, MetricsHookSeesEveryOutcome) {
   controller.enqueue("ns/fail", "r");
   controller.enqueue("ns/later", "r");
   ASSERT_TRUE(controller.run().ok());
-  ASSERT_TRUE(waitUntil([&] {
+  ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mu);
     return outcomes.size() == 3;
   }));
@@ -357,7 +348,7 @@ TEST(ControllerTest, WorkersRunDifferentKeysInParallel) {
   controller.enqueue("ns/a", "r");
   controller.enqueue("ns/b", "r");
   ASSERT_TRUE(controller.run().ok());
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 2; }, seconds(30)));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 2; }, seconds(30)));
   controller.stop();
   std::lock_guard lock(mu);
   EXPECT_TRUE(bothInside) << "two workers never reconciled at the same time";
@@ -392,7 +383,7 @@ TEST(ControllerTest, StopFinishesInFlightReconcileAndTakesNoNewWork) {
   controller.enqueue("ns/next", "queued behind the slow one");
 
   std::thread stopper([&] { controller.stop(); });
-  ASSERT_TRUE(waitUntil([&] { return controller.queue().shuttingDown(); }));
+  ASSERT_TRUE(eventually([&] { return controller.queue().shuttingDown(); }));
   {
     std::lock_guard lock(mu);
     release = true;
@@ -442,7 +433,7 @@ TEST(ControllerTest, ConflictRequeuesThroughThePerKeyBackoff) {
 
   for (int conflicts = 1; conflicts <= 3; ++conflicts) {
     const auto backoff = milliseconds(5 << (conflicts - 1));
-    ASSERT_TRUE(waitUntil([&] {
+    ASSERT_TRUE(eventually([&] {
       return queue.numRequeues("ns/a") == conflicts && queue.stats().waiting == 1 &&
              queue.stats().processing == 0;
     })) << "conflict " << conflicts;
@@ -453,8 +444,8 @@ TEST(ControllerTest, ConflictRequeuesThroughThePerKeyBackoff) {
     clock.advance(milliseconds(1));
     queue.wakeUp();
   }
-  ASSERT_TRUE(waitUntil([&] { return controller.stats().successTotal == 1; }));
-  ASSERT_TRUE(waitUntil([&] { return queue.stats().processing == 0; }));
+  ASSERT_TRUE(eventually([&] { return controller.stats().successTotal == 1; }));
+  ASSERT_TRUE(eventually([&] { return queue.stats().processing == 0; }));
   controller.stop();
   EXPECT_EQ(queue.numRequeues("ns/a"), 0) << "success must reset the backoff";
   EXPECT_EQ(controller.stats().errorTotal, 0u) << "a conflict is not an error";
@@ -544,7 +535,7 @@ TEST(ControllerTest, StopFromReconcileWhileAnotherThreadStopsDoesNotDeadlock) {
     controller.stop();
     stopped.set_value();
   });
-  ASSERT_TRUE(waitUntil([&] { return controller.queue().shuttingDown(); }));
+  ASSERT_TRUE(eventually([&] { return controller.queue().shuttingDown(); }));
   {
     std::lock_guard lock(mu);
     release = true;

@@ -1,3 +1,4 @@
+#include "base/testing/eventually.h"
 #include "kube/leader_election.h"
 
 #include <atomic>
@@ -10,6 +11,8 @@
 
 namespace dwcp::kube {
 namespace {
+
+using dwcp::base::testing::eventually;
 
 using namespace std::chrono_literals;
 
@@ -422,7 +425,7 @@ TEST_F(LeaderElectionTest, LeaderWhoseLeaseCallHangsStopsAtTheDeadlineBeforeAnot
   ASSERT_TRUE(gate.waitForWaiters(1));  // a's loop thread is stuck in its lease GET
 
   clock.advance(10s);  // a's renew deadline; its GET still hangs
-  for (int i = 0; i < 10000 && a.stopped == 0; ++i) std::this_thread::sleep_for(1ms);
+  (void)eventually([&] { return a.stopped != 0; });
   EXPECT_EQ(a.stopped, 1) << "a did not stop leading at its renew deadline while its I/O hung";
   EXPECT_FALSE(a.elector->isLeader());
 

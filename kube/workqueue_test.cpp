@@ -1,3 +1,4 @@
+#include "base/testing/eventually.h"
 #include "kube/workqueue.h"
 
 #include <atomic>
@@ -17,17 +18,7 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
-// Polls a condition until it holds or a generous timeout passes (a condition wait, not a sleep
-// for correctness: the test fails only if the condition never becomes true).
-template <class Pred>
-bool waitUntil(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
+using dwcp::base::testing::eventually;
 
 TEST(WorkQueueTest, AddSameKeyManyTimesYieldsOneGet) {
   FakeClock clock;
@@ -168,7 +159,7 @@ TEST(WorkQueueTest, NoConcurrentProcessingOfAKeyAndNoLostAdds) {
   }
   for (auto& adder : adders) adder.join();
 
-  const bool idle = waitUntil([&] {
+  const bool idle = eventually([&] {
     const auto stats = queue.stats();
     return stats.depth == 0 && stats.processing == 0;
   });
@@ -318,7 +309,7 @@ TEST(WorkQueueTest, BlockedGetterSeesDelayedKeyAfterClockAdvance) {
   queue.addAfter("ns/a", seconds(60), "timer");
   std::optional<WorkQueue::Item> got;
   std::thread getter([&] { got = queue.get(); });
-  ASSERT_TRUE(waitUntil([&] { return queue.stats().blockedGetters == 1; }));
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == 1; }));
   clock.advance(seconds(60));
   queue.wakeUp();
   getter.join();
@@ -453,7 +444,7 @@ TEST(WorkQueueTest, ShutDownWakesAllBlockedGetters) {
       if (!queue.get().has_value()) ++returnedEmpty;
     });
   }
-  ASSERT_TRUE(waitUntil([&] { return queue.stats().blockedGetters == kGetters; }));
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == kGetters; }));
   queue.shutDown();
   for (auto& getter : getters) getter.join();
   EXPECT_EQ(returnedEmpty.load(), kGetters);
@@ -466,7 +457,7 @@ TEST(WorkQueueTest, ShutDownWakesGetterWaitingForDelayedKey) {
   queue.addAfter("ns/a", hours(1), "far away");
   std::optional<WorkQueue::Item> got = WorkQueue::Item{"sentinel", ""};
   std::thread getter([&] { got = queue.get(); });
-  ASSERT_TRUE(waitUntil([&] { return queue.stats().blockedGetters == 1; }));
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == 1; }));
   queue.shutDown();
   getter.join();
   EXPECT_FALSE(got.has_value());
@@ -502,7 +493,7 @@ TEST(WorkQueueTest, ShutDownWithDrainWaitsForInFlightKeys) {
     drained = queue.shutDownWithDrain(milliseconds(60000));
     drainReturned = true;
   });
-  ASSERT_TRUE(waitUntil([&] { return queue.shuttingDown(); }));
+  ASSERT_TRUE(eventually([&] { return queue.shuttingDown(); }));
   EXPECT_FALSE(drainReturned.load()) << "drain returned while a key was still being processed";
   queue.done("ns/a");
   drainer.join();

@@ -1,6 +1,7 @@
 // HttpServer under connections that never speak: idle sockets are closed at the handshake,
 // header and idle deadlines; connections above the cap are closed at once while a certified
 // peer keeps being served; a throwing handler is a 500, not a crash.
+#include "base/testing/eventually.h"
 #include "statenet/http_server.h"
 
 #include <gtest/gtest.h>
@@ -44,15 +45,7 @@ struct TestPki {
   TlsMaterial material(const PemPair& leaf) const { return TlsMaterial{ca.certificatePem, leaf.certificatePem, leaf.privateKeyPem}; }
 };
 
-template <class F>
-bool eventually(F condition) {
-  const auto deadline = Clock::now() + kGuard;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return condition();
-}
+using dwcp::base::testing::eventually;
 
 HttpServerConfig tlsConfig() {
   HttpServerConfig config;

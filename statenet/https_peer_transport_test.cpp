@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <thread>
 
+#include "base/testing/eventually.h"
 #include "engines/state/wire.h"
 #include "statenet/https_peer_transport.h"
 #include "statenet/pki.h"
@@ -50,16 +51,7 @@ struct Pki {
   }
 };
 
-// Polls `condition` every millisecond for up to 20 s: a bound on correctness, not on speed.
-template <class F>
-bool eventually(F condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return condition();
-}
+using dwcp::base::testing::eventually;
 
 class Federation {
  public:
