@@ -8,11 +8,6 @@
 namespace dwcp::api {
 namespace {
 
-constexpr std::pair<PlacementAlgorithm, std::string_view> kAlgorithmNames[] = {
-    {PlacementAlgorithm::kHybrid, "hybrid"},     {PlacementAlgorithm::kLatency, "latency"},
-    {PlacementAlgorithm::kCost, "cost"},         {PlacementAlgorithm::kBalanced, "balanced"},
-    {PlacementAlgorithm::kGeoProximity, "geo-proximity"},
-};
 
 constexpr std::pair<PlacementPhase, std::string_view> kPhaseNames[] = {
     {PlacementPhase::kPending, "Pending"},     {PlacementPhase::kPlaced, "Placed"},
@@ -58,10 +53,6 @@ json toJson(const PlacementConstraints& c) {
 
 }  // namespace
 
-std::string_view toString(PlacementAlgorithm algorithm) { return detail::enumName(algorithm, kAlgorithmNames); }
-std::optional<PlacementAlgorithm> parsePlacementAlgorithm(std::string_view text) {
-  return detail::enumValue(text, kAlgorithmNames);
-}
 std::string_view toString(PlacementPhase phase) { return detail::enumName(phase, kPhaseNames); }
 std::optional<PlacementPhase> parsePlacementPhase(std::string_view text) {
   return detail::enumValue(text, kPhaseNames);
@@ -70,7 +61,7 @@ std::optional<PlacementPhase> parsePlacementPhase(std::string_view text) {
 namespace detail {
 
 static void read(Decoder& d, const json& j, const std::string& path, PlacementAlgorithm& out) {
-  readEnum(d, j, path, out, kAlgorithmNames);
+  readEnum(d, j, path, out, base::kPlacementAlgorithmNames);
 }
 
 static void read(Decoder& d, const json& j, const std::string& path, PlacementPhase& out) {

@@ -15,9 +15,9 @@
 
 namespace dwcp::api {
 
-enum class PlacementAlgorithm { kHybrid, kLatency, kCost, kBalanced, kGeoProximity };
-std::string_view toString(PlacementAlgorithm algorithm);  // "hybrid", ..., "geo-proximity"
-std::optional<PlacementAlgorithm> parsePlacementAlgorithm(std::string_view text);
+using base::parsePlacementAlgorithm;
+using base::PlacementAlgorithm;  // "hybrid", ..., "geo-proximity"
+using base::toString;
 
 struct VMResources {
   int64_t cpu = 0;  // vCPUs, >= 1

@@ -1,6 +1,7 @@
-// The federation's shared words, spelled as the CRDs spell them: a region's phase and its
-// continent. The API types, the placement engine and the routing engine all use these enums, so a
-// phase read from a Region reaches either engine without a mapping.
+// The federation's shared words, spelled as the CRDs spell them: a region's phase, its continent
+// and the placement algorithms. The API types, the placement engine and the routing engine all use
+// these enums, so a value read from a custom resource reaches an engine without a mapping. (The
+// routing engine's algorithms are its own: routing::Algorithm, with load-balanced for balanced.)
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace dwcp::base {
 
 enum class RegionPhase : uint8_t { kUnknown, kHealthy, kDegraded, kFailed, kDraining, kDisabled };
 enum class Continent : uint8_t { kAfrica, kAntarctica, kAsia, kEurope, kNorthAmerica, kOceania, kSouthAmerica };
+enum class PlacementAlgorithm : uint8_t { kHybrid, kLatency, kCost, kBalanced, kGeoProximity };
 
 inline constexpr std::pair<RegionPhase, std::string_view> kRegionPhaseNames[] = {
     {RegionPhase::kUnknown, "Unknown"},   {RegionPhase::kHealthy, "Healthy"},
@@ -26,6 +28,11 @@ inline constexpr std::pair<Continent, std::string_view> kContinentNames[] = {
     {Continent::kNorthAmerica, "north-america"},
     {Continent::kOceania, "oceania"},
     {Continent::kSouthAmerica, "south-america"},
+};
+inline constexpr std::pair<PlacementAlgorithm, std::string_view> kPlacementAlgorithmNames[] = {
+    {PlacementAlgorithm::kHybrid, "hybrid"},     {PlacementAlgorithm::kLatency, "latency"},
+    {PlacementAlgorithm::kCost, "cost"},         {PlacementAlgorithm::kBalanced, "balanced"},
+    {PlacementAlgorithm::kGeoProximity, "geo-proximity"},
 };
 
 // The name of `value` in a table like the two above ("" when absent), and the reverse.
@@ -46,6 +53,12 @@ constexpr std::optional<E> enumValue(std::string_view text, const std::pair<E, s
 
 constexpr std::string_view toString(RegionPhase phase) { return enumName(phase, kRegionPhaseNames); }
 constexpr std::string_view toString(Continent continent) { return enumName(continent, kContinentNames); }
+constexpr std::string_view toString(PlacementAlgorithm algorithm) {
+  return enumName(algorithm, kPlacementAlgorithmNames);
+}
+constexpr std::optional<PlacementAlgorithm> parsePlacementAlgorithm(std::string_view text) {
+  return enumValue(text, kPlacementAlgorithmNames);
+}
 constexpr std::optional<RegionPhase> parseRegionPhase(std::string_view text) { return enumValue(text, kRegionPhaseNames); }
 constexpr std::optional<Continent> parseContinent(std::string_view text) { return enumValue(text, kContinentNames); }
 

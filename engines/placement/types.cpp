@@ -7,28 +7,12 @@ namespace dwcp::placement {
 namespace {
 
 template <class E, size_t N>
-std::optional<E> lookup(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view text) {
-  for (const auto& [value, name] : table) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
-}
-
-template <class E, size_t N>
 std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
   for (const auto& [v, name] : table) {
     if (v == value) return name;
   }
   return "unknown";
 }
-
-constexpr std::array<std::pair<Algorithm, std::string_view>, 5> kAlgorithms{{
-    {Algorithm::kHybrid, "hybrid"},
-    {Algorithm::kLatency, "latency"},
-    {Algorithm::kCost, "cost"},
-    {Algorithm::kBalanced, "balanced"},
-    {Algorithm::kGeoProximity, "geo-proximity"},
-}};
 
 constexpr std::array<std::pair<Outcome, std::string_view>, 4> kOutcomes{{
     {Outcome::kPlaced, "Placed"},
@@ -39,9 +23,7 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 4> kOutcomes{{
 
 }  // namespace
 
-std::string_view toString(Algorithm algorithm) { return nameOf(kAlgorithms, algorithm); }
 std::string_view toString(Outcome outcome) { return nameOf(kOutcomes, outcome); }
-std::optional<Algorithm> parseAlgorithm(std::string_view text) { return lookup(kAlgorithms, text); }
 
 bool isCapacityReason(Reason reason) {
   return reason == Reason::kInsufficientCpu || reason == Reason::kInsufficientMemory ||

@@ -37,10 +37,9 @@ using base::parseContinent;
 using base::parseRegionPhase;
 using base::RegionPhase;
 using base::toString;
-enum class Algorithm : uint8_t { kHybrid, kLatency, kCost, kBalanced, kGeoProximity };
+using Algorithm = base::PlacementAlgorithm;
 
-std::string_view toString(Algorithm algorithm);  // "geo-proximity"
-std::optional<Algorithm> parseAlgorithm(std::string_view text);
+inline std::optional<Algorithm> parseAlgorithm(std::string_view text) { return base::parsePlacementAlgorithm(text); }
 
 // ---- Regions. ----
 
