@@ -49,6 +49,7 @@ build-asan/build.ninja:
 test-asan: deps build-asan/build.ninja
 	ninja -C build-asan -j $(JOBS) unit-tests
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/hack/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 
 build-tsan/build.ninja:
