@@ -173,6 +173,11 @@ Result<json> Client::patch(const ResourceType& type, const std::string& ns, cons
   return call({"PATCH", path, patch.dump(), contentType, {}});
 }
 
+Result<json> Client::applyStatus(const ResourceType& type, const json& object, const std::string& fieldManager) {
+  return patch(type, objectNamespace(object), objectName(object), PatchType::kApply, object, "status", fieldManager,
+               /*force=*/true);
+}
+
 Status Client::remove(const ResourceType& type, const std::string& ns, const std::string& name) {
   auto result = call({"DELETE", type.path(ns, name), "", "application/json", {}});
   if (!result.ok()) return result.error();

@@ -80,6 +80,11 @@ class Client {
   Result<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
                      PatchType patchType, const json& patch, const std::string& subresource = "",
                      const std::string& fieldManager = "", bool force = false);
+  // Server-side apply to /status under `fieldManager`, forcing conflicts: `object` carries
+  // apiVersion, kind, metadata.name (and namespace) and only the status fields this manager owns;
+  // fields other managers own survive, owned fields it leaves out are removed. A
+  // metadata.resourceVersion in `object` is a precondition (409 Conflict when it is stale).
+  Result<json> applyStatus(const ResourceType& type, const json& object, const std::string& fieldManager);
   Status remove(const ResourceType& type, const std::string& ns, const std::string& name);
   // DELETE that the server refuses (409 Conflict) unless the object's metadata.uid is `uid`: the
   // object that was checked is the one deleted, never one re-created under its name.

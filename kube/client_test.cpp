@@ -100,5 +100,34 @@ TEST(ClientRemove, WithoutPreconditionsSendsNoBody) {
   EXPECT_TRUE(transport->requests()[0].body.empty());
 }
 
+TEST(ClientApplyStatus, IsAForcedServerSideApplyToTheStatusSubresource) {
+  auto transport = std::make_shared<FakeTransport>();
+  transport->expect("PATCH", "/api/v1/namespaces/ns/configmaps/w/status", {200, R"({"kind":"ConfigMap"})"});
+  Client client(transport);
+  const json object = {{"apiVersion", "v1"},
+                       {"kind", "ConfigMap"},
+                       {"metadata", {{"name", "w"}, {"namespace", "ns"}, {"resourceVersion", "7"}}},
+                       {"status", {{"phase", "Ready"}}}};
+
+  ASSERT_TRUE(client.applyStatus(kConfigMaps, object, "dwcp-operator/test").ok());
+  auto requests = transport->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "PATCH");
+  EXPECT_EQ(requests[0].path, "/api/v1/namespaces/ns/configmaps/w/status?fieldManager=dwcp-operator%2Ftest&force=true");
+  EXPECT_EQ(requests[0].contentType, "application/apply-patch+yaml");
+  EXPECT_EQ(json::parse(requests[0].body), object);  // the resourceVersion travels as a precondition
+}
+
+TEST(ClientApplyStatus, StalePreconditionIsAConflict) {
+  auto transport = std::make_shared<FakeTransport>();
+  const json status = {{"kind", "Status"}, {"status", "Failure"}, {"reason", "Conflict"},
+                       {"message", "the object has been modified"}, {"code", 409}};
+  transport->expect("PATCH", "/api/v1/namespaces/ns/configmaps/w/status", {409, status.dump()});
+  Client client(transport);
+  auto applied = client.applyStatus(kConfigMaps, {{"metadata", {{"name", "w"}, {"namespace", "ns"}}}}, "m");
+  ASSERT_FALSE(applied.ok());
+  EXPECT_TRUE(applied.error().isConflict());
+}
+
 }  // namespace
 }  // namespace dwcp::kube
