@@ -1,8 +1,11 @@
 #include "api/meta.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "api/decode.h"
+#include "base/strings.h"
 
 namespace dwcp::api {
 namespace {
@@ -110,16 +113,33 @@ const Condition* findCondition(const std::vector<Condition>& conditions, std::st
   return nullptr;
 }
 
-bool setCondition(std::vector<Condition>& conditions, Condition condition, Time now) {
+kube::Result<bool> setCondition(std::vector<Condition>& conditions, Condition condition, Time now) {
+  auto invalid = [&](const std::string& what) {
+    return kube::Error{422, "Invalid", "condition " + condition.type + ": " + what};
+  };
+  std::string_view type = condition.type;
+  const auto slash = type.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? type : type.substr(slash + 1);
+  const bool nameOk = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name.front())) &&
+                      std::isalnum(static_cast<unsigned char>(name.back())) &&
+                      std::all_of(name.begin(), name.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+                      });
+  if (type.empty() || type.size() > 316 || !nameOk) return invalid("type: must be a qualified name of 1-316 characters");
+  if (!base::isCamelCase(condition.reason)) return invalid("reason: \"" + condition.reason + "\" must be CamelCase");
+  if (condition.message.size() > 32768) return invalid("message: must be at most 32768 bytes");
+  if (condition.observedGeneration && *condition.observedGeneration < 0) {
+    return invalid("observedGeneration: must not be negative");
+  }
+  const Time second = floor<seconds>(now);
   for (auto& existing : conditions) {
     if (existing.type != condition.type) continue;
-    condition.lastTransitionTime =
-        existing.status == condition.status ? existing.lastTransitionTime : now;
+    condition.lastTransitionTime = existing.status == condition.status ? existing.lastTransitionTime : second;
     if (existing == condition) return false;
     existing = std::move(condition);
     return true;
   }
-  condition.lastTransitionTime = now;
+  condition.lastTransitionTime = second;
   conditions.push_back(std::move(condition));
   return true;
 }

@@ -71,9 +71,11 @@ struct Condition {
 // The condition of the given type, or nullptr.
 const Condition* findCondition(const std::vector<Condition>& conditions, std::string_view type);
 // Adds or updates the condition of condition.type. lastTransitionTime is kept when the status is
-// unchanged and set to `now` when it changes or the condition is new. Returns true when anything
-// changed (so callers write status only when it did).
-bool setCondition(std::vector<Condition>& conditions, Condition condition, Time now);
+// unchanged and set to `now` (in whole seconds, as metav1.Time stores it) when it changes or the
+// condition is new. Returns true when anything changed (so callers write status only when it
+// did), or an Error (422 Invalid) naming the bad field (type not a qualified name, reason not
+// CamelCase, message over 32768 bytes, negative observedGeneration), leaving `conditions` alone.
+kube::Result<bool> setCondition(std::vector<Condition>& conditions, Condition condition, Time now);
 
 void to_json(json& j, const OwnerReference& owner);
 void to_json(json& j, const ObjectMeta& meta);

@@ -125,26 +125,64 @@ TEST(ConditionTest, SetConditionKeepsTransitionTimeWhileStatusHolds) {
   const Time t0 = at(2024, 1, 1, 0, 0, 0), t1 = t0 + minutes(1), t2 = t0 + minutes(2);
   Condition ready{"Ready", ConditionStatus::kTrue, "Healthy", "ok", {}, 1};
 
-  EXPECT_TRUE(setCondition(conditions, ready, t0));
+  EXPECT_TRUE(setCondition(conditions, ready, t0).value());
   ASSERT_EQ(conditions.size(), 1u);
   EXPECT_EQ(conditions[0].lastTransitionTime, t0);
 
-  EXPECT_FALSE(setCondition(conditions, ready, t1)) << "identical condition is no change";
+  EXPECT_FALSE(setCondition(conditions, ready, t1).value()) << "identical condition is no change";
   EXPECT_EQ(conditions[0].lastTransitionTime, t0);
 
   ready.message = "still ok";
-  EXPECT_TRUE(setCondition(conditions, ready, t1));
+  EXPECT_TRUE(setCondition(conditions, ready, t1).value());
   EXPECT_EQ(conditions[0].message, "still ok");
   EXPECT_EQ(conditions[0].lastTransitionTime, t0) << "same status keeps the transition time";
 
   ready.status = ConditionStatus::kFalse;
-  EXPECT_TRUE(setCondition(conditions, ready, t2));
+  EXPECT_TRUE(setCondition(conditions, ready, t2).value());
   EXPECT_EQ(conditions[0].lastTransitionTime, t2);
 
-  EXPECT_TRUE(setCondition(conditions, Condition{"Synced", ConditionStatus::kTrue, "Done", "", {}, {}}, t2));
+  EXPECT_TRUE(setCondition(conditions, Condition{"Synced", ConditionStatus::kTrue, "Done", "", {}, {}}, t2).value());
   EXPECT_EQ(conditions.size(), 2u);
   ASSERT_NE(findCondition(conditions, "Synced"), nullptr);
   EXPECT_EQ(findCondition(conditions, "Missing"), nullptr);
+}
+
+TEST(ConditionTest, SetConditionStoresTheTransitionInWholeSeconds) {
+  std::vector<Condition> conditions;
+  const Time t0 = at(2024, 1, 1, 0, 0, 0);
+  ASSERT_TRUE(setCondition(conditions, {"Ready", ConditionStatus::kTrue, "Healthy", "", {}, 1}, t0 + milliseconds(750)).ok());
+  EXPECT_EQ(conditions[0].lastTransitionTime, t0) << "metav1.Time has no fraction: a stored copy compares equal";
+}
+
+TEST(ConditionTest, SetConditionRejectsBadFieldsNamingThemAndLeavesConditionsAlone) {
+  std::vector<Condition> conditions;
+  const Time t0 = at(2024, 1, 1, 0, 0, 0);
+  ASSERT_TRUE(setCondition(conditions, {"Ready", ConditionStatus::kTrue, "Healthy", "", {}, 1}, t0).ok());
+  const auto before = conditions;
+  auto ready = [](std::string reason, std::optional<int64_t> generation = 1) {
+    return Condition{"Ready", ConditionStatus::kFalse, std::move(reason), "", {}, generation};
+  };
+  struct Case {
+    Condition condition;
+    std::string mentions;
+  } cases[] = {
+      {ready("lowerCase"), "reason"},
+      {ready("Has Space"), "reason"},
+      {ready("Snake_Case"), "reason"},
+      {ready(""), "reason"},
+      {{"", ConditionStatus::kTrue, "Fine", "", {}, 1}, "type"},
+      {{"bad type", ConditionStatus::kTrue, "Fine", "", {}, 1}, "type"},
+      {ready("Fine", -1), "observedGeneration"},
+      {{"Ready", ConditionStatus::kTrue, "Fine", std::string(40000, 'x'), {}, 1}, "message"},
+  };
+  for (const auto& c : cases) {
+    auto result = setCondition(conditions, c.condition, t0 + minutes(1));
+    ASSERT_FALSE(result.ok()) << c.mentions;
+    EXPECT_EQ(result.error().reason, "Invalid");
+    EXPECT_NE(result.error().message.find(c.mentions), std::string::npos) << result.error().message;
+  }
+  EXPECT_EQ(conditions, before);
+  EXPECT_TRUE(setCondition(conditions, {"dwcp.io/Placed", ConditionStatus::kUnknown, "Pending2", "", {}, 0}, t0).ok());
 }
 
 TEST(GroupVersionTest, ResourceTypes) {

@@ -27,6 +27,15 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
+bool isCamelCase(std::string_view text) {
+  if (text.empty() || text.size() > 1024) return false;
+  if (text.front() < 'A' || text.front() > 'Z') return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
 std::optional<double> parseDouble(std::string_view text) {
   if (text.empty() || text.front() == '+') return std::nullopt;
   double value = 0;

@@ -34,6 +34,10 @@ std::optional<T> parseInt(std::string_view text) {
 // A finite decimal number filling the whole text ("1.5", "-2", "1e3"); nullopt otherwise.
 std::optional<double> parseDouble(std::string_view text);
 
+// metav1.Condition's and Event's reason rule, stricter on case: 1-1024 bytes, an upper-case ASCII
+// letter, then ASCII letters and digits ("RegionFailedOver").
+bool isCamelCase(std::string_view text);
+
 struct HostPort {
   std::string host;  // without brackets for IPv6
   uint16_t port = 0;

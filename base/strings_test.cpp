@@ -58,4 +58,14 @@ TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
 }
 
 }  // namespace
+TEST(Strings, IsCamelCaseIsStrict) {
+  EXPECT_TRUE(isCamelCase("A"));
+  EXPECT_TRUE(isCamelCase("RegionFailedOver2"));
+  EXPECT_FALSE(isCamelCase("regionFailedOver"));
+  EXPECT_FALSE(isCamelCase("Snake_Case"));
+  EXPECT_FALSE(isCamelCase(""));
+  EXPECT_TRUE(isCamelCase(std::string(1024, 'A')));
+  EXPECT_FALSE(isCamelCase(std::string(1025, 'A')));
+}
+
 }  // namespace dwcp::base

@@ -1,12 +1,12 @@
 #include "kube/conditions.h"
 
+#include "base/strings.h"
 #include "kube/time_format.h"
 
 namespace dwcp::kube {
 
 namespace {
 
-constexpr size_t kMaxReasonBytes = 1024;
 constexpr size_t kMaxMessageBytes = 32768;
 constexpr size_t kMaxTypeBytes = 316;
 
@@ -53,14 +53,7 @@ Status validate(const Condition& c) {
 
 }  // namespace
 
-bool isCamelCase(std::string_view reason) {
-  if (reason.empty() || reason.size() > kMaxReasonBytes) return false;
-  if (reason.front() < 'A' || reason.front() > 'Z') return false;
-  for (char c : reason) {
-    if (!isAlnum(c)) return false;
-  }
-  return true;
-}
+bool isCamelCase(std::string_view reason) { return base::isCamelCase(reason); }
 
 Result<bool> setCondition(json& conditions, const Condition& condition, Clock::WallTime now) {
   if (auto status = validate(condition); !status.ok()) return status.error();
