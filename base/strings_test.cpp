@@ -57,7 +57,6 @@ TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
   }
 }
 
-}  // namespace
 TEST(Strings, IsCamelCaseIsStrict) {
   EXPECT_TRUE(isCamelCase("A"));
   EXPECT_TRUE(isCamelCase("RegionFailedOver2"));
@@ -68,4 +67,5 @@ TEST(Strings, IsCamelCaseIsStrict) {
   EXPECT_FALSE(isCamelCase(std::string(1025, 'A')));
 }
 
+}  // namespace
 }  // namespace dwcp::base
