@@ -14,7 +14,7 @@ declare -A ALLOWED=(
   [kube]="base"
   [api]="base kube"
   [statenet]="base engines/state"
-  [routingapi]="base engines/routing api"
+  [routingapi]="base engines/routing"
   [controllers]="base kube api engines/placement engines/state engines/routing"
   [operator]="base kube api engines/placement engines/state engines/routing statenet routingapi controllers"
 )
