@@ -22,7 +22,9 @@ bool isHttpsUrl(const std::string& text) {
 }
 
 json toJson(const RegionResources& r) {
-  return json{{"cpu", r.cpu}, {"memoryMiB", r.memoryMiB}, {"storageGiB", r.storageGiB}, {"vms", r.vms}};
+  json j{{"cpu", r.cpu}, {"memoryMiB", r.memoryMiB}, {"storageGiB", r.storageGiB}};
+  detail::putOptional(j, "vms", r.vms);
+  return j;
 }
 
 }  // namespace

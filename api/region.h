@@ -64,7 +64,7 @@ struct RegionResources {
   int64_t cpu = 0;
   int64_t memoryMiB = 0;
   int64_t storageGiB = 0;
-  int64_t vms = 0;
+  std::optional<int64_t> vms;  // available: only when spec.capacity.maxVMs limits the count
   bool operator==(const RegionResources&) const = default;
 };
 

@@ -87,6 +87,16 @@ TEST(RegionTest, RoundTripIsLossless) {
   }
 }
 
+TEST(RegionTest, AvailableWithoutAVMLimitHasNoVMsField) {
+  // No maxVMs: the VM count is unlimited, and "vms": 0 would read as no room left.
+  auto status = parseRegionStatus({{"available", {{"cpu", 4}, {"memoryMiB", 8}, {"storageGiB", 16}}}});
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  ASSERT_TRUE(status->available.has_value());
+  EXPECT_FALSE(status->available->vms.has_value());
+  const json written = *status;
+  EXPECT_FALSE(written["available"].contains("vms")) << written.dump();
+}
+
 TEST(RegionTest, DefaultsMatchTheCrd) {
   auto region = parseRegion(minimalRegion());
   ASSERT_TRUE(region.ok()) << region.error().message;

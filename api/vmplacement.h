@@ -75,6 +75,10 @@ struct VMPlacementSpec {
 enum class PlacementPhase { kPending, kPlaced, kUnschedulable, kMigrating, kPreempted, kFailed };
 std::string_view toString(PlacementPhase phase);
 std::optional<PlacementPhase> parsePlacementPhase(std::string_view text);
+// Placed and Migrating VMs count against their region's capacity.
+constexpr bool holdsCapacity(PlacementPhase phase) {
+  return phase == PlacementPhase::kPlaced || phase == PlacementPhase::kMigrating;
+}
 
 struct PlacementCandidate {
   std::string region;

@@ -8,7 +8,7 @@
 
 #include "api/groupversion.h"
 #include "api/region.h"
-#include "kube/conditions.h"
+#include "api/vmplacement.h"
 
 namespace dwcp::controllers {
 
@@ -16,21 +16,10 @@ using json = nlohmann::json;
 
 namespace {
 
-int64_t intAt(const json& object, const json::json_pointer& pointer, int64_t fallback = 0) {
-  if (!object.contains(pointer)) return fallback;
-  const json& v = object.at(pointer);
-  return v.is_number() ? v.get<int64_t>() : fallback;
-}
-
 std::string stringAt(const json& object, const json::json_pointer& pointer) {
   if (!object.contains(pointer)) return {};
   const json& v = object.at(pointer);
   return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-// Phases that count a VMPlacement's resources against its region.
-bool holdsCapacity(const std::string& phase) {
-  return phase == "Placed" || phase == "Migrating";
 }
 
 // object[key] as a string, or "" when absent or not a string; no copy, no JSON-pointer parsing
@@ -59,99 +48,104 @@ double ratio(int64_t used, int64_t total) {
   return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0;
 }
 
-void setCondition(json& conditions, const char* type, bool ok, const char* reason,
-                  const std::string& message, int64_t generation, kube::Clock::WallTime now) {
-  kube::Condition c{type, ok ? "True" : "False", reason, message, generation};
-  (void)kube::setCondition(conditions, c, now);
+api::Condition condition(const char* type, api::ConditionStatus status, const char* reason, std::string message,
+                         int64_t generation) {
+  return api::Condition{type, status, reason, std::move(message), {}, generation};
 }
+
+api::ConditionStatus trueIf(bool ok) { return ok ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse; }
 
 }  // namespace
 
-json computeRegionStatus(const RegionInputs& in, const json& current, kube::Clock::WallTime now) {
-  const json& region = in.region;
-  const int64_t generation = intAt(region, "/metadata/generation"_json_pointer);
+const StatusOwnership& regionStatusOwnership() {
+  static const StatusOwnership owned{
+      {"observedGeneration", "phase", "healthScore", "allocated", "available", "routingWeight"},
+      {"Valid", "Ready", "CapacityAvailable"}};
+  return owned;
+}
+
+kube::Result<api::RegionStatus> computeRegionStatus(const RegionInputs& in, const api::RegionStatus& current,
+                                                    api::Time now) {
+  const int64_t generation = in.region.metadata.generation;
   // Start from the current status: fields written by others (peers, epoch, failoverReadiness,
   // lastHeartbeatTime, message) survive; the fields set below are this controller's.
-  json status = current.is_object() ? current : json::object();
-  json conditions = current.is_object() && current.contains("conditions") && current["conditions"].is_array()
-                        ? current["conditions"]
-                        : json::array();
-  status["observedGeneration"] = generation;
+  api::RegionStatus status = current;
+  status.observedGeneration = generation;
+  kube::Status failed = kube::okStatus();
+  auto set = [&](api::Condition c) {
+    auto changed = api::setCondition(status.conditions, std::move(c), now);
+    if (!changed.ok() && failed.ok()) failed = changed.error();
+  };
 
   if (!in.invalidSpec.empty()) {
-    setCondition(conditions, "Valid", false, "InvalidSpec", in.invalidSpec, generation, now);
-  } else if (!in.duplicateEndpointOf.empty()) {
-    setCondition(conditions, "Valid", false, "DuplicateEndpoint",
-                 "spec.endpoint is also the endpoint of Region " + in.duplicateEndpointOf +
-                     "; each region needs its own peer endpoint",
-                 generation, now);
+    set(condition("Valid", api::ConditionStatus::kFalse, "InvalidSpec", in.invalidSpec, generation));
+    if (!failed.ok()) return failed.error();
+    return status;
+  }
+  if (!in.duplicateEndpointOf.empty()) {
+    set(condition("Valid", api::ConditionStatus::kFalse, "DuplicateEndpoint",
+                  "spec.endpoint is also the endpoint of Region " + in.duplicateEndpointOf +
+                      "; each region needs its own peer endpoint",
+                  generation));
   } else {
-    setCondition(conditions, "Valid", true, "SpecValid", "spec passed validation", generation, now);
+    set(condition("Valid", api::ConditionStatus::kTrue, "SpecValid", "spec passed validation", generation));
   }
 
   if (!in.local) {
-    status["phase"] = "Unknown";
-    for (const char* localOnly : {"allocated", "available", "healthScore", "routingWeight"}) {
-      status.erase(localOnly);
-    }
-    kube::Condition ready{"Ready", "Unknown", "RemoteRegion",
-                          "status of a remote region comes from its federation peer, which is not connected yet",
-                          generation};
-    (void)kube::setCondition(conditions, ready, now);
-    status["conditions"] = conditions;
+    status.phase = api::RegionPhase::kUnknown;
+    status.allocated.reset();
+    status.available.reset();
+    status.healthScore.reset();
+    status.routingWeight.reset();
+    set(condition("Ready", api::ConditionStatus::kUnknown, "RemoteRegion",
+                  "status of a remote region comes from its federation peer, which is not connected yet",
+                  generation));
+    if (!failed.ok()) return failed.error();
     return status;
   }
 
-  const int64_t cpu = intAt(region, "/spec/capacity/cpu"_json_pointer);
-  const int64_t memory = intAt(region, "/spec/capacity/memoryMiB"_json_pointer);
-  const int64_t storage = intAt(region, "/spec/capacity/storageGiB"_json_pointer);
-  const int64_t maxVMs = intAt(region, "/spec/capacity/maxVMs"_json_pointer, -1);
-  status["allocated"] = {{"cpu", in.allocatedCpu},
-                         {"memoryMiB", in.allocatedMemoryMiB},
-                         {"storageGiB", in.allocatedStorageGiB},
-                         {"vms", in.allocatedVMs}};
-  json available = {{"cpu", std::max<int64_t>(0, cpu - in.allocatedCpu)},
-                    {"memoryMiB", std::max<int64_t>(0, memory - in.allocatedMemoryMiB)},
-                    {"storageGiB", std::max<int64_t>(0, storage - in.allocatedStorageGiB)}};
-  if (maxVMs >= 0) available["vms"] = std::max<int64_t>(0, maxVMs - in.allocatedVMs);
-  status["available"] = available;
+  const api::RegionCapacity& capacity = in.region.spec.capacity;
+  const int64_t maxVMs = capacity.maxVMs.value_or(-1);
+  status.allocated = api::RegionResources{in.allocatedCpu, in.allocatedMemoryMiB, in.allocatedStorageGiB,
+                                          in.allocatedVMs};
+  api::RegionResources available{std::max<int64_t>(0, capacity.cpu - in.allocatedCpu),
+                                 std::max<int64_t>(0, capacity.memoryMiB - in.allocatedMemoryMiB),
+                                 std::max<int64_t>(0, capacity.storageGiB - in.allocatedStorageGiB), std::nullopt};
+  if (maxVMs >= 0) available.vms = std::max<int64_t>(0, maxVMs - in.allocatedVMs);
+  status.available = available;
 
   // healthScore: 100, less up to 60 for failed reconciles, 100 when the API server does not
   // answer, 10 when it answers slowly (over 1 s), and up to 20 for capacity above 90 % in use.
-  double utilization = std::max({ratio(in.allocatedCpu, cpu), ratio(in.allocatedMemoryMiB, memory),
-                                 ratio(in.allocatedStorageGiB, storage),
-                                 maxVMs > 0 ? ratio(in.allocatedVMs, maxVMs) : 0.0});
+  double utilization =
+      std::max({ratio(in.allocatedCpu, capacity.cpu), ratio(in.allocatedMemoryMiB, capacity.memoryMiB),
+                ratio(in.allocatedStorageGiB, capacity.storageGiB), maxVMs > 0 ? ratio(in.allocatedVMs, maxVMs) : 0.0});
   double score = 100.0;
   score -= 60.0 * in.signals.errorRatio;
   if (!in.signals.apiReachable) score -= 100.0;
   if (in.signals.apiLatencySeconds > 1.0) score -= 10.0;
   if (utilization > 0.9) score -= std::min(20.0, (utilization - 0.9) * 200.0);
   score = std::clamp(std::round(score), 0.0, 100.0);
-  status["healthScore"] = score;
+  status.healthScore = score;
 
-  // A non-boolean (a spec that bypassed the schema) is already reported by Valid=InvalidSpec;
-  // treat it as enabled rather than failing the whole status computation.
-  const json* enabledField = region.contains("/spec/enabled"_json_pointer) ? &region.at("/spec/enabled"_json_pointer) : nullptr;
-  const bool enabled = !(enabledField && enabledField->is_boolean() && !enabledField->get<bool>());
-  std::string phase;
-  if (!enabled) {
-    phase = "Disabled";
+  api::RegionPhase phase;
+  if (!in.region.spec.enabled) {
+    phase = api::RegionPhase::kDisabled;
   } else if (score >= in.failoverThreshold) {
-    phase = "Healthy";
+    phase = api::RegionPhase::kHealthy;
   } else if (score > 0) {
-    phase = "Degraded";
+    phase = api::RegionPhase::kDegraded;
   } else {
-    phase = "Failed";
+    phase = api::RegionPhase::kFailed;
   }
-  status["phase"] = phase;
-  status["routingWeight"] = phase == "Healthy" ? static_cast<int64_t>(score) : 0;
+  status.phase = phase;
+  status.routingWeight = phase == api::RegionPhase::kHealthy ? static_cast<int>(score) : 0;
 
   std::string readyMessage;
   const char* readyReason;
-  if (phase == "Healthy") {
+  if (phase == api::RegionPhase::kHealthy) {
     readyReason = "RegionHealthy";
     readyMessage = "health score " + std::to_string(static_cast<int>(score)) + " is at or above the failover threshold";
-  } else if (phase == "Disabled") {
+  } else if (phase == api::RegionPhase::kDisabled) {
     readyReason = "RegionDisabled";
     readyMessage = "spec.enabled is false: the region takes no new placements and no traffic";
   } else {
@@ -163,15 +157,15 @@ json computeRegionStatus(const RegionInputs& in, const json& current, kube::Cloc
                       "% of recent reconciles failed";
     }
   }
-  setCondition(conditions, "Ready", phase == "Healthy", readyReason, readyMessage, generation, now);
+  set(condition("Ready", trueIf(phase == api::RegionPhase::kHealthy), readyReason, readyMessage, generation));
 
-  bool full = available["cpu"] == 0 || available["memoryMiB"] == 0 || available["storageGiB"] == 0 ||
-              (available.contains("vms") && available["vms"] == 0);
-  setCondition(conditions, "CapacityAvailable", !full, full ? "CapacityExhausted" : "CapacityFree",
-               full ? "no room left for another VM in at least one resource"
-                    : std::to_string(static_cast<int>(std::round(utilization * 100))) + "% of the tightest resource in use",
-               generation, now);
-  status["conditions"] = conditions;
+  const bool full = available.cpu == 0 || available.memoryMiB == 0 || available.storageGiB == 0 ||
+                    available.vms == 0;
+  set(condition("CapacityAvailable", trueIf(!full), full ? "CapacityExhausted" : "CapacityFree",
+                full ? "no room left for another VM in at least one resource"
+                     : std::to_string(static_cast<int>(std::round(utilization * 100))) + "% of the tightest resource in use",
+                generation));
+  if (!failed.ok()) return failed.error();
   return status;
 }
 
@@ -214,7 +208,8 @@ RegionInputs RegionController::sumAllocated(const std::string& region, RegionInp
   for (const auto& vm : deps_.vmPlacements->list()) {
     const json& status = member(*vm, "status");
     if (memberString(status, "region") != region) continue;
-    if (!holdsCapacity(std::string(memberString(status, "phase")))) continue;
+    const auto phase = api::parsePlacementPhase(memberString(status, "phase"));
+    if (!phase || !api::holdsCapacity(*phase)) continue;
     const json& resources = member(member(*vm, "spec"), "resources");
     in.allocatedCpu += memberInt(resources, "cpu");
     in.allocatedMemoryMiB += memberInt(resources, "memoryMiB");
@@ -229,16 +224,25 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   if (!object) return kube::ReconcileResult::success();  // deleted: nothing to converge
   const json& region = *object;
   if (region.contains("/metadata/deletionTimestamp"_json_pointer)) return kube::ReconcileResult::success();
-  const std::string name = stringAt(region, "/metadata/name"_json_pointer);
 
   RegionInputs in;
-  in.region = region;
+  // The CRD's schema and CEL rules check one object as it is written; objects stored before a
+  // schema change, or written around it, are checked again here with the same field names.
+  if (auto parsed = api::parseRegion(region); parsed.ok()) {
+    in.region = std::move(parsed).value();
+  } else {
+    in.invalidSpec = parsed.error().message;
+    auto meta = api::parseObjectMeta(region.value("metadata", json::object()));
+    if (!meta.ok()) return kube::ReconcileResult::failure("region " + key + ": " + meta.error().message);
+    in.region.metadata = std::move(meta).value();
+    if (auto status = api::parseRegionStatus(region.value("status", json::object())); status.ok()) {
+      in.region.status = std::move(status).value();
+    }
+  }
+  const std::string name = in.region.metadata.name;
   in.local = name == deps_.localRegion;
   in.failoverThreshold = deps_.failoverThreshold;
   if (deps_.signals) in.signals = deps_.signals->snapshot();
-  // The CRD's schema and CEL rules check one object as it is written; objects stored before a
-  // schema change, or written around it, are checked again here with the same field names.
-  if (auto parsed = api::parseRegion(region); !parsed.ok()) in.invalidSpec = parsed.error().message;
   const std::string endpoint = stringAt(region, "/spec/endpoint"_json_pointer);
   for (const auto& other : deps_.regions->list()) {
     std::string otherName = stringAt(*other, "/metadata/name"_json_pointer);
@@ -249,39 +253,37 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   }
   if (in.local) in = sumAllocated(name, std::move(in));
 
-  const json current = region.value("status", json::object());
-  json desired = computeRegionStatus(in, current, deps_.clock->wallNow());
-  if (in.local && deps_.reportHealth && desired.contains("healthScore")) {
-    deps_.reportHealth(name, desired["healthScore"].get<double>());
-  }
-  if (!kube::statusChanged(current, desired)) return kube::ReconcileResult::success();
+  const api::RegionStatus& current = in.region.status;
+  auto computed = computeRegionStatus(in, current, deps_.clock->wallNow());
+  if (!computed.ok()) return kube::ReconcileResult::failure("region " + name + ": " + computed.error().message);
+  const api::RegionStatus& desired = *computed;
+  if (in.local && deps_.reportHealth && desired.healthScore) deps_.reportHealth(name, *desired.healthScore);
 
-  json updated = region;
-  updated["status"] = desired;
-  auto written = deps_.client->updateStatus(api::kRegionResource, updated);
-  if (!written.ok()) {
-    if (written.error().isConflict()) {
+  StatusWrite written = writeStatus(*deps_.client, api::kRegionResource, in.region.metadata, current, desired,
+                                    regionStatusOwnership());
+  if (!written.written()) {
+    if (written.outcome == StatusWrite::Outcome::kConflict) {
       // The cache is behind the server; the watch brings the newer object and a new reconcile.
       spdlog::debug("region {}: status write conflict, retrying from the cache", name);
-      return kube::ReconcileResult::conflict("status write");
     }
-    if (written.error().isNotFound()) return kube::ReconcileResult::success();
-    return kube::ReconcileResult::failure("region " + name + ": status write failed: " + written.error().toString());
+    return written.result();
   }
-  spdlog::info("region {}: status written (phase {}) after: {}", name, desired.value("phase", ""), reason);
-  if (deps_.events && current.value("phase", "") != desired.value("phase", "")) {
-    bool bad = desired["phase"] == "Degraded" || desired["phase"] == "Failed";
-    deps_.events->record(written.value(), bad ? kube::EventType::kWarning : kube::EventType::kNormal,
-                         "PhaseChanged", "UpdateStatus",
-                         "phase " + current.value("phase", std::string("(none)")) + " -> " +
-                             desired.value("phase", std::string()));
+  auto phaseName = [](const api::RegionStatus& s) {
+    return s.phase ? std::string(api::toString(*s.phase)) : std::string();
+  };
+  spdlog::info("region {}: status written (phase {}) after: {}", name, phaseName(desired), reason);
+  if (deps_.events && current.phase != desired.phase) {
+    const bool bad = desired.phase == api::RegionPhase::kDegraded || desired.phase == api::RegionPhase::kFailed;
+    deps_.events->record(written.object, bad ? kube::EventType::kWarning : kube::EventType::kNormal, "PhaseChanged",
+                         "UpdateStatus",
+                         "phase " + (current.phase ? phaseName(current) : std::string("(none)")) + " -> " +
+                             phaseName(desired));
   }
-  const json* valid = kube::findCondition(desired["conditions"], "Valid");
-  const json* wasValid = current.contains("conditions") ? kube::findCondition(current["conditions"], "Valid") : nullptr;
-  if (deps_.events && valid && valid->value("status", "") == "False" &&
-      (!wasValid || wasValid->value("reason", "") != valid->value("reason", ""))) {
-    deps_.events->record(written.value(), kube::EventType::kWarning, valid->value("reason", "Invalid"),
-                         "Validate", valid->value("message", ""));
+  const api::Condition* valid = api::findCondition(desired.conditions, "Valid");
+  const api::Condition* wasValid = api::findCondition(current.conditions, "Valid");
+  if (deps_.events && valid && valid->status == api::ConditionStatus::kFalse &&
+      (!wasValid || wasValid->reason != valid->reason)) {
+    deps_.events->record(written.object, kube::EventType::kWarning, valid->reason, "Validate", valid->message);
   }
   return kube::ReconcileResult::success();
 }

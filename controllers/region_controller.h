@@ -2,7 +2,8 @@
 // this cluster has: phase, healthScore (API reachability, recent reconcile errors, capacity in
 // use), allocated/available (summed from the VMPlacements placed here), routingWeight and
 // conditions; remote regions get phase Unknown until federation peers report them. Status is
-// written through /status only when it changed, with observedGeneration.
+// computed as an api::RegionStatus and written by the status writer (controllers/status_writer.h)
+// only when it changed, with observedGeneration.
 #pragma once
 
 #include <functional>
@@ -10,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/region.h"
 #include "controllers/health_signals.h"
+#include "controllers/status_writer.h"
 #include "kube/client.h"
 #include "kube/clock.h"
 #include "kube/controller.h"
@@ -36,7 +39,7 @@ struct RegionControllerDeps {
 
 // Inputs of the status computation, separated from I/O so it is table-testable.
 struct RegionInputs {
-  nlohmann::json region;  // the Region object
+  api::Region region;  // decoded once; its spec is not read when invalidSpec is set
   bool local = false;
   HealthSnapshot signals;
   double failoverThreshold = 70.0;
@@ -45,11 +48,15 @@ struct RegionInputs {
   std::string invalidSpec;          // api::parseRegion's error (names the fields), if any
 };
 
-// Returns the desired status: `current` with this controller's fields recomputed (fields it does
-// not own, and conditions of other types, are kept; conditions keep their lastTransitionTime
-// from `current` when their status did not change).
-nlohmann::json computeRegionStatus(const RegionInputs& in, const nlohmann::json& current,
-                                   kube::Clock::WallTime now);
+// Returns the desired status: `current` with this controller's fields (kRegionStatusOwnership)
+// recomputed; fields it does not own, and conditions of other types, are kept; conditions keep
+// their lastTransitionTime from `current` when their status did not change. With an invalid spec
+// only observedGeneration and Valid change: figures from a spec that cannot be read are not
+// recomputed. An Error names a condition the computation could not set.
+kube::Result<api::RegionStatus> computeRegionStatus(const RegionInputs& in, const api::RegionStatus& current,
+                                                    api::Time now);
+// The status fields and condition types the Region controller writes.
+const StatusOwnership& regionStatusOwnership();
 
 class RegionController {
  public:

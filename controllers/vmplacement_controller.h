@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/vmplacement.h"
+#include "controllers/status_writer.h"
 #include "engines/placement/engine.h"
 #include "engines/placement/snapshot.h"
 #include "kube/client.h"
@@ -30,7 +31,6 @@ namespace dwcp::controllers {
 
 inline constexpr const char* kVMPlacementControllerName = "vmplacement";
 inline constexpr const char* kPlacementFinalizer = "federation.dwcp.io/placement";
-inline constexpr const char* kFieldManager = "dwcp-operator";
 inline constexpr const char* kPlacementLabel = "federation.dwcp.io/vmplacement";
 inline constexpr const char* kRegionLabel = "federation.dwcp.io/region";
 
