@@ -90,19 +90,15 @@ placement::PlacedVM toPlacedVM(const std::string& key, const std::string& region
           spec.constraints.spreadGroup.value_or("")};
 }
 
-nlohmann::json candidatesJson(const std::vector<placement::Candidate>& candidates) {
+std::vector<api::PlacementCandidate> statusCandidates(const std::vector<placement::Candidate>& candidates) {
   auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<api::PlacementCandidate> out;
+  out.reserve(candidates.size());
   for (const auto& c : candidates) {
-    out.push_back({{"region", c.region},
-                   {"score", round2(c.score)},
-                   {"factors",
-                    {{"latency", round2(c.factors.latency)},
-                     {"cost", round2(c.factors.cost)},
-                     {"capacity", round2(c.factors.capacity)},
-                     {"health", round2(c.factors.health)},
-                     {"priority", round2(c.factors.priority)},
-                     {"spread", round2(c.factors.spread)}}}});
+    const auto& f = c.factors;
+    out.push_back({c.region, round2(c.score),
+                   api::FactorValues{round2(f.latency), round2(f.cost), round2(f.capacity), round2(f.health),
+                                     round2(f.priority), round2(f.spread)}});
   }
   return out;
 }

@@ -23,7 +23,7 @@ std::vector<placement::RttSample> rttSamples(const api::Region& region);
 placement::Request toRequest(const std::string& key, const api::VMPlacementSpec& spec);
 placement::PlacedVM toPlacedVM(const std::string& key, const std::string& region, const api::VMPlacementSpec& spec);
 
-// status.candidates as JSON (best first).
-nlohmann::json candidatesJson(const std::vector<placement::Candidate>& candidates);
+// status.candidates (best first), scores and factors rounded to two decimals.
+std::vector<api::PlacementCandidate> statusCandidates(const std::vector<placement::Candidate>& candidates);
 
 }  // namespace dwcp::controllers

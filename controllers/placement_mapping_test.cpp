@@ -384,47 +384,43 @@ TEST(ToPlacedVMTest, CarriesWhatTheLedgerNeeds) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// candidatesJson
+// statusCandidates
 
-TEST(CandidatesJsonTest, EmptyIsAnArray) {
-  json out = candidatesJson({});
-  EXPECT_TRUE(out.is_array());
-  EXPECT_TRUE(out.empty());
-}
+TEST(StatusCandidatesTest, EmptyIsEmpty) { EXPECT_TRUE(statusCandidates({}).empty()); }
 
-TEST(CandidatesJsonTest, RoundsToTwoDecimalsBestFirst) {
+TEST(StatusCandidatesTest, RoundsToTwoDecimalsBestFirst) {
   std::vector<placement::Candidate> candidates = {
       {"eu-west-1", 87.6543, {66.666, 33.333, 100, 97.5, 75.0049, 0.004}},
       {"eu-central-1", 80.0, {1.0 / 3.0, 2.0 / 3.0, 12.125, 0, 99.999, 50}},
   };
-  json out = candidatesJson(candidates);
+  const std::vector<api::PlacementCandidate> out = statusCandidates(candidates);
 
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0]["region"], "eu-west-1");
-  EXPECT_DOUBLE_EQ(out[0]["score"].get<double>(), 87.65);
-  const json& f = out[0]["factors"];
-  EXPECT_DOUBLE_EQ(f["latency"].get<double>(), 66.67);
-  EXPECT_DOUBLE_EQ(f["cost"].get<double>(), 33.33);
-  EXPECT_DOUBLE_EQ(f["capacity"].get<double>(), 100);
-  EXPECT_DOUBLE_EQ(f["health"].get<double>(), 97.5);
-  EXPECT_DOUBLE_EQ(f["priority"].get<double>(), 75.0);
-  EXPECT_DOUBLE_EQ(f["spread"].get<double>(), 0);
-  EXPECT_EQ(f.size(), 6u);
+  EXPECT_EQ(out[0].region, "eu-west-1");
+  EXPECT_DOUBLE_EQ(out[0].score, 87.65);
+  ASSERT_TRUE(out[0].factors.has_value());
+  const api::FactorValues& f = *out[0].factors;
+  EXPECT_EQ(f.latency, std::optional<double>(66.67));
+  EXPECT_EQ(f.cost, std::optional<double>(33.33));
+  EXPECT_EQ(f.capacity, std::optional<double>(100));
+  EXPECT_EQ(f.health, std::optional<double>(97.5));
+  EXPECT_EQ(f.priority, std::optional<double>(75.0));
+  EXPECT_EQ(f.spread, std::optional<double>(0));
 
-  EXPECT_EQ(out[1]["region"], "eu-central-1");
-  EXPECT_DOUBLE_EQ(out[1]["score"].get<double>(), 80);
-  EXPECT_DOUBLE_EQ(out[1]["factors"]["latency"].get<double>(), 0.33);
-  EXPECT_DOUBLE_EQ(out[1]["factors"]["cost"].get<double>(), 0.67);
-  EXPECT_DOUBLE_EQ(out[1]["factors"]["capacity"].get<double>(), 12.13);
-  EXPECT_DOUBLE_EQ(out[1]["factors"]["priority"].get<double>(), 100);
+  EXPECT_EQ(out[1].region, "eu-central-1");
+  EXPECT_DOUBLE_EQ(out[1].score, 80);
+  ASSERT_TRUE(out[1].factors.has_value());
+  EXPECT_EQ(out[1].factors->latency, std::optional<double>(0.33));
+  EXPECT_EQ(out[1].factors->cost, std::optional<double>(0.67));
+  EXPECT_EQ(out[1].factors->capacity, std::optional<double>(12.13));
+  EXPECT_EQ(out[1].factors->priority, std::optional<double>(100));
 
-  // What the controller writes parses back as a status (the CRD's candidate shape).
-  auto status = api::parseVMPlacementStatus({{"candidates", out}});
-  ASSERT_TRUE(status.ok()) << status.error().message;
-  ASSERT_EQ(status->candidates.size(), 2u);
-  EXPECT_EQ(status->candidates[0].region, "eu-west-1");
-  ASSERT_TRUE(status->candidates[0].factors.has_value());
-  EXPECT_EQ(status->candidates[0].factors->latency, std::optional<double>(66.67));
+  // What the controller writes is the CRD's candidate shape: it round-trips through JSON.
+  api::VMPlacementStatus status;
+  status.candidates = out;
+  auto parsed = api::parseVMPlacementStatus(nlohmann::json(status));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->candidates, out);
 }
 
 }  // namespace

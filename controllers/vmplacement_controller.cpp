@@ -10,7 +10,6 @@
 #include "api/region.h"
 #include "controllers/placement_mapping.h"
 #include "engines/placement/explain.h"
-#include "kube/conditions.h"
 #include "kube/finalizers.h"
 #include "kube/time_format.h"
 
@@ -33,17 +32,51 @@ int64_t intAt(const json& object, const json::json_pointer& pointer) {
   return v.is_number_integer() ? v.get<int64_t>() : 0;
 }
 
-// Phases whose VMs wait for capacity and are retried when it changes.
-bool waitsForCapacity(const std::string& phase) {
-  return phase.empty() || phase == "Pending" || phase == "Unschedulable" || phase == "Preempted";
+using api::ConditionStatus;
+using api::PlacementPhase;
+
+// The phase a cached VMPlacement shows; nullopt when it has none (new) or an unknown one.
+std::optional<PlacementPhase> phaseOf(const json& object) {
+  static const json::json_pointer kPhase("/status/phase");
+  return api::parsePlacementPhase(stringAt(object, kPhase));
 }
 
-bool holdsCapacity(const std::string& phase) { return phase == "Placed" || phase == "Migrating"; }
+bool holdsCapacity(const std::optional<PlacementPhase>& phase) { return phase && api::holdsCapacity(*phase); }
 
-void condition(json& status, const char* type, const char* value, const std::string& reason,
-               const std::string& message, int64_t generation, kube::Clock::WallTime now) {
-  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = json::array();
-  (void)kube::setCondition(status["conditions"], {type, value, reason, message.substr(0, 32768), generation}, now);
+// VMs with no phase yet, Pending, Unschedulable or Preempted wait for capacity and are retried
+// when it changes.
+bool waitsForCapacity(const json& object) {
+  static const json::json_pointer kPhase("/status/phase");
+  const std::string text = stringAt(object, kPhase);
+  if (text.empty()) return true;
+  const auto phase = api::parsePlacementPhase(text);
+  return phase == PlacementPhase::kPending || phase == PlacementPhase::kUnschedulable ||
+         phase == PlacementPhase::kPreempted;
+}
+
+// Name, namespace and resourceVersion: what a status apply sends of metadata.
+api::ObjectMeta writeMeta(const json& object) {
+  api::ObjectMeta meta;
+  meta.name = stringAt(object, "/metadata/name"_json_pointer);
+  meta.namespace_ = stringAt(object, "/metadata/namespace"_json_pointer);
+  meta.resourceVersion = stringAt(object, "/metadata/resourceVersion"_json_pointer);
+  return meta;
+}
+
+// The status a cached VMPlacement holds; one that does not parse (written around the schema)
+// starts over from empty, and the next write replaces what this controller owns of it.
+api::VMPlacementStatus statusOf(const json& object) {
+  auto parsed = api::parseVMPlacementStatus(object.value("status", json::object()));
+  return parsed.ok() ? std::move(parsed).value() : api::VMPlacementStatus{};
+}
+
+std::string describe(const api::WorkloadRef& ref) {
+  return ref.kind.value_or("") + " " + ref.namespace_.value_or("") + "/" + ref.name.value_or("");
+}
+
+// Whether two references name the same object (the uid aside).
+bool sameObject(const api::WorkloadRef& a, const api::WorkloadRef& b) {
+  return a.apiVersion == b.apiVersion && a.kind == b.kind && a.namespace_ == b.namespace_ && a.name == b.name;
 }
 
 // Region fields that change where VMs may go; allocation figures are ours and are not.
@@ -64,6 +97,25 @@ std::vector<WorkloadKind> defaultWorkloadKinds() {
           {"apps/v1", "StatefulSet"}};
 }
 
+const StatusOwnership& vmPlacementStatusOwnership() {
+  static const StatusOwnership owned{{"observedGeneration", "phase", "region", "score", "candidates", "message",
+                                      "placedAt", "epoch", "workloadRef"},
+                                     {"Placed", "WorkloadReady"}};
+  return owned;
+}
+
+void StatusDraft::condition(const char* type, ConditionStatus value, const char* reason, std::string message,
+                            int64_t generation, api::Time now) {
+  constexpr size_t kMaxMessage = 32768;
+  if (message.size() > kMaxMessage) {
+    size_t cut = kMaxMessage;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
+    message.resize(cut);
+  }
+  auto set = api::setCondition(status.conditions, {type, value, reason, std::move(message), {}, generation}, now);
+  if (!set.ok() && error.empty()) error = set.error().message;
+}
+
 VMPlacementController::VMPlacementController(VMPlacementControllerDeps deps)
     : deps_(std::move(deps)), engine_(deps_.engine) {}
 
@@ -81,8 +133,7 @@ kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
       enqueue(key, "VMPlacement updated");
     }
     // A VM that stopped holding capacity (preempted, failed) frees room for the waiting ones.
-    if (holdsCapacity(stringAt(before, "/status/phase"_json_pointer)) &&
-        !holdsCapacity(stringAt(after, "/status/phase"_json_pointer))) {
+    if (holdsCapacity(phaseOf(before)) && !holdsCapacity(phaseOf(after))) {
       enqueueWaiting("capacity released by " + key);
     }
   };
@@ -117,11 +168,10 @@ void VMPlacementController::enqueueWaiting(const std::string& reason) {
   // Highest priority first (then key): the work queue is FIFO, so freed capacity goes to the
   // most important waiting VM, as a batch placement would give it.
   // Runs over every cached VMPlacement: the pointers are parsed once, phase is looked at first.
-  static const json::json_pointer kPhase("/status/phase"), kDeleting("/metadata/deletionTimestamp"),
-      kPriority("/spec/priority");
+  static const json::json_pointer kDeleting("/metadata/deletionTimestamp"), kPriority("/spec/priority");
   std::vector<std::pair<int64_t, std::string>> waiting;
   for (const auto& vm : deps_.vmPlacements->list()) {
-    if (!waitsForCapacity(stringAt(*vm, kPhase))) continue;
+    if (!waitsForCapacity(*vm)) continue;
     if (vm->contains(kDeleting)) continue;
     const int64_t priority = vm->contains(kPriority) ? intAt(*vm, kPriority) : 50;
     waiting.emplace_back(-priority, kube::objectKey(*vm));
@@ -136,7 +186,7 @@ void VMPlacementController::seedLedger() {
   snapshot_.reset();
   for (const auto& object : deps_.vmPlacements->list()) {
     const std::string region = stringAt(*object, "/status/region"_json_pointer);
-    if (region.empty() || !holdsCapacity(stringAt(*object, "/status/phase"_json_pointer))) continue;
+    if (region.empty() || !holdsCapacity(phaseOf(*object))) continue;
     auto vm = api::parseVMPlacement(*object);
     if (!vm.ok()) continue;
     const std::string key = kube::objectKey(*object);
@@ -213,23 +263,22 @@ VMPlacementController::Write VMPlacementController::gone(const std::string& key)
   return {kube::ReconcileResult::success(), true};
 }
 
-VMPlacementController::Write VMPlacementController::writeStatus(json& object, json status) {
-  const json current = object.value("status", json::object());
-  if (!kube::statusChanged(current, status)) return {};
-  json updated = object;
-  updated["status"] = std::move(status);
-  auto written = deps_.client->updateStatus(api::kVMPlacementResource, updated);
-  if (written.ok()) {
-    object = std::move(written.value());
-    return {};
+VMPlacementController::Write VMPlacementController::writeStatus(json& object, const StatusDraft& draft) {
+  const std::string key = kube::objectKey(object);
+  if (!draft.error.empty()) return {kube::ReconcileResult::failure("VMPlacement " + key + " status: " + draft.error)};
+  StatusWrite written = controllers::writeStatus(*deps_.client, api::kVMPlacementResource, writeMeta(object),
+                                                 statusOf(object), draft.status, vmPlacementStatusOwnership());
+  switch (written.outcome) {
+    case StatusWrite::Outcome::kUnchanged: return {};
+    case StatusWrite::Outcome::kWritten: object = std::move(written.object); return {};
+    case StatusWrite::Outcome::kGone: return gone(key);
+    default: return {written.result()};
   }
-  if (written.error().isConflict()) return {kube::ReconcileResult::conflict("status write")};
-  if (written.error().isNotFound()) return gone(kube::objectKey(object));
-  return {kube::ReconcileResult::failure("status write: " + written.error().toString())};
 }
 
 VMPlacementController::Write VMPlacementController::addFinalizer(json& object) {
-  auto patched = kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
+  auto patched =
+      kube::addFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer, kFieldManager);
   if (!patched.ok()) {
     if (patched.error().isConflict()) return {kube::ReconcileResult::conflict("adding finalizer")};
     if (patched.error().isNotFound()) return gone(kube::objectKey(object));
@@ -285,11 +334,12 @@ kube::Status VMPlacementController::deleteWorkload(const json& object) {
 
 std::optional<VMPlacementController::WorkloadPlan> VMPlacementController::planWorkload(const json& object,
                                                                                       const api::VMPlacement& vm,
-                                                                                      json& status, std::string& error) {
+                                                                                      StatusDraft& draft,
+                                                                                      std::string& error) {
   const auto now = deps_.clock->wallNow();
   const int64_t generation = vm.metadata.generation;
-  auto reject = [&](const std::string& reason, const std::string& message) -> std::optional<WorkloadPlan> {
-    condition(status, "WorkloadReady", "False", reason, message, generation, now);
+  auto reject = [&](const char* reason, const std::string& message) -> std::optional<WorkloadPlan> {
+    draft.condition("WorkloadReady", ConditionStatus::kFalse, reason, message, generation, now);
     if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
     return std::nullopt;
   };
@@ -329,7 +379,7 @@ std::optional<VMPlacementController::WorkloadPlan> VMPlacementController::planWo
   }
   meta["labels"][kPlacementLabel] = vm.metadata.name;
   meta["labels"][kRegionLabel] = deps_.localRegion;
-  meta["annotations"]["federation.dwcp.io/epoch"] = std::to_string(status.value("epoch", int64_t{0}));
+  meta["annotations"]["federation.dwcp.io/epoch"] = std::to_string(draft.status.epoch.value_or(0));
   meta["ownerReferences"] = json::array({{{"apiVersion", std::string(api::kApiVersion)},
                                           {"kind", "VMPlacement"},
                                           {"name", vm.metadata.name},
@@ -337,8 +387,7 @@ std::optional<VMPlacementController::WorkloadPlan> VMPlacementController::planWo
                                           {"controller", true},
                                           {"blockOwnerDeletion", true}}});
   const std::string name = meta["name"].get<std::string>();
-  return WorkloadPlan{*type, std::move(workload),
-                      json{{"apiVersion", apiVersion}, {"kind", kind}, {"namespace", ns}, {"name", name}}};
+  return WorkloadPlan{*type, std::move(workload), api::WorkloadRef{apiVersion, kind, ns, name, std::nullopt}};
 }
 
 kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object) {
@@ -347,7 +396,8 @@ kube::ReconcileResult VMPlacementController::finalize(const std::string& key, co
     return kube::ReconcileResult::failure("deleting the workload of " + key + ": " + removed.error().toString());
   }
   forget(key);
-  auto patched = kube::removeFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer);
+  auto patched = kube::removeFinalizer(*deps_.client, api::kVMPlacementResource, object, kPlacementFinalizer,
+                                      kFieldManager);
   if (!patched.ok()) {
     if (patched.error().isConflict()) return kube::ReconcileResult::conflict("removing finalizer");
     if (!patched.error().isNotFound()) return kube::ReconcileResult::failure("removing finalizer: " + patched.error().toString());
@@ -362,20 +412,21 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
     const placement::Victim& victim = victims[i];
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;
-    json status = object->value("status", json::object());
+    StatusDraft draft{statusOf(*object), {}};
+    api::VMPlacementStatus& status = draft.status;
     const int64_t generation = intAt(*object, "/metadata/generation"_json_pointer);
     const std::string message = "preempted by " + preemptor + " (priority " + std::to_string(priority) +
                                 ") to free capacity in " + victim.region + "; waiting for capacity";
-    status["phase"] = "Preempted";
-    status.erase("region");
-    status.erase("score");
-    status.erase("workloadRef");
-    status["epoch"] = status.value("epoch", int64_t{0}) + 1;
-    status["message"] = message;
-    condition(status, "Placed", "False", "Preempted", message, generation, deps_.clock->wallNow());
+    status.phase = PlacementPhase::kPreempted;
+    status.region.reset();
+    status.score.reset();
+    status.workloadRef.reset();
+    status.epoch = status.epoch.value_or(0) + 1;
+    status.message = message;
+    draft.condition("Placed", ConditionStatus::kFalse, "Preempted", message, generation, deps_.clock->wallNow());
     // Status first: a victim whose write fails (a conflict while the cache is behind) keeps running.
     json written = *object;
-    auto result = writeStatus(written, status);
+    auto result = writeStatus(written, draft);
     if (result.gone) continue;  // deleted meanwhile: it holds nothing
     if (result.stop) {
       restoreVictims(victims, i);
@@ -411,31 +462,33 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   json object = *cached;
   const auto now = deps_.clock->wallNow();
   const int64_t generation = intAt(object, "/metadata/generation"_json_pointer);
-  json status = object.value("status", json::object());
-  if (!status.is_object()) status = json::object();
+  const api::VMPlacementStatus current = statusOf(object);
+  StatusDraft draft{current, {}};
+  api::VMPlacementStatus& status = draft.status;
 
-  auto parsed = api::parseVMPlacement(object);
   if (object.contains("/metadata/deletionTimestamp"_json_pointer)) {
     return finalize(key, object);
   }
+  auto parsed = api::parseVMPlacement(object);
   if (!parsed.ok()) {
     forget(key);
     if (auto removed = deleteWorkload(object); !removed.ok()) {
       return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
     }
-    status.erase("workloadRef");
-    status["phase"] = "Failed";
-    status["observedGeneration"] = generation;
-    status["message"] = parsed.error().message;
-    condition(status, "Placed", "False", "InvalidSpec", parsed.error().message, generation, now);
-    if (deps_.events && object.value("/status/message"_json_pointer, std::string()) != parsed.error().message) {
-      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
+    const std::string& message = parsed.error().message;
+    status.workloadRef.reset();
+    status.phase = PlacementPhase::kFailed;
+    status.observedGeneration = generation;
+    status.message = message;
+    draft.condition("Placed", ConditionStatus::kFalse, "InvalidSpec", message, generation, now);
+    if (deps_.events && current.message != message) {
+      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", message);
     }
-    return done(writeStatus(object, status));
+    return done(writeStatus(object, draft));
   }
   const api::VMPlacement& vm = *parsed;
 
-  const std::string phase = status.value("phase", "");
+  const std::optional<PlacementPhase> phase = current.phase;
   // The finalizer guards the capacity a VM holds. One that holds capacity already (placed before
   // a restart, or an earlier finalizer write failed) gets it before anything else; a new VM gets
   // its Placed status first and the finalizer right after, keeping one API round trip off the
@@ -446,16 +499,16 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   if (!hadFinalizer && holdsCapacity(phase)) {
     if (auto added = addFinalizer(object); added.stop) return *added.stop;
   }
-  if (phase == "Migrating") return kube::ReconcileResult::success();  // the Migration controller's
-  const std::string currentRegion = holdsCapacity(phase) ? status.value("region", "") : "";
+  if (phase == PlacementPhase::kMigrating) return kube::ReconcileResult::success();  // the Migration controller's
+  const std::string currentRegion = holdsCapacity(phase) ? current.region.value_or("") : "";
   const placement::Request request = toRequest(key, vm.spec);
 
   std::string moveReason;
   if (!currentRegion.empty()) {
-    const bool specChanged = status.value("observedGeneration", int64_t{-1}) != generation;
+    const bool specChanged = current.observedGeneration != generation;
     if (!specChanged) {
       assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
-      return done(ensureWorkload(object, vm, status, currentRegion));
+      return done(ensureWorkload(object, vm, std::move(draft), currentRegion));
     }
     std::optional<placement::Rejection> misfit;
     {
@@ -471,10 +524,10 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       if (!misfit) assumeLocked(toPlacedVM(key, currentRegion, vm.spec));
     }
     if (!misfit) {
-      status["observedGeneration"] = generation;
-      status["message"] = "spec changed; region " + currentRegion + " still satisfies every constraint";
-      condition(status, "Placed", "True", "Placed", "placed in " + currentRegion, generation, now);
-      return done(ensureWorkload(object, vm, status, currentRegion));
+      status.observedGeneration = generation;
+      status.message = "spec changed; region " + currentRegion + " still satisfies every constraint";
+      draft.condition("Placed", ConditionStatus::kTrue, "Placed", "placed in " + currentRegion, generation, now);
+      return done(ensureWorkload(object, vm, std::move(draft), currentRegion));
     }
     moveReason = "region " + currentRegion + " no longer fits: " + placement::describe(*misfit) + "; ";
   }
@@ -513,17 +566,17 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
           return kube::ReconcileResult::failure("removing the workload from " + currentRegion + ": " +
                                                 removed.error().toString());
         }
-        status.erase("workloadRef");
+        status.workloadRef.reset();
       }
-      status["phase"] = "Placed";
-      status["region"] = decision.region;
-      status["score"] = std::round(decision.score * 100.0) / 100.0;
-      status["candidates"] = candidatesJson(decision.candidates);
-      status["message"] = moveReason + decision.message;
-      status["placedAt"] = kube::formatRfc3339(now);
-      status["epoch"] = status.value("epoch", int64_t{0}) + 1;
-      status["observedGeneration"] = generation;
-      condition(status, "Placed", "True", "Placed", "placed in " + decision.region, generation, now);
+      status.phase = PlacementPhase::kPlaced;
+      status.region = decision.region;
+      status.score = std::round(decision.score * 100.0) / 100.0;
+      status.candidates = statusCandidates(decision.candidates);
+      status.message = moveReason + decision.message;
+      status.placedAt = std::chrono::floor<std::chrono::seconds>(now);
+      status.epoch = status.epoch.value_or(0) + 1;
+      status.observedGeneration = generation;
+      draft.condition("Placed", ConditionStatus::kTrue, "Placed", "placed in " + decision.region, generation, now);
       if (deps_.events) {
         deps_.events->record(object, kube::EventType::kNormal, "Placed", "Place",
                              "placed in " + decision.region + " (score " +
@@ -531,25 +584,29 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
                                  decision.message);
       }
       // The finalizer is guarded by the resourceVersion the status write returned.
-      return done(ensureWorkload(object, vm, status, decision.region, /*addFinalizerAfter=*/!hadFinalizer));
+      return done(ensureWorkload(object, vm, std::move(draft), decision.region, /*addFinalizerAfter=*/!hadFinalizer));
     }
     case placement::Outcome::kUnschedulable: {
-      const bool preempted = phase == "Preempted";
-      status["phase"] = preempted ? "Preempted" : "Unschedulable";
-      for (const char* field : {"region", "score", "candidates", "workloadRef"}) status.erase(field);
+      const bool preempted = phase == PlacementPhase::kPreempted;
+      status.phase = preempted ? PlacementPhase::kPreempted : PlacementPhase::kUnschedulable;
+      status.region.reset();
+      status.score.reset();
+      status.candidates.clear();
+      status.workloadRef.reset();
       std::string message = moveReason + decision.message;
       if (preempted) {
         // Keep who preempted it: "preempted by NS/NAME (priority P) to free capacity in R".
-        const std::string previous = status.value("message", "");
+        const std::string previous = current.message.value_or("");
         const auto end = previous.find("; waiting for capacity");
         if (previous.rfind("preempted by ", 0) == 0 && end != std::string::npos) {
           message = previous.substr(0, end) + "; waiting for capacity: " + decision.message;
         }
       }
-      const bool news = status.value("message", "") != message;
-      status["message"] = message;
-      status["observedGeneration"] = generation;
-      condition(status, "Placed", "False", preempted ? "Preempted" : "Unschedulable", message, generation, now);
+      const bool news = current.message != message;
+      status.message = message;
+      status.observedGeneration = generation;
+      draft.condition("Placed", ConditionStatus::kFalse, preempted ? "Preempted" : "Unschedulable", message, generation,
+                      now);
       if (deps_.events && news) {
         deps_.events->record(object, kube::EventType::kWarning, "Unschedulable", "Place", message);
       }
@@ -558,88 +615,78 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
           return kube::ReconcileResult::failure("removing the workload: " + removed.error().toString());
         }
       }
-      return done(writeStatus(object, status));
+      return done(writeStatus(object, draft));
     }
     case placement::Outcome::kInvalid:
       if (auto removed = deleteWorkload(object); !removed.ok()) {
         return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
       }
-      status.erase("workloadRef");
-      status["phase"] = "Failed";
-      status["message"] = decision.message;
-      status["observedGeneration"] = generation;
-      condition(status, "Placed", "False", "InvalidSpec", decision.message, generation, now);
-      return done(writeStatus(object, status));
+      status.workloadRef.reset();
+      status.phase = PlacementPhase::kFailed;
+      status.message = decision.message;
+      status.observedGeneration = generation;
+      draft.condition("Placed", ConditionStatus::kFalse, "InvalidSpec", decision.message, generation, now);
+      return done(writeStatus(object, draft));
   }
   return kube::ReconcileResult::success();
 }
 
 VMPlacementController::Write VMPlacementController::ensureWorkload(json& object, const api::VMPlacement& vm,
-                                                                  json status, const std::string& region,
+                                                                  StatusDraft draft, const std::string& region,
                                                                   bool addFinalizerAfter) {
   const int64_t generation = vm.metadata.generation;
   const auto now = deps_.clock->wallNow();
+  api::VMPlacementStatus& status = draft.status;
   auto record = [&]() -> Write {
-    if (auto written = writeStatus(object, status); written.stop) return written;
+    if (auto written = writeStatus(object, draft); written.stop) return written;
     if (!addFinalizerAfter) return {};
     addFinalizerAfter = false;
     return addFinalizer(object);
   };
   if (region == deps_.localRegion && vm.spec.template_ && deps_.discovery) {
-    const json* ready = status.contains("conditions") ? kube::findCondition(status["conditions"], "WorkloadReady") : nullptr;
-    const bool atThisGeneration = ready && ready->value("observedGeneration", int64_t{-1}) == generation;
-    const bool current = atThisGeneration && ready->value("status", "") == "True" &&
-                         status.value("/workloadRef/name"_json_pointer, std::string()) != "";
-    const bool rejected = atThisGeneration && ready->value("status", "") == "False";
+    const api::Condition* ready = api::findCondition(status.conditions, "WorkloadReady");
+    const bool atThisGeneration = ready && ready->observedGeneration == generation;
+    const bool current = atThisGeneration && ready->status == ConditionStatus::kTrue && status.workloadRef &&
+                         !status.workloadRef->name.value_or("").empty();
+    const bool rejected = atThisGeneration && ready->status == ConditionStatus::kFalse;
     if (!current && !rejected) {
       std::string error;
-      auto plan = planWorkload(object, vm, status, error);
+      auto plan = planWorkload(object, vm, draft, error);
       if (!error.empty()) return {kube::ReconcileResult::failure(error)};
       if (plan) {
-        const json previous = status.value("workloadRef", json());
-        auto names = [](const json& ref, const json& other) {
-          if (!ref.is_object()) return false;
-          for (const char* field : {"apiVersion", "kind", "namespace", "name"}) {
-            if (ref.value(field, json()) != other[field]) return false;
-          }
-          return true;
-        };
-        const bool recorded = names(previous, plan->ref);
-        const std::string what = plan->ref["kind"].get<std::string>() + " " +
-                                 plan->ref["namespace"].get<std::string>() + "/" + plan->ref["name"].get<std::string>();
+        const bool recorded = status.workloadRef && sameObject(*status.workloadRef, plan->ref);
+        const std::string what = describe(plan->ref);
         if (!recorded) {
           // The template names another object than the one recorded: that one goes first.
           if (auto removed = deleteWorkload(object); !removed.ok()) {
             return {kube::ReconcileResult::failure("removing the previous workload: " + removed.error().toString())};
           }
-          status["workloadRef"] = plan->ref;
-          condition(status, "WorkloadReady", "Unknown", "Materializing",
-                    what + " is being applied in region " + deps_.localRegion, generation, now);
+          status.workloadRef = plan->ref;
+          draft.condition("WorkloadReady", ConditionStatus::kUnknown, "Materializing",
+                          what + " is being applied in region " + deps_.localRegion, generation, now);
           if (auto written = record(); written.stop) return written;
         }
-        const std::string& ns = plan->ref["namespace"].get_ref<const std::string&>();
-        const std::string& name = plan->ref["name"].get_ref<const std::string&>();
-        auto applied = deps_.client->patch(plan->type, ns, name, kube::PatchType::kApply, plan->workload, "",
-                                           kFieldManager, true);
+        auto applied = deps_.client->patch(plan->type, *plan->ref.namespace_, *plan->ref.name, kube::PatchType::kApply,
+                                           plan->workload, "", kFieldManager, true);
         if (!applied.ok()) {
           const int code = applied.error().code;
           if (code < 400 || code >= 500 || code == 409 || code == 429) {
             return {kube::ReconcileResult::failure("applying spec.template: " + applied.error().toString())};
           }
-          if (!recorded) status.erase("workloadRef");  // nothing was created
+          if (!recorded) status.workloadRef.reset();  // nothing was created
           const std::string message = "spec.template: the API server rejected " + what + ": " + applied.error().message;
-          condition(status, "WorkloadReady", "False", "TemplateRejected", message, generation, now);
+          draft.condition("WorkloadReady", ConditionStatus::kFalse, "TemplateRejected", message, generation, now);
           if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, "TemplateRejected", "Materialize", message);
         } else {
-          status["workloadRef"]["uid"] = applied->value("/metadata/uid"_json_pointer, std::string());
-          condition(status, "WorkloadReady", "True", "Materialized", what + " applied in region " + deps_.localRegion,
-                    generation, now);
+          status.workloadRef->uid = applied->value("/metadata/uid"_json_pointer, std::string());
+          draft.condition("WorkloadReady", ConditionStatus::kTrue, "Materialized",
+                          what + " applied in region " + deps_.localRegion, generation, now);
         }
       }
     }
   } else if (vm.spec.template_ && region != deps_.localRegion) {
-    condition(status, "WorkloadReady", "Unknown", "RemoteRegion",
-              "the operator of region " + region + " materializes spec.template", generation, now);
+    draft.condition("WorkloadReady", ConditionStatus::kUnknown, "RemoteRegion",
+                    "the operator of region " + region + " materializes spec.template", generation, now);
   }
   return record();
 }

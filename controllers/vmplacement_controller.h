@@ -43,6 +43,22 @@ struct WorkloadKind {
 // KubeVirt VirtualMachine, ConfigMap, Deployment and StatefulSet.
 std::vector<WorkloadKind> defaultWorkloadKinds();
 
+// What this controller owns of VMPlacement status (server-side apply under kFieldManager): every
+// field but those another controller adds later (a Migration's), and the Placed and
+// WorkloadReady conditions.
+const StatusOwnership& vmPlacementStatusOwnership();
+
+// A VMPlacement status being built by one reconcile. A condition the typed helper refuses is kept
+// as `error` (the first one), and the write reports it instead of writing.
+struct StatusDraft {
+  api::VMPlacementStatus status;
+  std::string error;
+  // Sets a condition at `generation`; a message over the API's 32768-byte limit is cut at a
+  // UTF-8 character boundary.
+  void condition(const char* type, api::ConditionStatus value, const char* reason, std::string message,
+                 int64_t generation, api::Time now);
+};
+
 struct VMPlacementControllerDeps {
   const kube::Store* regions = nullptr;
   const kube::Store* vmPlacements = nullptr;
@@ -96,27 +112,28 @@ class VMPlacementController {
   static kube::ReconcileResult done(const Write& write);
   // The VM no longer exists on the server: it holds nothing.
   Write gone(const std::string& key);
-  // Writes `status` when it changed; `object` becomes the server's copy.
-  Write writeStatus(nlohmann::json& object, nlohmann::json status);
+  // Applies `draft` when it differs from the status `object` holds; `object` becomes the server's
+  // copy.
+  Write writeStatus(nlohmann::json& object, const StatusDraft& draft);
   // Adds the placement finalizer; `object` becomes the patched object.
   Write addFinalizer(nlohmann::json& object);
 
   // Records `status` (then the finalizer when `addFinalizerAfter`) and, when `region` is ours,
   // materializes spec.template. The workload is named in status.workloadRef (and the finalizer
   // added) before it is applied, so no failed write leaves a workload the status does not name.
-  Write ensureWorkload(nlohmann::json& object, const api::VMPlacement& vm, nlohmann::json status,
+  Write ensureWorkload(nlohmann::json& object, const api::VMPlacement& vm, StatusDraft draft,
                        const std::string& region, bool addFinalizerAfter = false);
   struct WorkloadPlan {
     kube::ResourceType type;
     nlohmann::json workload;  // the apply body
-    nlohmann::json ref;       // status.workloadRef, without a uid until applied
+    api::WorkloadRef ref;     // status.workloadRef, without a uid until applied
   };
   // spec.template checked against the allowlist, discovery (namespaced kinds only) and the VM's
   // namespace. A template that cannot be applied is reported in `status` (WorkloadReady False,
   // an event; not retried until the spec changes) and yields nothing; a transient failure goes
   // to `error`.
   std::optional<WorkloadPlan> planWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
-                                           nlohmann::json& status, std::string& error);
+                                           StatusDraft& draft, std::string& error);
 
   kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object);
   // Writes each victim's Preempted status, then deletes its workload. When a write fails (or

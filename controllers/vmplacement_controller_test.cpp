@@ -17,7 +17,6 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/conditions.h"
 #include "kube/fake_transport.h"
 
 namespace dwcp::controllers {
@@ -133,9 +132,11 @@ kube::Response statusError(int code, const std::string& reason) {
 }
 
 json conditionOf(const json& status, const std::string& type) {
-  if (!status.contains("conditions")) return nullptr;
-  const json* c = kube::findCondition(status["conditions"], type);
-  return c ? *c : json(nullptr);
+  if (!status.is_object() || !status.contains("conditions") || !status["conditions"].is_array()) return nullptr;
+  for (const json& c : status["conditions"]) {
+    if (c.is_object() && c.value("type", "") == type) return c;
+  }
+  return nullptr;
 }
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -314,7 +315,10 @@ class FakeApi {
       }
       return {200, object.dump()};
     }
-    if (request.method == "PUT" && subresource == "status") {
+    // The status apply. This server has one field manager (the controller), so an apply's status
+    // replaces the whole status, as server-side apply does for the fields that manager owns.
+    if (request.method == "PATCH" && subresource == "status") {
+      if (request.contentType != "application/apply-patch+yaml") return statusError(415, "UnsupportedMediaType");
       json body = json::parse(request.body);
       if (body.value("/metadata/resourceVersion"_json_pointer, std::string()) !=
           object["metadata"]["resourceVersion"].get<std::string>()) {
@@ -407,6 +411,26 @@ class VMPlacementControllerTest : public ::testing::Test {
     return out;
   }
 
+  // Status applies (PATCH .../status) and object patches (the finalizer's) to VMPlacements.
+  static bool toStatus(const kube::Request& r) {
+    const std::string path = r.path.substr(0, r.path.find('?'));
+    return path.size() >= 7 && path.compare(path.size() - 7, 7, "/status") == 0;
+  }
+  std::vector<kube::Request> statusApplies() const {
+    std::vector<kube::Request> out;
+    for (const auto& r : requestsTo("PATCH", kVMPath)) {
+      if (toStatus(r)) out.push_back(r);
+    }
+    return out;
+  }
+  std::vector<kube::Request> objectPatches() const {
+    std::vector<kube::Request> out;
+    for (const auto& r : requestsTo("PATCH", kVMPath)) {
+      if (!toStatus(r)) out.push_back(r);
+    }
+    return out;
+  }
+
   // The VM is deleted and the watch DELETE delivered (cache, then handlers), as the informer does.
   void deleteVM(const std::string& name) {
     const json gone = api_.server(keyOf(name));
@@ -447,13 +471,15 @@ TEST_F(VMPlacementControllerTest, NewVMGetsAPlacedStatusThenTheFinalizer) {
 
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0].method, "PUT");
-  EXPECT_EQ(requests[0].path, std::string(kVMPath) + "web-frontend-01/status");
+  EXPECT_EQ(requests[0].method, "PATCH");
+  EXPECT_EQ(requests[0].path.substr(0, requests[0].path.find('?')), std::string(kVMPath) + "web-frontend-01/status");
+  EXPECT_EQ(requests[0].contentType, "application/apply-patch+yaml");
   const json written = json::parse(requests[0].body);
   EXPECT_EQ(written["status"]["phase"], "Placed");
 
   EXPECT_EQ(requests[1].method, "PATCH");
-  EXPECT_EQ(requests[1].path, std::string(kVMPath) + "web-frontend-01");
+  // Under the same field manager as the status: managedFields name one writer, the operator.
+  EXPECT_EQ(requests[1].path, std::string(kVMPath) + "web-frontend-01?fieldManager=" + kFieldManager);
   EXPECT_EQ(requests[1].contentType, "application/json-patch+json");
   json patch = json::parse(requests[1].body);
   ASSERT_TRUE(patch.is_array());
@@ -511,7 +537,7 @@ TEST_F(VMPlacementControllerTest, GoneVMIsForgottenWithoutRequests) {
 TEST_F(VMPlacementControllerTest, FinalizerConflictAfterPlacementRequeuesAndTheRetryOnlyAddsIt) {
   addRegions({region("r1", 10)});
   api_.put(vmObject("a", 3));
-  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(409, "Conflict"));
+  transport_->expectPath("PATCH", std::string(kVMPath) + "a", statusError(409, "Conflict"));
   start();
 
   auto result = reconcile("a");
@@ -529,6 +555,7 @@ TEST_F(VMPlacementControllerTest, FinalizerConflictAfterPlacementRequeuesAndTheR
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), before + 1);
   EXPECT_EQ(requests.back().method, "PATCH");
+  EXPECT_FALSE(toStatus(requests.back()));
   EXPECT_EQ(api_.statusWrites().size(), 1u);
   EXPECT_EQ(api_.server(keyOf("a"))["metadata"]["finalizers"], json::array({kPlacementFinalizer}));
   EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("a"), "r1"}}));
@@ -537,7 +564,7 @@ TEST_F(VMPlacementControllerTest, FinalizerConflictAfterPlacementRequeuesAndTheR
 TEST_F(VMPlacementControllerTest, FinalizerServerErrorAfterPlacementIsAFailureThatKeepsTheCapacity) {
   addRegions({region("r1", 10)});
   api_.put(vmObject("a", 3));
-  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
+  transport_->expectPath("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
   start();
 
   auto result = reconcile("a");
@@ -551,7 +578,7 @@ TEST_F(VMPlacementControllerTest, PlacedVMWithoutFinalizerGetsItBeforeAnythingEl
   json placed = withStatus(vmObject("a", 3), "Placed", "r1");
   placed["metadata"].erase("finalizers");  // e.g. placed before a restart, finalizer write failed
   api_.put(placed);
-  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
+  transport_->expectPath("PATCH", std::string(kVMPath) + "a", statusError(500, "InternalError"));
   start();
 
   auto result = reconcile("a");
@@ -559,6 +586,7 @@ TEST_F(VMPlacementControllerTest, PlacedVMWithoutFinalizerGetsItBeforeAnythingEl
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 1u);  // no status write before the finalizer is on
   EXPECT_EQ(requests[0].method, "PATCH");
+  EXPECT_FALSE(toStatus(requests[0]));
 }
 
 TEST_F(VMPlacementControllerTest, FinalizerAlreadySetAtCreateCostsNoExtraWrite) {
@@ -572,7 +600,8 @@ TEST_F(VMPlacementControllerTest, FinalizerAlreadySetAtCreateCostsNoExtraWrite) 
   EXPECT_TRUE(result.ok() && !result.requeueAfter);
   auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[0].method, "PATCH");
+  EXPECT_TRUE(toStatus(requests[0]));
 }
 
 TEST_F(VMPlacementControllerTest, UnschedulableVMHoldsNoCapacityAndGetsNoFinalizer) {
@@ -582,7 +611,7 @@ TEST_F(VMPlacementControllerTest, UnschedulableVMHoldsNoCapacityAndGetsNoFinaliz
 
   auto result = reconcile("huge");
   EXPECT_TRUE(result.ok() && !result.requeueAfter);
-  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);
+  EXPECT_EQ(objectPatches().size(), 0u);
   ASSERT_EQ(api_.statusWrites().size(), 1u);
   EXPECT_EQ(api_.statusWrites()[0].second["phase"], "Unschedulable");
 }
@@ -592,7 +621,7 @@ TEST_F(VMPlacementControllerTest, VMDeletedBeforeItsFinalizerReleasesItsCapacity
   api_.put(vmObject("a", 6));
   api_.put(vmObject("b", 6));
   // The finalizer patch finds the VM gone: it was deleted right after its status write.
-  transport_->expect("PATCH", std::string(kVMPath) + "a", statusError(404, "NotFound"));
+  transport_->expectPath("PATCH", std::string(kVMPath) + "a", statusError(404, "NotFound"));
   start();
 
   auto result = reconcile("a");
@@ -832,9 +861,9 @@ TEST_F(VMPlacementControllerTest, DeletionDeletesTheWorkloadReleasesCapacityAndR
   EXPECT_EQ(deletes[0].path, std::string(kWorkloadPath) + "gone-vm");
   EXPECT_EQ(controller_->ledger(), (std::map<std::string, std::string>{{keyOf("placed"), "r1"}}));
 
-  auto patches = requestsTo("PATCH", kVMPath);
+  auto patches = objectPatches();
   ASSERT_EQ(patches.size(), 1u);
-  EXPECT_EQ(patches[0].path, std::string(kVMPath) + "gone");
+  EXPECT_EQ(patches[0].path, std::string(kVMPath) + "gone?fieldManager=" + kFieldManager);
   json patch = json::parse(patches[0].body);
   ASSERT_EQ(patch.size(), 2u);
   EXPECT_EQ(patch[0]["op"], "test");
@@ -846,7 +875,7 @@ TEST_F(VMPlacementControllerTest, DeletionDeletesTheWorkloadReleasesCapacityAndR
     return std::find_if(all.begin(), all.end(), [&](const kube::Request& r) { return r.method == method; }) -
            all.begin();
   };
-  EXPECT_LT(position("DELETE"), position("PATCH"));
+  EXPECT_LT(position("DELETE"), position("PATCH"));  // no status write: the first PATCH is the finalizer's
   EXPECT_TRUE(api_.statusWrites().empty());
 
   EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending"),
@@ -882,14 +911,14 @@ TEST_F(VMPlacementControllerTest, DeletionRetriesWhenTheWorkloadDeleteFails) {
 
   auto result = reconcile("a");
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // the finalizer stays
+  EXPECT_EQ(objectPatches().size(), 0u);  // the finalizer stays
   EXPECT_EQ(controller_->ledger().count(keyOf("a")), 1u);
 
   // A workload already gone (404) is fine.
   transport_->expect("DELETE", kWorkloadPath, statusError(404, "NotFound"));
   result = reconcile("a");
   EXPECT_TRUE(result.ok());
-  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 1u);
+  EXPECT_EQ(objectPatches().size(), 1u);
   EXPECT_TRUE(controller_->ledger().empty());
 }
 
@@ -1078,7 +1107,7 @@ TEST_F(VMPlacementControllerTest, VictimStatusConflictRollsBackThePreemption) {
   api_.put(withStatus(vmObject("low20", 4, 20, true), "Placed", "r1", 5));
   api_.put(withStatus(vmObject("urgent", 4, 60), "Pending"));
   api_.put(withStatus(vmObject("bystander", 4, 5), "Pending"));  // too low to preempt anyone
-  transport_->expect("PUT", std::string(kVMPath) + "low10/status", statusError(409, "Conflict"));
+  transport_->expect("PATCH", std::string(kVMPath) + "low10/status", statusError(409, "Conflict"));
   start("r1");
   controller_->seedLedger();
   const std::vector<std::string> names = {"low10", "low20", "urgent", "bystander"};
@@ -1192,13 +1221,16 @@ TEST_F(TemplateTest, LocalRegionAppliesTheTemplateWithOwnerReferenceAndLabels) {
                                            {"name", "web-frontend-01"}}));
   EXPECT_EQ(conditionOf(writes[0], "WorkloadReady")["reason"], "Materializing");
   auto all = transport_->requests();
-  auto firstOf = [&](const std::string& method, const std::string& prefix) {
+  auto firstOf = [&](const std::string& method, const std::string& prefix, std::optional<bool> status = {}) {
     return std::find_if(all.begin(), all.end(),
-                        [&](const kube::Request& r) { return r.method == method && startsWith(r.path, prefix); }) -
+                        [&](const kube::Request& r) {
+                          return r.method == method && startsWith(r.path, prefix) &&
+                                 (!status || toStatus(r) == *status);
+                        }) -
            all.begin();
   };
-  EXPECT_LT(firstOf("PUT", kVMPath), firstOf("PATCH", kWorkloadPath));
-  EXPECT_LT(firstOf("PATCH", kVMPath), firstOf("PATCH", kWorkloadPath));  // the finalizer is on first
+  EXPECT_LT(firstOf("PATCH", kVMPath, true), firstOf("PATCH", kWorkloadPath));
+  EXPECT_LT(firstOf("PATCH", kVMPath, false), firstOf("PATCH", kWorkloadPath));  // the finalizer is on first
 
   // Reconciled again once the cache caught up: nothing to apply, nothing to write.
   api_.catchUp();
@@ -1323,7 +1355,7 @@ TEST_F(VMPlacementControllerTest, SpecThatBypassedTheCRDFailsNamingTheField) {
 
   ASSERT_TRUE(reconcile("bad").ok());
   events.processPending();
-  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // no finalizer for what we cannot place
+  EXPECT_EQ(objectPatches().size(), 0u);  // no finalizer for what we cannot place
   json status = api_.server(keyOf("bad"))["status"];
   EXPECT_EQ(status["phase"], "Failed");
   EXPECT_NE(status["message"].get<std::string>().find("spec.resources.cpu"), std::string::npos) << status["message"];
@@ -1375,7 +1407,7 @@ TEST_F(VMPlacementControllerTest, UnchangedStatusIsNotWritten) {
 TEST_F(VMPlacementControllerTest, ConflictOnStatusWriteRequeues) {
   addRegions({region("r1", 10)});
   api_.put(withStatus(vmObject("a", 1), "Pending"));
-  transport_->expect("PUT", std::string(kVMPath) + "a/status", statusError(409, "Conflict"));
+  transport_->expect("PATCH", std::string(kVMPath) + "a/status", statusError(409, "Conflict"));
   start();
 
   auto result = reconcile("a");
@@ -1394,7 +1426,7 @@ TEST_F(VMPlacementControllerTest, ConflictOnStatusWriteRequeues) {
 TEST_F(VMPlacementControllerTest, ServerErrorOnStatusWriteIsAFailure) {
   addRegions({region("r1", 10)});
   api_.put(withStatus(vmObject("a", 1), "Pending"));
-  transport_->expect("PUT", std::string(kVMPath) + "a/status", statusError(500, "InternalError"));
+  transport_->expect("PATCH", std::string(kVMPath) + "a/status", statusError(500, "InternalError"));
   start();
   EXPECT_FALSE(reconcile("a").ok());
 }
@@ -1707,7 +1739,7 @@ TEST_F(VMPlacementControllerTest, WorkloadReplacedBetweenCheckAndDeleteIsNotDele
 
   EXPECT_FALSE(reconcile("a").ok());  // retried: the next GET sees the replacement
   EXPECT_EQ(api_.workload(kDefaultConfigMap), replacement);
-  EXPECT_EQ(requestsTo("PATCH", kVMPath).size(), 0u);  // the finalizer stays until it is decided
+  EXPECT_EQ(objectPatches().size(), 0u);  // the finalizer stays until it is decided
   intercept_ = nullptr;
   ASSERT_TRUE(reconcile("a").ok());
   EXPECT_EQ(api_.workload(kDefaultConfigMap), replacement);
@@ -1805,7 +1837,9 @@ TEST_F(VMPlacementControllerTest, FinalizerAdd404AfterTheWatchDeleteDoesNotReAdd
   controller_->seedLedger();
   // a is deleted while its finalizer is being added; the watch DELETE is handled first.
   intercept_ = [this](const kube::Request& request) -> std::optional<kube::Response> {
-    if (request.method != "PATCH" || request.path != std::string(kVMPath) + "a") return std::nullopt;
+    if (request.method != "PATCH" || request.path != std::string(kVMPath) + "a?fieldManager=" + kFieldManager) {
+      return std::nullopt;
+    }
     deleteVM("a");
     return statusError(404, "NotFound");
   };
@@ -1860,7 +1894,7 @@ class WorkloadRaceTest : public TemplateTest {
 };
 
 TEST_F(WorkloadRaceTest, FailedStatusWriteLeavesNoWorkloadWhenTheRetryPicksAnotherRegion) {
-  transport_->expect("PUT", std::string(kVMPath) + "web-frontend-01/status", statusError(500, "InternalError"));
+  transport_->expect("PATCH", std::string(kVMPath) + "web-frontend-01/status", statusError(500, "InternalError"));
   start("eu-west-1");
 
   EXPECT_FALSE(reconcile("web-frontend-01").ok());
@@ -1881,7 +1915,8 @@ TEST_F(WorkloadRaceTest, WorkloadRecordedBeforeItIsAppliedIsCleanedUpWhenTheVMMo
   // write that records its uid fails.
   int statusWrites = 0;
   intercept_ = [&](const kube::Request& request) -> std::optional<kube::Response> {
-    if (request.method == "PUT" && request.path == std::string(kVMPath) + "web-frontend-01/status" &&
+    if (request.method == "PATCH" && toStatus(request) &&
+        startsWith(request.path, std::string(kVMPath) + "web-frontend-01/") &&
         ++statusWrites == 2) {
       return statusError(500, "InternalError");
     }

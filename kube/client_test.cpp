@@ -129,5 +129,19 @@ TEST(ClientApplyStatus, StalePreconditionIsAConflict) {
   EXPECT_TRUE(applied.error().isConflict());
 }
 
+// The scripted transport itself: expectPath matches an object's path (query aside) and not its
+// subresources, where expect matches every path under the prefix.
+TEST(FakeTransportTest, ExpectPathMatchesTheWholePathOnly) {
+  FakeTransport transport;
+  transport.setFallback([](const Request&) { return Response{200, "fallback"}; });
+  transport.expectPath("PATCH", "/api/v1/namespaces/ns/configmaps/a", Response{409, "path"});
+  transport.expect("PATCH", "/api/v1/namespaces/ns/configmaps/a", Response{500, "prefix"});
+  auto send = [&](const std::string& path) { return transport.send(Request{"PATCH", path, "", "", {}}); };
+  EXPECT_EQ(send("/api/v1/namespaces/ns/configmaps/a/status?force=true").body, "prefix");
+  EXPECT_EQ(send("/api/v1/namespaces/ns/configmaps/ab").body, "fallback");
+  EXPECT_EQ(send("/api/v1/namespaces/ns/configmaps/a?fieldManager=x").body, "path");
+  EXPECT_EQ(transport.pendingExpectations(), 0u);
+}
+
 }  // namespace
 }  // namespace dwcp::kube

@@ -54,6 +54,11 @@ void FakeTransport::expect(std::string method, std::string pathPrefix, Response 
   expectations_.push_back({std::move(method), std::move(pathPrefix), std::move(response), false, {}});
 }
 
+void FakeTransport::expectPath(std::string method, std::string path, Response response) {
+  std::lock_guard lock(mu_);
+  expectations_.push_back({std::move(method), std::move(path), std::move(response), false, {}, true});
+}
+
 void FakeTransport::expectStream(std::string pathPrefix, std::vector<StreamStep> steps, int status,
                                  std::string body) {
   std::lock_guard lock(mu_);
@@ -68,7 +73,9 @@ void FakeTransport::setFallback(Handler handler) {
 
 std::optional<FakeTransport::Expectation> FakeTransport::take(const Request& request) {
   for (auto it = expectations_.begin(); it != expectations_.end(); ++it) {
-    if (it->method == request.method && startsWith(request.path, it->pathPrefix)) {
+    const bool matches = it->exact ? request.path.substr(0, request.path.find('?')) == it->pathPrefix
+                                   : startsWith(request.path, it->pathPrefix);
+    if (it->method == request.method && matches) {
       Expectation e = std::move(*it);
       expectations_.erase(it);
       return e;

@@ -33,6 +33,9 @@ class FakeTransport final : public Transport {
   // Queues one response for the next request whose method matches and whose path starts with
   // `pathPrefix`. Matching picks the first queued entry that fits.
   void expect(std::string method, std::string pathPrefix, Response response);
+  // The same for the next request whose path, without its query, is exactly `path` (an object's
+  // own path and not its /status).
+  void expectPath(std::string method, std::string path, Response response);
   // Queues a streaming response: status 200 with these steps, or a non-2xx status with a body.
   void expectStream(std::string pathPrefix, std::vector<StreamStep> steps, int status = 200,
                     std::string body = "");
@@ -58,6 +61,7 @@ class FakeTransport final : public Transport {
     Response response;
     bool stream = false;
     std::vector<StreamStep> steps;
+    bool exact = false;  // pathPrefix is the whole path, query aside
   };
   std::optional<Expectation> take(const Request& request);
 

@@ -50,9 +50,9 @@ bool isValidFinalizerName(std::string_view name) {
 // The server rejects a failed `test` op with 422 (some versions 409): both mean the object
 // changed since it was read.
 Result<json> sendPatch(Client& client, const ResourceType& type, const json& object,
-                       const json& patch, const std::string& what) {
+                       const json& patch, const std::string& what, const std::string& fieldManager) {
   std::string ns = type.namespaced ? stringAt(object, "/metadata/namespace") : "";
-  auto result = client.patch(type, ns, stringAt(object, "/metadata/name"), PatchType::kJson, patch);
+  auto result = client.patch(type, ns, stringAt(object, "/metadata/name"), PatchType::kJson, patch, "", fieldManager);
   if (result.ok()) return result;
   Error error = result.error();
   if (error.code == 409 || error.code == 422) {
@@ -108,7 +108,7 @@ json removeFinalizerPatch(const json& object, const std::string& name) {
 }
 
 Result<json> addFinalizer(Client& client, const ResourceType& type, const json& object,
-                          const std::string& name) {
+                          const std::string& name, const std::string& fieldManager) {
   if (auto status = validateName(name); !status.ok()) return status.error();
   if (hasFinalizer(object, name)) return object;
   if (!stringAt(object, "/metadata/deletionTimestamp").empty()) {
@@ -116,14 +116,14 @@ Result<json> addFinalizer(Client& client, const ResourceType& type, const json& 
                  type.kind + " " + keyOf(object) + " is being deleted; finalizer \"" + name +
                      "\" cannot be added"};
   }
-  return sendPatch(client, type, object, addFinalizerPatch(object, name), "add finalizer " + name);
+  return sendPatch(client, type, object, addFinalizerPatch(object, name), "add finalizer " + name, fieldManager);
 }
 
 Result<json> removeFinalizer(Client& client, const ResourceType& type, const json& object,
-                             const std::string& name) {
+                             const std::string& name, const std::string& fieldManager) {
   if (!hasFinalizer(object, name)) return object;
-  return sendPatch(client, type, object, removeFinalizerPatch(object, name),
-                   "remove finalizer " + name);
+  return sendPatch(client, type, object, removeFinalizerPatch(object, name), "remove finalizer " + name,
+                   fieldManager);
 }
 
 }  // namespace dwcp::kube

@@ -18,12 +18,13 @@ bool hasFinalizer(const json& object, std::string_view name);
 // Appends `name` to metadata.finalizers of `object` (as last read). Returns the updated object,
 // or `object` itself with no request when the finalizer is already there. A deleting object
 // (deletionTimestamp set) cannot take new finalizers: Error reason "Invalid".
+// `fieldManager` (optional) names the writer in managedFields, as the controller's other writes do.
 Result<json> addFinalizer(Client& client, const ResourceType& type, const json& object,
-                          const std::string& name);
+                          const std::string& name, const std::string& fieldManager = "");
 // Removes `name`, keeping every other finalizer. Returns the updated object, or `object` itself
 // with no request when the finalizer is absent. A 404 is returned as is (the object is gone).
 Result<json> removeFinalizer(Client& client, const ResourceType& type, const json& object,
-                             const std::string& name);
+                             const std::string& name, const std::string& fieldManager = "");
 
 // The JSON Patches the two calls send (exposed for tests and dry runs).
 json addFinalizerPatch(const json& object, const std::string& name);
