@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "kube/conditions.h"
+#include "base/strings.h"
 #include "kube/time_format.h"
 
 namespace dwcp::kube {
@@ -94,7 +94,7 @@ bool EventRecorder::record(const json& object, EventType type, std::string_view 
     ++stats_.invalid;
     return false;
   };
-  if (!isCamelCase(reason) || reason.size() > kMaxShortFieldBytes) {
+  if (!base::isCamelCase(reason) || reason.size() > kMaxShortFieldBytes) {
     return reject("reason must be CamelCase and at most 128 bytes");
   }
   if (action.empty() || action.size() > kMaxShortFieldBytes) {

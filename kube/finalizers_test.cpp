@@ -155,5 +155,20 @@ TEST_F(FinalizerTest, ClusterScopedPathHasNoNamespace) {
   EXPECT_EQ(transport->requests()[0].path, "/apis/dwcp.io/v1alpha1/regions/us-east-1");
 }
 
+TEST_F(FinalizerTest, FieldManagerNamesTheWriterOfBothPatches) {
+  json region = {{"kind", "Region"},
+                 {"metadata", {{"name", "us-east-1"}, {"resourceVersion", "7"}, {"finalizers", json::array()}}}};
+  json added = region;
+  added["metadata"]["finalizers"] = json::array({kName});
+  transport->expect("PATCH", "/apis/dwcp.io/v1alpha1/regions/us-east-1", {200, added.dump()});
+  transport->expect("PATCH", "/apis/dwcp.io/v1alpha1/regions/us-east-1", {200, region.dump()});
+  ASSERT_TRUE(addFinalizer(client, kRegions, region, kName, "dwcp-operator").ok());
+  ASSERT_TRUE(removeFinalizer(client, kRegions, added, kName, "dwcp-operator").ok());
+  ASSERT_EQ(transport->requests().size(), 2u);
+  for (const auto& request : transport->requests()) {
+    EXPECT_EQ(request.path, "/apis/dwcp.io/v1alpha1/regions/us-east-1?fieldManager=dwcp-operator");
+  }
+}
+
 }  // namespace
 }  // namespace dwcp::kube
