@@ -27,6 +27,13 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
+std::string truncateUtf8(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return std::string(text);
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
 bool isCamelCase(std::string_view text) {
   if (text.empty() || text.size() > 1024) return false;
   if (text.front() < 'A' || text.front() > 'Z') return false;

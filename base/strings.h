@@ -38,6 +38,10 @@ std::optional<double> parseDouble(std::string_view text);
 // letter, then ASCII letters and digits ("RegionFailedOver").
 bool isCamelCase(std::string_view text);
 
+// At most `limit` bytes of `text`, cut before a UTF-8 continuation byte so no character is split
+// (an API server rejects a message that is not UTF-8, and nlohmann::json::dump throws on one).
+std::string truncateUtf8(std::string_view text, size_t limit);
+
 struct HostPort {
   std::string host;  // without brackets for IPv6
   uint16_t port = 0;

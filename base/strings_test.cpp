@@ -57,6 +57,16 @@ TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
   }
 }
 
+TEST(Strings, TruncateUtf8NeverSplitsACharacter) {
+  EXPECT_EQ(truncateUtf8("abc", 3), "abc");
+  EXPECT_EQ(truncateUtf8("abcd", 3), "abc");
+  EXPECT_EQ(truncateUtf8("", 0), "");
+  const std::string euro = "a\xE2\x82\xAC";  // 'a' then a 3-byte character
+  EXPECT_EQ(truncateUtf8(euro, 4), euro);
+  for (size_t limit : {1u, 2u, 3u}) EXPECT_EQ(truncateUtf8(euro, limit), "a") << limit;
+  EXPECT_EQ(truncateUtf8("\xE2\x82\xAC", 2), "");
+}
+
 TEST(Strings, IsCamelCaseIsStrict) {
   EXPECT_TRUE(isCamelCase("A"));
   EXPECT_TRUE(isCamelCase("RegionFailedOver2"));

@@ -9,40 +9,18 @@
 #include "api/groupversion.h"
 #include "api/region.h"
 #include "api/vmplacement.h"
+#include "kube/json_fields.h"
 
 namespace dwcp::controllers {
 
 using json = nlohmann::json;
 
+using kube::member;
+using kube::memberInt;
+using kube::memberString;
+using kube::stringAt;
+
 namespace {
-
-std::string stringAt(const json& object, const json::json_pointer& pointer) {
-  if (!object.contains(pointer)) return {};
-  const json& v = object.at(pointer);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-// object[key] as a string, or "" when absent or not a string; no copy, no JSON-pointer parsing
-// (the allocation scan runs it over every cached VMPlacement).
-std::string_view memberString(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return {};
-  return it->get_ref<const std::string&>();
-}
-
-int64_t memberInt(const json& object, const char* key) {
-  if (!object.is_object()) return 0;
-  auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-
-const json& member(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
 
 double ratio(int64_t used, int64_t total) {
   return total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0;

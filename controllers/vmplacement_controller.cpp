@@ -8,9 +8,11 @@
 
 #include "api/groupversion.h"
 #include "api/region.h"
+#include "base/strings.h"
 #include "controllers/placement_mapping.h"
 #include "engines/placement/explain.h"
 #include "kube/finalizers.h"
+#include "kube/json_fields.h"
 #include "kube/time_format.h"
 
 namespace dwcp::controllers {
@@ -18,19 +20,10 @@ namespace dwcp::controllers {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+using kube::intAt;
+using kube::stringAt;
+
 namespace {
-
-std::string stringAt(const json& object, const json::json_pointer& pointer) {
-  if (!object.contains(pointer)) return {};
-  const json& v = object.at(pointer);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-int64_t intAt(const json& object, const json::json_pointer& pointer) {
-  if (!object.contains(pointer)) return 0;
-  const json& v = object.at(pointer);
-  return v.is_number_integer() ? v.get<int64_t>() : 0;
-}
 
 using api::ConditionStatus;
 using api::PlacementPhase;
@@ -107,11 +100,7 @@ const StatusOwnership& vmPlacementStatusOwnership() {
 void StatusDraft::condition(const char* type, ConditionStatus value, const char* reason, std::string message,
                             int64_t generation, api::Time now) {
   constexpr size_t kMaxMessage = 32768;
-  if (message.size() > kMaxMessage) {
-    size_t cut = kMaxMessage;
-    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
-    message.resize(cut);
-  }
+  if (message.size() > kMaxMessage) message = base::truncateUtf8(message, kMaxMessage);
   auto set = api::setCondition(status.conditions, {type, value, reason, std::move(message), {}, generation}, now);
   if (!set.ok() && error.empty()) error = set.error().message;
 }

@@ -458,6 +458,30 @@ class VMPlacementControllerTest : public ::testing::Test {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The status draft: conditions through the typed helper, whose refusals are kept, not dropped.
+
+TEST(StatusDraftTest, LongMessagesAreCutAtACharacterBoundary) {
+  StatusDraft draft;
+  const api::Time now = std::chrono::sys_days{std::chrono::January / 1 / 2026};
+  std::string message(32767, 'a');
+  message += "\xE2\x82\xAC and more";  // a 3-byte character across the 32768-byte limit
+  draft.condition("Placed", api::ConditionStatus::kFalse, "Unschedulable", message, 2, now);
+  EXPECT_EQ(draft.error, "");
+  ASSERT_EQ(draft.status.conditions.size(), 1u);
+  EXPECT_EQ(draft.status.conditions[0].message, std::string(32767, 'a'));
+  EXPECT_EQ(draft.status.conditions[0].observedGeneration, 2);
+  EXPECT_NO_THROW((void)nlohmann::json(draft.status).dump());
+}
+
+TEST(StatusDraftTest, ARefusedConditionIsKeptAsTheFirstError) {
+  StatusDraft draft;
+  const api::Time now = std::chrono::sys_days{std::chrono::January / 1 / 2026};
+  draft.condition("Placed", api::ConditionStatus::kTrue, "not camel case", "m", 1, now);
+  draft.condition("Placed", api::ConditionStatus::kTrue, "Placed", "m", -1, now);
+  EXPECT_NE(draft.error.find("reason"), std::string::npos) << draft.error;
+  EXPECT_TRUE(draft.status.conditions.empty());
+}
+
 // A new VM: status first (one round trip to Placed), then the finalizer.
 
 TEST_F(VMPlacementControllerTest, NewVMGetsAPlacedStatusThenTheFinalizer) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/strings.h"
+#include "kube/json_fields.h"
 #include "kube/time_format.h"
 
 namespace dwcp::kube {
@@ -16,18 +17,6 @@ constexpr size_t kMaxNoteBytes = 1024;
 constexpr size_t kMaxShortFieldBytes = 128;
 constexpr size_t kMaxNamePrefix = 200;  // leaves room for the suffix within 253
 
-std::string stringAt(const json& object, const char* pointer) {
-  return object.value(json::json_pointer(pointer), std::string());
-}
-
-// Cuts to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string truncateUtf8(std::string_view text, size_t limit) {
-  if (text.size() <= limit) return std::string(text);
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end));
-}
-
 json objectReference(const json& object) {
   json ref = json::object();
   const std::pair<const char*, const char*> fields[] = {
@@ -35,7 +24,7 @@ json objectReference(const json& object) {
       {"namespace", "/metadata/namespace"},   {"name", "/metadata/name"},
       {"uid", "/metadata/uid"},               {"resourceVersion", "/metadata/resourceVersion"}};
   for (const auto& [field, pointer] : fields) {
-    std::string value = stringAt(object, pointer);
+    std::string value = stringAt(object, json::json_pointer(pointer));
     if (!value.empty()) ref[field] = std::move(value);
   }
   return ref;
@@ -85,9 +74,9 @@ void EventRecorder::dropQueuedLocked(const char* why) {
 
 bool EventRecorder::record(const json& object, EventType type, std::string_view reason,
                            std::string_view action, std::string_view note) {
-  std::string kind = stringAt(object, "/kind");
-  std::string name = stringAt(object, "/metadata/name");
-  std::string objectNs = stringAt(object, "/metadata/namespace");
+  std::string kind = stringAt(object, "/kind"_json_pointer);
+  std::string name = stringAt(object, "/metadata/name"_json_pointer);
+  std::string objectNs = stringAt(object, "/metadata/namespace"_json_pointer);
   auto reject = [&](const char* why) {
     spdlog::error("event {} about {} {}/{} not recorded: {}", reason, kind, objectNs, name, why);
     std::lock_guard lock(mu_);
@@ -108,8 +97,8 @@ bool EventRecorder::record(const json& object, EventType type, std::string_view 
   item.type = type == EventType::kWarning ? "Warning" : "Normal";
   item.reason = std::string(reason);
   item.action = std::string(action);
-  item.note = truncateUtf8(note, kMaxNoteBytes);
-  std::string uid = stringAt(object, "/metadata/uid");
+  item.note = base::truncateUtf8(note, kMaxNoteBytes);
+  std::string uid = stringAt(object, "/metadata/uid"_json_pointer);
   item.objectKey = uid.empty() ? kind + "/" + objectNs + "/" + name : uid;
   // The separator cannot occur in a uid, reason or type, so keys cannot collide.
   item.seriesKey = item.objectKey + '\n' + item.reason + '\n' + item.type + '\n' + item.note;

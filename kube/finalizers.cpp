@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kube/json_fields.h"
+
 namespace dwcp::kube {
 
 namespace {
@@ -14,13 +16,9 @@ const json& finalizersOf(const json& object) {
   return finalizers == metadata->end() ? kNone : *finalizers;
 }
 
-std::string stringAt(const json& object, const char* pointer) {
-  return object.value(json::json_pointer(pointer), std::string());
-}
-
 std::string keyOf(const json& object) {
-  std::string ns = stringAt(object, "/metadata/namespace");
-  std::string name = stringAt(object, "/metadata/name");
+  std::string ns = stringAt(object, "/metadata/namespace"_json_pointer);
+  std::string name = stringAt(object, "/metadata/name"_json_pointer);
   return ns.empty() ? name : ns + "/" + name;
 }
 
@@ -51,8 +49,8 @@ bool isValidFinalizerName(std::string_view name) {
 // changed since it was read.
 Result<json> sendPatch(Client& client, const ResourceType& type, const json& object,
                        const json& patch, const std::string& what, const std::string& fieldManager) {
-  std::string ns = type.namespaced ? stringAt(object, "/metadata/namespace") : "";
-  auto result = client.patch(type, ns, stringAt(object, "/metadata/name"), PatchType::kJson, patch, "", fieldManager);
+  std::string ns = type.namespaced ? stringAt(object, "/metadata/namespace"_json_pointer) : "";
+  auto result = client.patch(type, ns, stringAt(object, "/metadata/name"_json_pointer), PatchType::kJson, patch, "", fieldManager);
   if (result.ok()) return result;
   Error error = result.error();
   if (error.code == 409 || error.code == 422) {
@@ -91,7 +89,7 @@ json addFinalizerPatch(const json& object, const std::string& name) {
   // No list yet: "add" would replace a list created concurrently, so guard on resourceVersion.
   return json::array({{{"op", "test"},
                        {"path", "/metadata/resourceVersion"},
-                       {"value", stringAt(object, "/metadata/resourceVersion")}},
+                       {"value", stringAt(object, "/metadata/resourceVersion"_json_pointer)}},
                       {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {name}}}});
 }
 
@@ -111,7 +109,7 @@ Result<json> addFinalizer(Client& client, const ResourceType& type, const json& 
                           const std::string& name, const std::string& fieldManager) {
   if (auto status = validateName(name); !status.ok()) return status.error();
   if (hasFinalizer(object, name)) return object;
-  if (!stringAt(object, "/metadata/deletionTimestamp").empty()) {
+  if (!stringAt(object, "/metadata/deletionTimestamp"_json_pointer).empty()) {
     return Error{422, "Invalid",
                  type.kind + " " + keyOf(object) + " is being deleted; finalizer \"" + name +
                      "\" cannot be added"};

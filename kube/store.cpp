@@ -2,24 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kube/json_fields.h"
+
 namespace dwcp::kube {
 
 using json = nlohmann::json;
 
 namespace {
 
-std::string stringAt(const json& object, const char* field) {
-  auto metadata = object.find("metadata");
-  if (metadata == object.end() || !metadata->is_object()) return {};
-  auto value = metadata->find(field);
-  if (value == metadata->end() || !value->is_string()) return {};
-  return value->get<std::string>();
-}
-
 // Same object version: equal resourceVersions when both carry one, otherwise equal content.
 bool sameVersion(const json& a, const json& b) {
-  const std::string rvA = stringAt(a, "resourceVersion");
-  const std::string rvB = stringAt(b, "resourceVersion");
+  const std::string_view rvA = memberString(member(a, "metadata"), "resourceVersion");
+  const std::string_view rvB = memberString(member(b, "metadata"), "resourceVersion");
   if (!rvA.empty() && !rvB.empty()) return rvA == rvB;
   return a == b;
 }
@@ -28,10 +22,11 @@ bool sameVersion(const json& a, const json& b) {
 
 std::string objectKey(const json& object) {
   if (!object.is_object()) return {};
-  const std::string name = stringAt(object, "name");
+  const json& metadata = member(object, "metadata");
+  const std::string_view name = memberString(metadata, "name");
   if (name.empty()) return {};
-  const std::string ns = stringAt(object, "namespace");
-  return ns.empty() ? name : ns + "/" + name;
+  const std::string_view ns = memberString(metadata, "namespace");
+  return ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
 }
 
 ObjectPtr Store::get(const std::string& key) const {
