@@ -226,6 +226,24 @@ TEST_F(EventTest, InvalidEventsAreRejectedWithoutWriting) {
   EXPECT_TRUE(transport->requests().empty());
 }
 
+// An object written around its schema (fields of the wrong type) is an invalid event, not an
+// exception out of record().
+TEST_F(EventTest, MistypedObjectFieldsAreRejectedWithoutThrowing) {
+  EventRecorder recorder(client, clock, config);
+  json numberName = vm();
+  numberName["metadata"]["name"] = 7;
+  json objectKind = vm();
+  objectKind["kind"] = json::object();
+  json arrayUid = vm();
+  arrayUid["metadata"]["uid"] = json::array();
+  bool recorded = true;
+  EXPECT_NO_THROW(recorded = recorder.record(numberName, EventType::kNormal, "Fine", "Act", ""));
+  EXPECT_FALSE(recorded);
+  EXPECT_NO_THROW((void)recorder.record(objectKind, EventType::kNormal, "Fine", "Act", ""));
+  EXPECT_NO_THROW((void)recorder.record(arrayUid, EventType::kNormal, "Fine", "Act", ""));
+  EXPECT_NO_THROW((void)recorder.processPending());
+}
+
 TEST_F(EventTest, NoteIsCutToOneKibibyteOnACharacterBoundary) {
   EventRecorder recorder(client, clock, config);
   std::string note = std::string(1023, 'a') + "\xC3\xA9" + std::string(100, 'b');  // é at 1023
