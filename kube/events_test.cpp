@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -273,6 +274,9 @@ TEST_F(EventTest, BackgroundThreadWritesAndStopDrains) {
 // request timeout per queued event.
 TEST_F(EventTest, StopWritesOnlyForTheGracePeriodThenDropsWithACount) {
   config.stopGracePeriod = 5s;
+  // A refused record() must mean stopping, never a full queue, however late stop() begins (it
+  // filled the default 1000 on a loaded machine, and the server was answered before stop()).
+  config.queueCapacity = 1u << 30;
   std::mutex mu;
   std::condition_variable cv;
   bool firstEntered = false;
@@ -298,11 +302,14 @@ TEST_F(EventTest, StopWritesOnlyForTheGracePeriodThenDropsWithACount) {
     ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return firstEntered; }));
   }
   auto stopped = std::async(std::launch::async, [&] { recorder.stop(); });
-  // Once record() is refused, stop() has begun; only then does the server answer.
+  // Once record() is refused, stop() has begun (the queue cannot fill: see queueCapacity); only
+  // then does the server answer.
   size_t refused = 0;
-  for (int i = 0; i < 100000 && refused == 0; ++i) {
+  const auto giveUp = std::chrono::steady_clock::now() + 20s;
+  while (refused == 0 && std::chrono::steady_clock::now() < giveUp) {
     if (recorder.record(vm("late", "uid-late"), EventType::kNormal, "Late", "Act", "")) {
       ++queued;
+      std::this_thread::sleep_for(100us);
     } else {
       ++refused;
     }
