@@ -3,13 +3,12 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "api/groupversion.h"
 #include "controllers/health_signals.h"
-#include "controllers/region_controller.h"
-#include "controllers/vmplacement_controller.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/discovery.h"
@@ -18,6 +17,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/leader_election.h"
+#include "operator/controller_setup.h"
 #include "operator/health_server.h"
 #include "operator/metrics.h"
 #include "operator/routing_api.h"
@@ -39,11 +39,8 @@ struct Manager::State {
   std::unique_ptr<kube::Informer> regions;
   std::unique_ptr<kube::Informer> vmPlacements;
   std::unique_ptr<kube::EventRecorder> events;
-  std::unique_ptr<controllers::RegionController> regionController;
-  std::unique_ptr<kube::Controller> regionRunner;
   std::unique_ptr<kube::Discovery> discovery;
-  std::unique_ptr<controllers::VMPlacementController> vmController;
-  std::unique_ptr<kube::Controller> vmRunner;
+  std::vector<ManagedController> controllers;  // in start order
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<kube::LeaderElector*> guardElector{nullptr};  // set once the elector exists
   std::unique_ptr<HealthServer> health;
@@ -71,10 +68,12 @@ struct Manager::State {
         lost = true;  // nothing useful can happen: exit and let the restart policy retry
         cv.notify_all();
       };
-      if (auto s = regionRunner->run(); !s.ok()) return fail("region controller did not start: " + s.error().message);
-      // The placement ledger is loaded from the synced cache before the first placement.
-      vmController->seedLedger();
-      if (auto s = vmRunner->run(); !s.ok()) return fail("vmplacement controller did not start: " + s.error().message);
+      for (auto& controller : controllers) {
+        if (controller.prepare) controller.prepare();
+        if (auto s = controller.runner->run(); !s.ok()) {
+          return fail(controller.name + " controller did not start: " + s.error().message);
+        }
+      }
     });
   }
 
@@ -127,78 +126,10 @@ kube::Status Manager::start() {
   eventConfig.reportingInstance = "dwcp-operator-" + s.options.region;
   s.events = std::make_unique<kube::EventRecorder>(*s.client, s.clock, eventConfig);
 
-  controllers::RegionControllerDeps deps;
-  deps.regions = &s.regions->store();
-  deps.vmPlacements = &s.vmPlacements->store();
-  deps.client = s.client.get();
-  deps.events = s.events.get();
-  deps.clock = &s.clock;
-  deps.signals = &s.signals;
-  deps.localRegion = s.options.region;
-  deps.failoverThreshold = s.config.failover.failoverThreshold;
-  deps.reportHealth = [&s](const std::string& region, double score) { s.metrics.setRegionHealth(region, score); };
-  s.regionController = std::make_unique<controllers::RegionController>(std::move(deps));
-
-  kube::ControllerOptions runnerOptions;
-  runnerOptions.name = controllers::kRegionControllerName;
-  runnerOptions.workers = s.config.runtime.regionWorkers;
-  runnerOptions.hasSynced = {[&s] { return s.regions->hasSynced(); }, [&s] { return s.vmPlacements->hasSynced(); }};
-  runnerOptions.queue.name = controllers::kRegionControllerName;
-  runnerOptions.queue.metrics = s.metrics.queueHooks(controllers::kRegionControllerName);
-  auto hooks = s.metrics.controllerHooks(controllers::kRegionControllerName);
-  runnerOptions.metrics.reconciled = [&s, hooks](std::string_view result, double seconds) {
-    s.signals.recordReconcile(result != kube::kReconcileError);
-    hooks.reconciled(result, seconds);
-  };
-  s.regionRunner = std::make_unique<kube::Controller>(
-      runnerOptions, [&s](const std::string& key, const std::string& reason) {
-        return s.regionController->reconcile(key, reason);
-      });
-  auto enqueue = [&s](const std::string& key, const std::string& reason) { s.regionRunner->enqueue(key, reason); };
-  s.regions->addHandler(s.regionController->regionHandler(enqueue));
-  // VMPlacement churn folds into one Region status write per region per interval: the delayed
-  // add keeps the earliest due time, so a steady stream of changes cannot postpone the write.
-  const auto statusInterval = s.config.runtime.regionStatusInterval;
-  auto enqueueAllocation = [&s, statusInterval](const std::string& key, const std::string& reason) {
-    if (statusInterval.count() == 0) return s.regionRunner->enqueue(key, reason);
-    s.regionRunner->queue().addAfter(key, statusInterval, reason);
-  };
-  s.vmPlacements->addHandler(s.regionController->vmPlacementHandler(enqueueAllocation));
-
   s.discovery = std::make_unique<kube::Discovery>(*s.client, s.clock);
-  controllers::VMPlacementControllerDeps vmDeps;
-  vmDeps.regions = &s.regions->store();
-  vmDeps.vmPlacements = &s.vmPlacements->store();
-  vmDeps.client = s.client.get();
-  vmDeps.discovery = s.discovery.get();
-  vmDeps.events = s.events.get();
-  vmDeps.clock = &s.clock;
-  vmDeps.localRegion = s.options.region;
-  if (const auto& kinds = s.config.placement.workloadKinds) {
-    vmDeps.workloadKinds.clear();
-    for (const auto& k : *kinds) vmDeps.workloadKinds.push_back({k.apiVersion, k.kind});
-  }
-  const auto& w = s.config.placement.weights;
-  vmDeps.engine.hybridWeights = {w.latency, w.cost, w.capacity, w.health, w.priority, w.spread};
-  vmDeps.engine.enablePreemption = s.config.placement.enablePreemption;
-  vmDeps.observeDecision = [&s](double seconds, const std::string& result) { s.metrics.observePlacement(seconds, result); };
-  s.vmController = std::make_unique<controllers::VMPlacementController>(std::move(vmDeps));
-  kube::ControllerOptions vmOptions;
-  vmOptions.name = controllers::kVMPlacementControllerName;
-  vmOptions.workers = s.config.runtime.vmPlacementWorkers;
-  vmOptions.hasSynced = runnerOptions.hasSynced;
-  vmOptions.queue.name = controllers::kVMPlacementControllerName;
-  vmOptions.queue.metrics = s.metrics.queueHooks(controllers::kVMPlacementControllerName);
-  auto vmHooks = s.metrics.controllerHooks(controllers::kVMPlacementControllerName);
-  vmOptions.metrics.reconciled = [&s, vmHooks](std::string_view result, double seconds) {
-    s.signals.recordReconcile(result != kube::kReconcileError);
-    vmHooks.reconciled(result, seconds);
-  };
-  s.vmRunner = std::make_unique<kube::Controller>(
-      vmOptions, [&s](const std::string& key, const std::string& reason) { return s.vmController->reconcile(key, reason); });
-  auto enqueueVM = [&s](const std::string& key, const std::string& reason) { s.vmRunner->enqueue(key, reason); };
-  s.vmPlacements->addHandler(s.vmController->vmPlacementHandler(enqueueVM));
-  s.regions->addHandler(s.vmController->regionHandler(enqueueVM));
+  ControllerContext context{s.client.get(), s.regions.get(), s.vmPlacements.get(), s.events.get(), s.discovery.get(),
+                            &s.clock,       s.options.region, &s.config,          &s.metrics,    &s.signals};
+  s.controllers = setupControllers(context);
 
   std::vector<CounterSource> sources;
   for (kube::Informer* informer : {s.regions.get(), s.vmPlacements.get()}) {
@@ -301,8 +232,7 @@ void Manager::shutdown() {
     s.cv.notify_all();
   }
   // Stop taking work and let in-flight reconciles finish, then hand the lease over.
-  if (s.vmRunner) s.vmRunner->stop();
-  if (s.regionRunner) s.regionRunner->stop();
+  for (auto it = s.controllers.rbegin(); it != s.controllers.rend(); ++it) it->runner->stop();
   if (s.controllersThread.joinable()) s.controllersThread.join();
   if (s.elector) s.elector->stop();
   // Routing requests in progress finish before the cache that feeds the table stops.
