@@ -181,9 +181,19 @@ kube::EventHandler RegionController::vmPlacementHandler(Enqueue enqueue) const {
   return h;
 }
 
+kube::IndexFunc vmPlacementsByRegion() {
+  return [](const json& vm) -> std::vector<std::string> {
+    std::string_view region = memberString(member(vm, "status"), "region");
+    if (region.empty()) return {};
+    return {std::string(region)};
+  };
+}
+
 RegionInputs RegionController::sumAllocated(const std::string& region, RegionInputs in) const {
   if (!deps_.vmPlacements) return in;
-  for (const auto& vm : deps_.vmPlacements->list()) {
+  const bool indexed = deps_.vmPlacements->hasIndex(kVMPlacementsByRegion);
+  for (const auto& vm : indexed ? deps_.vmPlacements->byIndex(kVMPlacementsByRegion, region)
+                                : deps_.vmPlacements->list()) {
     const json& status = member(*vm, "status");
     if (memberString(status, "region") != region) continue;
     const auto phase = api::parsePlacementPhase(memberString(status, "phase"));

@@ -409,6 +409,7 @@ class RegionControllerTest : public ::testing::Test {
  protected:
   RegionControllerTest() : transport_(std::make_shared<kube::FakeTransport>()), client_(transport_) {
     deps_.regions = &regions_;
+    vms_.addIndex(kVMPlacementsByRegion, vmPlacementsByRegion());  // as the operator's setup does
     deps_.vmPlacements = &vms_;
     deps_.client = &client_;
     deps_.clock = &clock_;
@@ -647,6 +648,31 @@ TEST_F(RegionControllerTest, SumAllocatedAddsToTheGivenInputs) {
   RegionInputs none = controller.sumAllocated("ap-south-1", RegionInputs{});
   EXPECT_EQ(none.allocatedCpu, 0);
   EXPECT_EQ(none.allocatedVMs, 0);
+}
+
+// Without the index the sums scan the whole cache, and agree with the indexed ones.
+TEST_F(RegionControllerTest, SumAllocatedWithoutTheIndexScansAndAgrees) {
+  const std::vector<json> vms = {makeVM("a", "us-west-2", "Placed", 4, 8192, 100),
+                                 makeVM("b", "us-west-2", "Migrating", 1, 1, 1),
+                                 makeVM("c", "us-east-1", "Placed", 100, 100, 100),
+                                 makeVM("d", "us-west-2", "Pending", 7, 7, 7)};
+  kube::Store plain;
+  plain.replace(vms);
+  vms_.replace(vms);
+  RegionControllerDeps deps = deps_;
+  deps.vmPlacements = &plain;
+  ASSERT_FALSE(plain.hasIndex(kVMPlacementsByRegion));
+  RegionController scanning(deps);
+  RegionController indexed(deps_);
+  for (const char* region : {"us-west-2", "us-east-1", "ap-south-1"}) {
+    RegionInputs a = scanning.sumAllocated(region, RegionInputs{});
+    RegionInputs b = indexed.sumAllocated(region, RegionInputs{});
+    EXPECT_EQ(a.allocatedCpu, b.allocatedCpu) << region;
+    EXPECT_EQ(a.allocatedMemoryMiB, b.allocatedMemoryMiB) << region;
+    EXPECT_EQ(a.allocatedStorageGiB, b.allocatedStorageGiB) << region;
+    EXPECT_EQ(a.allocatedVMs, b.allocatedVMs) << region;
+  }
+  EXPECT_EQ(indexed.sumAllocated("us-west-2", RegionInputs{}).allocatedCpu, 5);
 }
 
 TEST_F(RegionControllerTest, ReportsHealthForTheLocalRegionOnly) {

@@ -19,6 +19,8 @@ class Informer {
   Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options = {});
 
   void addHandler(EventHandler handler) { reflector_.addHandler(std::move(handler)); }
+  // An index over the cache (Store::addIndex); add it before start().
+  void addIndex(const std::string& name, IndexFunc values) { store_.addIndex(name, std::move(values)); }
   void start() { reflector_.start(); }
   void stop() { reflector_.stop(); }
 

@@ -56,6 +56,64 @@ size_t Store::size() const {
   return items_.size();
 }
 
+void Store::addIndex(const std::string& name, IndexFunc values) {
+  std::lock_guard lock(mu_);
+  Index& index = indexes_[name];
+  index.values = std::move(values);
+  rebuildLocked(index);
+}
+
+std::vector<ObjectPtr> Store::byIndex(const std::string& name, const std::string& value) const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.keys.find(value);
+  if (keys == index->second.keys.end()) return out;
+  out.reserve(keys->second.size());
+  for (const auto& key : keys->second) {
+    if (auto it = items_.find(key); it != items_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+bool Store::hasIndex(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return indexes_.count(name) > 0;
+}
+
+void Store::rebuildLocked(Index& index) {
+  index.keys.clear();
+  index.of.clear();
+  for (const auto& [key, object] : items_) {
+    std::vector<std::string> values = index.values(*object);
+    for (const auto& value : values) index.keys[value].insert(key);
+    if (!values.empty()) index.of[key] = std::move(values);
+  }
+}
+
+void Store::reindexLocked(const std::string& key, const json* before, const json* after) {
+  for (auto& [name, index] : indexes_) {
+    if (before) {
+      auto old = index.of.find(key);
+      if (old != index.of.end()) {
+        for (const auto& value : old->second) {
+          auto keys = index.keys.find(value);
+          if (keys == index.keys.end()) continue;
+          keys->second.erase(key);
+          if (keys->second.empty()) index.keys.erase(keys);
+        }
+        index.of.erase(old);
+      }
+    }
+    if (after) {
+      std::vector<std::string> values = index.values(*after);
+      for (const auto& value : values) index.keys[value].insert(key);
+      if (!values.empty()) index.of[key] = std::move(values);
+    }
+  }
+}
+
 std::vector<StoreChange> Store::replace(std::vector<json> items) {
   // Build the side buffer without the lock: readers keep using the current map meanwhile.
   std::map<std::string, ObjectPtr> fresh;
@@ -73,6 +131,7 @@ std::vector<StoreChange> Store::replace(std::vector<json> items) {
     std::lock_guard lock(mu_);
     old.swap(items_);
     items_ = fresh;  // copies pointers only; `fresh` stays ours for the diff below
+    for (auto& [name, index] : indexes_) rebuildLocked(index);
     synced_ = true;
   }
   syncedCv_.notify_all();
@@ -107,6 +166,7 @@ ObjectPtr Store::upsert(json object) {
   auto& slot = items_[key];
   ObjectPtr previous = std::move(slot);
   slot = std::move(fresh);
+  reindexLocked(key, previous.get(), slot.get());
   return previous;
 }
 
@@ -116,6 +176,7 @@ ObjectPtr Store::erase(const std::string& key) {
   if (it == items_.end()) return nullptr;
   ObjectPtr previous = std::move(it->second);
   items_.erase(it);
+  reindexLocked(key, previous.get(), nullptr);
   return previous;
 }
 

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,8 +32,19 @@ struct StoreChange {
   ObjectPtr after;
 };
 
+// The values an object is indexed under (client-go's IndexFunc), e.g. its status.region; none
+// leaves it out of the index. Called under the store's lock: pure, fast, never throws.
+using IndexFunc = std::function<std::vector<std::string>(const nlohmann::json& object)>;
+
 class Store {
  public:
+  // Adds an index kept up to date by every write from now on, and built over what is stored.
+  // Adding one under a name that exists replaces it.
+  void addIndex(const std::string& name, IndexFunc values);
+  // The objects indexed under `value`, ordered by key; empty for an unknown index.
+  std::vector<ObjectPtr> byIndex(const std::string& name, const std::string& value) const;
+  bool hasIndex(const std::string& name) const;
+
   ObjectPtr get(const std::string& key) const;  // null when absent
   std::vector<ObjectPtr> list() const;           // ordered by key
   std::vector<std::string> keys() const;         // ordered
@@ -57,7 +70,17 @@ class Store {
  private:
   mutable std::mutex mu_;
   mutable std::condition_variable syncedCv_;
+  struct Index {
+    IndexFunc values;
+    std::map<std::string, std::set<std::string>> keys;      // value -> keys
+    std::map<std::string, std::vector<std::string>> of;  // key -> its values
+  };
+  // Moves `key` from the values `before` had to those `after` has, in every index (either null).
+  void reindexLocked(const std::string& key, const nlohmann::json* before, const nlohmann::json* after);
+  void rebuildLocked(Index& index);
+
   std::map<std::string, ObjectPtr> items_;
+  std::map<std::string, Index> indexes_;
   bool synced_ = false;
 };
 

@@ -1,6 +1,7 @@
 #include "kube/store.h"
 
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -132,6 +133,86 @@ TEST(Store, SyncedAfterFirstReplaceEvenWhenEmpty) {
   writer.join();
   EXPECT_TRUE(store.hasSynced());
   EXPECT_EQ(store.size(), 0u);
+}
+
+// An index by a status field, as the Region controller keeps VMPlacements by status.region.
+json placed(const std::string& name, const std::string& rv, const std::string& region) {
+  json o = object("ns", name, rv);
+  if (!region.empty()) o["status"]["region"] = region;
+  return o;
+}
+
+std::vector<std::string> namesOf(const std::vector<ObjectPtr>& objects) {
+  std::vector<std::string> out;
+  for (const auto& o : objects) out.push_back((*o)["metadata"]["name"]);
+  return out;
+}
+
+IndexFunc byRegion() {
+  return [](const json& o) -> std::vector<std::string> {
+    if (!o.contains("status") || !o["status"].is_object() || !o["status"].contains("region")) return {};
+    return {o["status"]["region"].get<std::string>()};
+  };
+}
+
+TEST(StoreIndex, FollowsUpsertsErasesAndReplaces) {
+  Store store;
+  store.upsert(placed("before", "1", "r1"));
+  store.addIndex("region", byRegion());
+  EXPECT_EQ(namesOf(store.byIndex("region", "r1")), std::vector<std::string>{"before"});  // built over what is stored
+
+  store.upsert(placed("b", "1", "r1"));
+  store.upsert(placed("a", "1", "r2"));
+  store.upsert(placed("c", "1", ""));  // indexed under nothing
+  EXPECT_EQ(namesOf(store.byIndex("region", "r1")), (std::vector<std::string>{"b", "before"}));
+  EXPECT_EQ(namesOf(store.byIndex("region", "r2")), std::vector<std::string>{"a"});
+
+  store.upsert(placed("b", "2", "r2"));  // moved
+  EXPECT_EQ(namesOf(store.byIndex("region", "r1")), std::vector<std::string>{"before"});
+  EXPECT_EQ(namesOf(store.byIndex("region", "r2")), (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(store.byIndex("region", "r2")[1]->at("metadata").at("resourceVersion"), "2");  // the newest copy
+
+  store.upsert(placed("a", "2", ""));  // left the region
+  store.erase("ns/before");
+  EXPECT_TRUE(store.byIndex("region", "r1").empty());
+  EXPECT_EQ(namesOf(store.byIndex("region", "r2")), std::vector<std::string>{"b"});
+
+  store.replace({placed("x", "1", "r1"), placed("b", "3", "r3")});
+  EXPECT_EQ(namesOf(store.byIndex("region", "r1")), std::vector<std::string>{"x"});
+  EXPECT_TRUE(store.byIndex("region", "r2").empty());
+  EXPECT_EQ(namesOf(store.byIndex("region", "r3")), std::vector<std::string>{"b"});
+
+  EXPECT_TRUE(store.byIndex("no-such-index", "r1").empty());
+}
+
+TEST(StoreIndex, AgreesWithAFullScanOverRandomWrites) {
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    Store store;
+    store.addIndex("region", byRegion());
+    const std::vector<std::string> regions = {"", "r1", "r2", "r3"};
+    for (int step = 0; step < 300; ++step) {
+      const std::string name = "vm-" + std::to_string(rng() % 20);
+      const std::string rv = std::to_string(step);
+      switch (rng() % 10) {
+        case 0: store.erase("ns/" + name); break;
+        case 1: {
+          std::vector<json> items;
+          for (int i = 0; i < 5; ++i) items.push_back(placed("vm-" + std::to_string(rng() % 20), rv, regions[rng() % 4]));
+          store.replace(std::move(items));
+          break;
+        }
+        default: store.upsert(placed(name, rv, regions[rng() % 4]));
+      }
+      for (const auto& region : {"r1", "r2", "r3"}) {
+        std::vector<std::string> scanned;
+        for (const auto& o : store.list()) {
+          if (o->contains("status") && (*o)["status"]["region"] == region) scanned.push_back((*o)["metadata"]["name"]);
+        }
+        ASSERT_EQ(namesOf(store.byIndex("region", region)), scanned) << "seed " << seed << " step " << step;
+      }
+    }
+  }
 }
 
 TEST(Store, ReadersSeeTheOldOrTheNewListNeverAMix) {

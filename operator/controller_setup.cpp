@@ -42,6 +42,7 @@ ManagedController setupRegionController(const ControllerContext& ctx) {
   OperatorMetrics* metrics = ctx.metrics;
   deps.reportHealth = [metrics](const std::string& region, double score) { metrics->setRegionHealth(region, score); };
   auto controller = std::make_shared<controllers::RegionController>(std::move(deps));
+  ctx.vmPlacements->addIndex(controllers::kVMPlacementsByRegion, controllers::vmPlacementsByRegion());
 
   const std::string name = controllers::kRegionControllerName;
   auto runner = std::make_unique<kube::Controller>(
