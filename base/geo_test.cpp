@@ -19,6 +19,7 @@ struct CityPair {
   GeoPoint b;
   double geodesicKm;  // WGS 84 geodesic distance
 };
+void PrintTo(const CityPair& c, std::ostream* os) { *os << c.name; }
 
 class GreatCircleTest : public ::testing::TestWithParam<CityPair> {};
 

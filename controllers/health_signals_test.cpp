@@ -25,6 +25,7 @@ struct WindowCase {
   size_t wantReconciles;
   double wantErrorRatio;
 };
+void PrintTo(const WindowCase& c, std::ostream* os) { *os << c.name; }
 
 class HealthSignalsWindowTest : public ::testing::TestWithParam<WindowCase> {};
 

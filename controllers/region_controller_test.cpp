@@ -173,6 +173,7 @@ struct HealthCase {
   const char* wantReadyReason;
   bool wantCapacityFull;  // CapacityAvailable False/CapacityExhausted, else True/CapacityFree
 };
+void PrintTo(const HealthCase& c, std::ostream* os) { *os << c.name; }
 
 class ComputeRegionHealthTest : public ::testing::TestWithParam<HealthCase> {};
 
@@ -552,6 +553,7 @@ struct WriteOutcomeCase {
   bool wantRequeue;
   bool wantConflict = false;  // retried promptly through the per-key backoff
 };
+void PrintTo(const WriteOutcomeCase& c, std::ostream* os) { *os << c.name; }
 
 class RegionControllerWriteOutcomeTest : public RegionControllerTest,
                                          public ::testing::WithParamInterface<WriteOutcomeCase> {};
@@ -847,6 +849,7 @@ struct VMHandlerCase {
   std::function<void(const kube::EventHandler&)> fire;  // calls the handler
   std::vector<std::string> wantKeys;
 };
+void PrintTo(const VMHandlerCase& c, std::ostream* os) { *os << c.name; }
 
 class VMPlacementHandlerTest : public RegionHandlersTest,
                                public ::testing::WithParamInterface<VMHandlerCase> {};

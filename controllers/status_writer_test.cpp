@@ -49,6 +49,7 @@ struct WriteCase {
   int code;
   StatusWrite::Outcome want;
 };
+void PrintTo(const WriteCase& c, std::ostream* os) { *os << c.name; }
 
 class StatusWriterOutcome : public ::testing::TestWithParam<WriteCase> {};
 

@@ -61,6 +61,7 @@ struct GoodCase {
   std::string tokenFileName;  // file name only, "" when none
   bool insecure;
 };
+void PrintTo(const GoodCase& c, std::ostream* os) { *os << c.context; }
 
 class KubeconfigGoodTest : public ::testing::TestWithParam<GoodCase> {};
 
@@ -140,6 +141,7 @@ struct BadCase {
   std::string context;
   std::string expectedMessage;  // a substring of the error
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.file; }
 
 class KubeconfigBadTest : public ::testing::TestWithParam<BadCase> {};
 

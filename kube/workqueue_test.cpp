@@ -186,6 +186,7 @@ struct DelayCase {
   std::vector<milliseconds> delays;  // successive addAfter calls at the same instant
   milliseconds expectedReadyAfter;
 };
+void PrintTo(const DelayCase& c, std::ostream* os) { *os << c.name; }
 
 class WorkQueueDelayTest : public ::testing::TestWithParam<DelayCase> {};
 

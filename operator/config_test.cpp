@@ -92,6 +92,7 @@ struct BadCase {
   const char* yaml;
   const char* expect;  // substring of the error message: the key path
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class ConfigBadTest : public ::testing::TestWithParam<BadCase> {};
 

@@ -89,6 +89,7 @@ struct BadFile {
   const char* text;
   const char* field;
 };
+void PrintTo(const BadFile& c, std::ostream* os) { *os << c.name; }
 
 class ParseRegionsBad : public testing::TestWithParam<BadFile> {};
 
@@ -179,6 +180,7 @@ struct BadResource {
   const char* value;    // JSON; null removes the field
   const char* field;
 };
+void PrintTo(const BadResource& c, std::ostream* os) { *os << c.name; }
 
 class RegionSpecFromResourceBad : public testing::TestWithParam<BadResource> {};
 

@@ -18,6 +18,7 @@ struct BadCase {
   std::string field;  // expected Error::field
   std::string messagePart;
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseRouteRequestBad : public testing::TestWithParam<BadCase> {};
 

@@ -30,6 +30,7 @@ struct FilterCase {
   Reason reason;
   const char* text;
 };
+void PrintTo(const FilterCase& c, std::ostream* os) { *os << c.name; }
 
 class FilterTest : public ::testing::TestWithParam<FilterCase> {};
 
@@ -163,6 +164,7 @@ struct AlgorithmCase {
   std::vector<PlacedVM> vms;
   const char* expectedRegion;
 };
+void PrintTo(const AlgorithmCase& c, std::ostream* os) { *os << c.name; }
 
 class AlgorithmTest : public ::testing::TestWithParam<AlgorithmCase> {};
 

@@ -21,6 +21,7 @@ struct DescribeCase {
   const char* phrase;
   const char* code;
 };
+void PrintTo(const DescribeCase& c, std::ostream* os) { *os << c.text; }
 
 class DescribeTest : public ::testing::TestWithParam<DescribeCase> {};
 
