@@ -63,15 +63,6 @@ api::VMPlacementStatus statusOf(const json& object) {
   return parsed.ok() ? std::move(parsed).value() : api::VMPlacementStatus{};
 }
 
-std::string describe(const api::WorkloadRef& ref) {
-  return ref.kind.value_or("") + " " + ref.namespace_.value_or("") + "/" + ref.name.value_or("");
-}
-
-// Whether two references name the same object (the uid aside).
-bool sameObject(const api::WorkloadRef& a, const api::WorkloadRef& b) {
-  return a.apiVersion == b.apiVersion && a.kind == b.kind && a.namespace_ == b.namespace_ && a.name == b.name;
-}
-
 // Region fields that change where VMs may go; allocation figures are ours and are not.
 bool placementRelevantChange(const json& before, const json& after) {
   auto pick = [](const json& r) {
@@ -85,28 +76,11 @@ bool placementRelevantChange(const json& before, const json& after) {
 
 }  // namespace
 
-std::vector<WorkloadKind> defaultWorkloadKinds() {
-  return {{"kubevirt.io/v1", "VirtualMachine"}, {"v1", "ConfigMap"}, {"apps/v1", "Deployment"},
-          {"apps/v1", "StatefulSet"}};
-}
-
-const StatusOwnership& vmPlacementStatusOwnership() {
-  static const StatusOwnership owned{{"observedGeneration", "phase", "region", "score", "candidates", "message",
-                                      "placedAt", "epoch", "workloadRef"},
-                                     {"Placed", "WorkloadReady"}};
-  return owned;
-}
-
-void StatusDraft::condition(const char* type, ConditionStatus value, const char* reason, std::string message,
-                            int64_t generation, api::Time now) {
-  constexpr size_t kMaxMessage = 32768;
-  if (message.size() > kMaxMessage) message = base::truncateUtf8(message, kMaxMessage);
-  auto set = api::setCondition(status.conditions, {type, value, reason, std::move(message), {}, generation}, now);
-  if (!set.ok() && error.empty()) error = set.error().message;
-}
-
 VMPlacementController::VMPlacementController(VMPlacementControllerDeps deps)
-    : deps_(std::move(deps)), engine_(deps_.engine) {}
+    : deps_(std::move(deps)),
+      engine_(deps_.engine),
+      ledger_(deps_.regions),
+      workloads_({deps_.client, deps_.discovery, deps_.events, deps_.clock, deps_.localRegion, deps_.workloadKinds}) {}
 
 kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
   enqueue_ = enqueue;
@@ -137,10 +111,7 @@ kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
 kube::EventHandler VMPlacementController::regionHandler(Enqueue enqueue) {
   enqueue_ = enqueue;
   auto changed = [this](const std::string& why) {
-    {
-      std::lock_guard lock(mu_);
-      snapshot_.reset();
-    }
+    ledger_.regionsChanged();
     enqueueWaiting(why);
   };
   kube::EventHandler h;
@@ -169,78 +140,11 @@ void VMPlacementController::enqueueWaiting(const std::string& reason) {
   for (const auto& [negativePriority, key] : waiting) enqueue_(key, reason);
 }
 
-void VMPlacementController::seedLedger() {
-  std::lock_guard lock(mu_);
-  ledger_.clear();
-  snapshot_.reset();
-  for (const auto& object : deps_.vmPlacements->list()) {
-    const std::string region = stringAt(*object, "/status/region"_json_pointer);
-    if (region.empty() || !holdsCapacity(phaseOf(*object))) continue;
-    auto vm = api::parseVMPlacement(*object);
-    if (!vm.ok()) continue;
-    const std::string key = kube::objectKey(*object);
-    ledger_[key] = toPlacedVM(key, region, vm->spec);
-  }
-  spdlog::info("placement ledger seeded with {} placed VMs", ledger_.size());
-}
+void VMPlacementController::seedLedger() { ledger_.seed(*deps_.vmPlacements); }
 
-std::map<std::string, std::string> VMPlacementController::ledger() const {
-  std::lock_guard lock(mu_);
-  std::map<std::string, std::string> out;
-  for (const auto& [key, vm] : ledger_) out[key] = vm.region;
-  return out;
-}
+std::map<std::string, std::string> VMPlacementController::ledger() const { return ledger_.placements(); }
 
-placement::Snapshot* VMPlacementController::snapshotLocked() {
-  if (snapshot_) return &*snapshot_;
-  std::vector<placement::RegionInfo> regions;
-  std::vector<placement::RttSample> rtts;
-  std::map<std::string, size_t> index;
-  for (const auto& object : deps_.regions->list()) {
-    auto region = api::parseRegion(*object);
-    if (!region.ok()) continue;  // the Region controller reports it
-    auto samples = rttSamples(*region);
-    rtts.insert(rtts.end(), samples.begin(), samples.end());
-    index[region->metadata.name] = regions.size();
-    regions.push_back(toRegionInfo(*region));
-  }
-  std::vector<placement::PlacedVM> vms;
-  vms.reserve(ledger_.size());
-  for (const auto& [key, vm] : ledger_) {
-    auto it = index.find(vm.region);
-    if (it == index.end()) continue;
-    auto& allocated = regions[it->second].allocated;
-    allocated.cpu += vm.resources.cpu;
-    allocated.memoryMiB += vm.resources.memoryMiB;
-    allocated.storageGiB += vm.resources.storageGiB;
-    allocated.vms += 1;
-    vms.push_back(vm);
-  }
-  auto built = placement::Snapshot::build(std::move(regions), rtts, vms);
-  if (!built.ok()) {
-    spdlog::error("placement snapshot: {}", built.error().message);
-    return nullptr;
-  }
-  snapshot_ = std::move(built.value());
-  return &*snapshot_;
-}
-
-void VMPlacementController::assume(const placement::PlacedVM& vm) {
-  std::lock_guard lock(mu_);
-  assumeLocked(vm);
-}
-
-void VMPlacementController::assumeLocked(const placement::PlacedVM& vm) {
-  ledger_[vm.key] = vm;
-  if (!snapshot_) return;
-  snapshot_->remove(vm.key);
-  if (!snapshot_->add(vm).ok()) snapshot_.reset();
-}
-
-void VMPlacementController::forget(const std::string& key) {
-  std::lock_guard lock(mu_);
-  if (ledger_.erase(key) && snapshot_) snapshot_->remove(key);
-}
+void VMPlacementController::forget(const std::string& key) { ledger_.forget(key); }
 
 kube::ReconcileResult VMPlacementController::done(const Write& write) {
   return write.stop.value_or(kube::ReconcileResult::success());
@@ -277,111 +181,9 @@ VMPlacementController::Write VMPlacementController::addFinalizer(json& object) {
   return {};
 }
 
-kube::Status VMPlacementController::deleteWorkload(const json& object) {
-  static const json::json_pointer kRef("/status/workloadRef");
-  if (!object.contains(kRef)) return kube::okStatus();
-  const json& ref = object.at(kRef);
-  const std::string name = stringAt(ref, "/name"_json_pointer);
-  if (name.empty() || !deps_.discovery) return kube::okStatus();
-  const std::string apiVersion = stringAt(ref, "/apiVersion"_json_pointer);
-  const std::string kind = stringAt(ref, "/kind"_json_pointer);
-  const std::string ns = stringAt(ref, "/namespace"_json_pointer);
-  const std::string vmNamespace = stringAt(object, "/metadata/namespace"_json_pointer);
-  const std::string vmName = stringAt(object, "/metadata/name"_json_pointer);
-  const std::string vmUid = stringAt(object, "/metadata/uid"_json_pointer);
-  auto refuse = [&](const std::string& why) {
-    const std::string message = "status.workloadRef " + apiVersion + " " + kind + " " + ns + "/" + name +
-                                " was not deleted: " + why;
-    spdlog::warn("VMPlacement {}/{}: {}", vmNamespace, vmName, message);
-    if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, "WorkloadRefRefused", "DeleteWorkload", message);
-    return kube::okStatus();
-  };
-  if (ns != vmNamespace) return refuse("it is not in the VMPlacement's namespace " + vmNamespace);
-  auto type = deps_.discovery->resourceFor(apiVersion, kind);
-  if (!type.ok()) return type.error().isNotFound() ? kube::okStatus() : kube::Status(type.error());
-  if (!type->namespaced) return refuse("kind " + kind + " is cluster-scoped");
-  auto current = deps_.client->get(*type, ns, name);
-  if (!current.ok()) return current.error().isNotFound() ? kube::okStatus() : kube::Status(current.error());
-  const json meta = current->value("metadata", json::object());
-  if (!meta.is_object()) return refuse("it has no metadata");
-  const json labels = meta.value("labels", json::object());
-  if (!labels.is_object() || labels.value(kPlacementLabel, json()) != vmName) {
-    return refuse(std::string("its label ") + kPlacementLabel + " does not name " + vmName);
-  }
-  const json owners = meta.value("ownerReferences", json::array());
-  const bool controlled =
-      !vmUid.empty() && owners.is_array() && std::any_of(owners.begin(), owners.end(), [&](const json& owner) {
-        return owner.is_object() && owner.value("uid", json()) == vmUid && owner.value("controller", json()) == true &&
-               owner.value("kind", json()) == "VMPlacement";
-      });
-  if (!controlled) return refuse("it has no controller owner reference to this VMPlacement (uid " + vmUid + ")");
-  // 409 when the object was replaced since the check: the retry checks the replacement.
-  auto removed = deps_.client->remove(*type, ns, name, kube::DeletePreconditions{stringAt(*current, "/metadata/uid"_json_pointer)});
-  if (!removed.ok() && !removed.error().isNotFound()) return removed.error();
-  return kube::okStatus();
-}
-
-std::optional<VMPlacementController::WorkloadPlan> VMPlacementController::planWorkload(const json& object,
-                                                                                      const api::VMPlacement& vm,
-                                                                                      StatusDraft& draft,
-                                                                                      std::string& error) {
-  const auto now = deps_.clock->wallNow();
-  const int64_t generation = vm.metadata.generation;
-  auto reject = [&](const char* reason, const std::string& message) -> std::optional<WorkloadPlan> {
-    draft.condition("WorkloadReady", ConditionStatus::kFalse, reason, message, generation, now);
-    if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
-    return std::nullopt;
-  };
-  const json& tmpl = *vm.spec.template_;
-  const std::string apiVersion = stringAt(tmpl, "/apiVersion"_json_pointer);
-  const std::string kind = stringAt(tmpl, "/kind"_json_pointer);
-  const auto& allowed = deps_.workloadKinds;
-  if (std::find(allowed.begin(), allowed.end(), WorkloadKind{apiVersion, kind}) == allowed.end()) {
-    std::string list;
-    for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k.apiVersion + " " + k.kind;
-    return reject("WorkloadKindNotAllowed", "spec.template: kind " + apiVersion + " " + kind +
-                                                " is not allowed (allowed: " + (list.empty() ? "none" : list) + ")");
-  }
-  auto type = deps_.discovery->resourceFor(apiVersion, kind);
-  if (!type.ok()) {
-    if (type.error().isNotFound() || type.error().code == 422) {
-      return reject("UnknownKind", "spec.template: " + type.error().message);
-    }
-    error = "discovery of " + apiVersion + " " + kind + ": " + type.error().toString();
-    return std::nullopt;
-  }
-  if (!type->namespaced) {
-    return reject("WorkloadKindNotAllowed",
-                  "spec.template: kind " + kind + " is cluster-scoped; the workload must be namespaced");
-  }
-  json workload = tmpl;
-  json& meta = workload["metadata"];
-  if (!meta.is_object()) meta = json::object();
-  const std::string ns = vm.metadata.namespace_;
-  if (meta.contains("namespace") && meta["namespace"] != ns) {
-    return reject("TemplateRejected", "spec.template.metadata.namespace: must be empty or " + ns +
-                                          " (the workload lives beside its VMPlacement)");
-  }
-  meta["namespace"] = ns;
-  if (!meta.contains("name") || !meta["name"].is_string() || meta["name"].get<std::string>().empty()) {
-    meta["name"] = vm.metadata.name;
-  }
-  meta["labels"][kPlacementLabel] = vm.metadata.name;
-  meta["labels"][kRegionLabel] = deps_.localRegion;
-  meta["annotations"]["federation.dwcp.io/epoch"] = std::to_string(draft.status.epoch.value_or(0));
-  meta["ownerReferences"] = json::array({{{"apiVersion", std::string(api::kApiVersion)},
-                                          {"kind", "VMPlacement"},
-                                          {"name", vm.metadata.name},
-                                          {"uid", vm.metadata.uid},
-                                          {"controller", true},
-                                          {"blockOwnerDeletion", true}}});
-  const std::string name = meta["name"].get<std::string>();
-  return WorkloadPlan{*type, std::move(workload), api::WorkloadRef{apiVersion, kind, ns, name, std::nullopt}};
-}
-
 kube::ReconcileResult VMPlacementController::finalize(const std::string& key, const json& object) {
   if (!kube::hasFinalizer(object, kPlacementFinalizer)) return kube::ReconcileResult::success();
-  if (auto removed = deleteWorkload(object); !removed.ok()) {
+  if (auto removed = workloads_.remove(object); !removed.ok()) {
     return kube::ReconcileResult::failure("deleting the workload of " + key + ": " + removed.error().toString());
   }
   forget(key);
@@ -421,7 +223,7 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
       restoreVictims(victims, i);
       return *result.stop;
     }
-    if (auto removed = deleteWorkload(*object); !removed.ok()) {
+    if (auto removed = workloads_.remove(*object); !removed.ok()) {
       spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
     }
     if (deps_.events) deps_.events->record(*object, kube::EventType::kWarning, "Preempted", "Preempt", message);
@@ -430,16 +232,17 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
 }
 
 void VMPlacementController::restoreVictims(const std::vector<placement::Victim>& victims, size_t from) {
-  std::lock_guard lock(mu_);
+  std::vector<placement::PlacedVM> back;
   for (size_t i = from; i < victims.size(); ++i) {
     const placement::Victim& victim = victims[i];
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;  // gone: it holds nothing
     auto parsed = api::parseVMPlacement(*object);
-    assumeLocked(parsed.ok() ? toPlacedVM(victim.key, victim.region, parsed->spec)
-                             : placement::PlacedVM{victim.key, victim.region, victim.resources, victim.priority,
-                                                   /*preemptible=*/true, ""});
+    back.push_back(parsed.ok() ? toPlacedVM(victim.key, victim.region, parsed->spec)
+                               : placement::PlacedVM{victim.key, victim.region, victim.resources, victim.priority,
+                                                     /*preemptible=*/true, ""});
   }
+  ledger_.assume(back);
 }
 
 kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, const std::string& /*reason: logged by the runner*/) {
@@ -461,7 +264,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   auto parsed = api::parseVMPlacement(object);
   if (!parsed.ok()) {
     forget(key);
-    if (auto removed = deleteWorkload(object); !removed.ok()) {
+    if (auto removed = workloads_.remove(object); !removed.ok()) {
       return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
     }
     const std::string& message = parsed.error().message;
@@ -496,22 +299,12 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   if (!currentRegion.empty()) {
     const bool specChanged = current.observedGeneration != generation;
     if (!specChanged) {
-      assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
+      ledger_.assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
       return done(ensureWorkload(object, vm, std::move(draft), currentRegion));
     }
-    std::optional<placement::Rejection> misfit;
-    {
-      std::lock_guard lock(mu_);
-      placement::Snapshot* snapshot = snapshotLocked();
-      if (!snapshot) return kube::ReconcileResult::failure("no placement snapshot");
-      auto checked = engine_.check(*snapshot, request, currentRegion);
-      if (checked.ok()) {
-        misfit = checked.value();
-      } else {
-        misfit = placement::Rejection{currentRegion, placement::Reason::kNotAllowed, "", 0, 0};
-      }
-      if (!misfit) assumeLocked(toPlacedVM(key, currentRegion, vm.spec));
-    }
+    auto rechecked = ledger_.recheck(engine_, request, toPlacedVM(key, currentRegion, vm.spec));
+    if (!rechecked.ok()) return kube::ReconcileResult::failure(rechecked.error().message);
+    const std::optional<placement::Rejection>& misfit = *rechecked;
     if (!misfit) {
       status.observedGeneration = generation;
       status.message = "spec changed; region " + currentRegion + " still satisfies every constraint";
@@ -521,26 +314,12 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     moveReason = "region " + currentRegion + " no longer fits: " + placement::describe(*misfit) + "; ";
   }
 
-  placement::Decision decision;
-  double seconds = 0;
-  {
-    std::lock_guard lock(mu_);
-    placement::Snapshot* snapshot = snapshotLocked();
-    if (!snapshot) return kube::ReconcileResult::failure("no placement snapshot");
-    auto started = std::chrono::steady_clock::now();
-    decision = engine_.place(*snapshot, request);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (decision.outcome == placement::Outcome::kPlaced || decision.outcome == placement::Outcome::kPlacedWithPreemption) {
-      for (const auto& victim : decision.victims) ledger_.erase(victim.key);
-      ledger_[key] = toPlacedVM(key, decision.region, vm.spec);
-      if (!snapshot->commit(request, decision).ok()) snapshot_.reset();
-    } else if (ledger_.erase(key) && snapshot_) {
-      snapshot_->remove(key);  // it had a region that no longer fits and nothing else does
-    }
-  }
+  auto placed = ledger_.place(engine_, request, toPlacedVM(key, "", vm.spec));
+  if (!placed.ok()) return kube::ReconcileResult::failure(placed.error().message);
+  const placement::Decision& decision = placed->decision;
   if (deps_.observeDecision) {
     static const char* names[] = {"placed", "preempting", "unschedulable", "invalid"};
-    deps_.observeDecision(seconds, names[static_cast<int>(decision.outcome)]);
+    deps_.observeDecision(placed->seconds, names[static_cast<int>(decision.outcome)]);
   }
 
   switch (decision.outcome) {
@@ -551,7 +330,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
         if (!preempted.isSuccess()) return preempted;  // not all victims are out
       }
       if (!currentRegion.empty() && currentRegion != decision.region && currentRegion == deps_.localRegion) {
-        if (auto removed = deleteWorkload(object); !removed.ok()) {
+        if (auto removed = workloads_.remove(object); !removed.ok()) {
           return kube::ReconcileResult::failure("removing the workload from " + currentRegion + ": " +
                                                 removed.error().toString());
         }
@@ -600,14 +379,14 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
         deps_.events->record(object, kube::EventType::kWarning, "Unschedulable", "Place", message);
       }
       if (!currentRegion.empty() && currentRegion == deps_.localRegion) {
-        if (auto removed = deleteWorkload(object); !removed.ok()) {
+        if (auto removed = workloads_.remove(object); !removed.ok()) {
           return kube::ReconcileResult::failure("removing the workload: " + removed.error().toString());
         }
       }
       return done(writeStatus(object, draft));
     }
     case placement::Outcome::kInvalid:
-      if (auto removed = deleteWorkload(object); !removed.ok()) {
+      if (auto removed = workloads_.remove(object); !removed.ok()) {
         return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
       }
       status.workloadRef.reset();
@@ -623,60 +402,13 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
 VMPlacementController::Write VMPlacementController::ensureWorkload(json& object, const api::VMPlacement& vm,
                                                                   StatusDraft draft, const std::string& region,
                                                                   bool addFinalizerAfter) {
-  const int64_t generation = vm.metadata.generation;
-  const auto now = deps_.clock->wallNow();
-  api::VMPlacementStatus& status = draft.status;
   auto record = [&]() -> Write {
     if (auto written = writeStatus(object, draft); written.stop) return written;
     if (!addFinalizerAfter) return {};
     addFinalizerAfter = false;
     return addFinalizer(object);
   };
-  if (region == deps_.localRegion && vm.spec.template_ && deps_.discovery) {
-    const api::Condition* ready = api::findCondition(status.conditions, "WorkloadReady");
-    const bool atThisGeneration = ready && ready->observedGeneration == generation;
-    const bool current = atThisGeneration && ready->status == ConditionStatus::kTrue && status.workloadRef &&
-                         !status.workloadRef->name.value_or("").empty();
-    const bool rejected = atThisGeneration && ready->status == ConditionStatus::kFalse;
-    if (!current && !rejected) {
-      std::string error;
-      auto plan = planWorkload(object, vm, draft, error);
-      if (!error.empty()) return {kube::ReconcileResult::failure(error)};
-      if (plan) {
-        const bool recorded = status.workloadRef && sameObject(*status.workloadRef, plan->ref);
-        const std::string what = describe(plan->ref);
-        if (!recorded) {
-          // The template names another object than the one recorded: that one goes first.
-          if (auto removed = deleteWorkload(object); !removed.ok()) {
-            return {kube::ReconcileResult::failure("removing the previous workload: " + removed.error().toString())};
-          }
-          status.workloadRef = plan->ref;
-          draft.condition("WorkloadReady", ConditionStatus::kUnknown, "Materializing",
-                          what + " is being applied in region " + deps_.localRegion, generation, now);
-          if (auto written = record(); written.stop) return written;
-        }
-        auto applied = deps_.client->patch(plan->type, *plan->ref.namespace_, *plan->ref.name, kube::PatchType::kApply,
-                                           plan->workload, "", kFieldManager, true);
-        if (!applied.ok()) {
-          const int code = applied.error().code;
-          if (code < 400 || code >= 500 || code == 409 || code == 429) {
-            return {kube::ReconcileResult::failure("applying spec.template: " + applied.error().toString())};
-          }
-          if (!recorded) status.workloadRef.reset();  // nothing was created
-          const std::string message = "spec.template: the API server rejected " + what + ": " + applied.error().message;
-          draft.condition("WorkloadReady", ConditionStatus::kFalse, "TemplateRejected", message, generation, now);
-          if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, "TemplateRejected", "Materialize", message);
-        } else {
-          status.workloadRef->uid = applied->value("/metadata/uid"_json_pointer, std::string());
-          draft.condition("WorkloadReady", ConditionStatus::kTrue, "Materialized",
-                          what + " applied in region " + deps_.localRegion, generation, now);
-        }
-      }
-    }
-  } else if (vm.spec.template_ && region != deps_.localRegion) {
-    draft.condition("WorkloadReady", ConditionStatus::kUnknown, "RemoteRegion",
-                    "the operator of region " + region + " materializes spec.template", generation, now);
-  }
+  if (auto stop = workloads_.ensure(object, vm, draft, region, [&] { return record().stop; })) return {*stop};
   return record();
 }
 

@@ -1,14 +1,13 @@
 // The VMPlacement controller: places each VM in the best region through the placement engine,
-// keeps an in-memory ledger of placements so concurrent decisions never over-commit a region
-// (the cache lags behind our own writes), releases capacity through a finalizer on delete,
-// retries unschedulable and preempted VMs when Regions or capacity change (not by polling), and
-// materializes spec.template when the chosen region is this operator's own.
+// deciding against the placement ledger (placement_ledger.h) so concurrent decisions never
+// over-commit a region, releases capacity through a finalizer on delete, retries unschedulable
+// and preempted VMs when Regions or capacity change (not by polling), preempts, and hands
+// spec.template to the workload part (workload.h) for the region it chose.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,7 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/vmplacement.h"
+#include "controllers/placement_ledger.h"
 #include "controllers/status_writer.h"
+#include "controllers/vmplacement_status.h"
+#include "controllers/workload.h"
 #include "engines/placement/engine.h"
 #include "engines/placement/snapshot.h"
 #include "kube/client.h"
@@ -31,34 +33,6 @@ namespace dwcp::controllers {
 
 inline constexpr const char* kVMPlacementControllerName = "vmplacement";
 inline constexpr const char* kPlacementFinalizer = "federation.dwcp.io/placement";
-inline constexpr const char* kPlacementLabel = "federation.dwcp.io/vmplacement";
-inline constexpr const char* kRegionLabel = "federation.dwcp.io/region";
-
-// A kind spec.template may materialize, e.g. {"kubevirt.io/v1", "VirtualMachine"}.
-struct WorkloadKind {
-  std::string apiVersion;
-  std::string kind;
-  bool operator==(const WorkloadKind&) const = default;
-};
-// KubeVirt VirtualMachine, ConfigMap, Deployment and StatefulSet.
-std::vector<WorkloadKind> defaultWorkloadKinds();
-
-// What this controller owns of VMPlacement status (server-side apply under kFieldManager): every
-// field but those another controller adds later (a Migration's), and the Placed and
-// WorkloadReady conditions.
-const StatusOwnership& vmPlacementStatusOwnership();
-
-// A VMPlacement status being built by one reconcile. A condition the typed helper refuses is kept
-// as `error` (the first one), and the write reports it instead of writing.
-struct StatusDraft {
-  api::VMPlacementStatus status;
-  std::string error;
-  // Sets a condition at `generation`; a message over the API's 32768-byte limit is cut at a
-  // UTF-8 character boundary.
-  void condition(const char* type, api::ConditionStatus value, const char* reason, std::string message,
-                 int64_t generation, api::Time now);
-};
-
 struct VMPlacementControllerDeps {
   const kube::Store* regions = nullptr;
   const kube::Store* vmPlacements = nullptr;
@@ -94,11 +68,6 @@ class VMPlacementController {
   std::map<std::string, std::string> ledger() const;
 
  private:
-  // The federation as the engine sees it, with the ledger's VMs; built lazily, kept up to date
-  // by assume/forget/commit, and dropped when a Region changes where VMs may go. Needs mu_.
-  placement::Snapshot* snapshotLocked();
-  void assume(const placement::PlacedVM& vm);
-  void assumeLocked(const placement::PlacedVM& vm);
   void forget(const std::string& key);
   void enqueueWaiting(const std::string& reason);
 
@@ -123,18 +92,6 @@ class VMPlacementController {
   // added) before it is applied, so no failed write leaves a workload the status does not name.
   Write ensureWorkload(nlohmann::json& object, const api::VMPlacement& vm, StatusDraft draft,
                        const std::string& region, bool addFinalizerAfter = false);
-  struct WorkloadPlan {
-    kube::ResourceType type;
-    nlohmann::json workload;  // the apply body
-    api::WorkloadRef ref;     // status.workloadRef, without a uid until applied
-  };
-  // spec.template checked against the allowlist, discovery (namespaced kinds only) and the VM's
-  // namespace. A template that cannot be applied is reported in `status` (WorkloadReady False,
-  // an event; not retried until the spec changes) and yields nothing; a transient failure goes
-  // to `error`.
-  std::optional<WorkloadPlan> planWorkload(const nlohmann::json& object, const api::VMPlacement& vm,
-                                           StatusDraft& draft, std::string& error);
-
   kube::ReconcileResult finalize(const std::string& key, const nlohmann::json& object);
   // Writes each victim's Preempted status, then deletes its workload. When a write fails (or
   // conflicts), that victim and the ones after it were not preempted: they go back into the ledger
@@ -143,17 +100,11 @@ class VMPlacementController {
   kube::ReconcileResult preemptVictims(const std::string& preemptor, int priority,
                                        const std::vector<placement::Victim>& victims);
   void restoreVictims(const std::vector<placement::Victim>& victims, size_t from);
-  // Deletes the workload status.workloadRef names, only when it is the object this controller
-  // made for `object`: same namespace, a namespaced kind, our label and a controller owner
-  // reference to the VM's uid (read first), deleted with that uid as a precondition. A ref that
-  // fails a check is never deleted (an event says why). Errors are transient.
-  kube::Status deleteWorkload(const nlohmann::json& object);
 
   VMPlacementControllerDeps deps_;
   placement::Engine engine_;
-  mutable std::mutex mu_;  // guards the ledger; decisions and their commit happen under it
-  std::map<std::string, placement::PlacedVM> ledger_;
-  std::optional<placement::Snapshot> snapshot_;
+  PlacementLedger ledger_;
+  Workloads workloads_;  // decisions and their commit happen in one of its critical sections
   Enqueue enqueue_;
 };
 
