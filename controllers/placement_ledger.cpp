@@ -7,20 +7,18 @@
 #include "api/region.h"
 #include "api/vmplacement.h"
 #include "controllers/placement_mapping.h"
-#include "kube/json_fields.h"
 
 namespace dwcp::controllers {
 
 void PlacementLedger::seed(const kube::Store& vmPlacements) {
   std::map<std::string, placement::PlacedVM> seeded;
   for (const auto& object : vmPlacements.list()) {
-    const std::string region = kube::stringAt(*object, "/status/region"_json_pointer);
-    const auto phase = api::parsePlacementPhase(kube::stringAt(*object, "/status/phase"_json_pointer));
-    if (region.empty() || !phase || !api::holdsCapacity(*phase)) continue;
     auto vm = api::parseVMPlacement(*object);
-    if (!vm.ok()) continue;
+    if (!vm.ok()) continue;  // the controller reports it
+    const api::VMPlacementStatus& status = vm->status;
+    if (!status.region || status.region->empty() || !status.phase || !api::holdsCapacity(*status.phase)) continue;
     const std::string key = kube::objectKey(*object);
-    seeded[key] = toPlacedVM(key, region, vm->spec);
+    seeded[key] = toPlacedVM(key, *status.region, vm->spec);
   }
   std::lock_guard lock(mu_);
   ledger_ = std::move(seeded);
