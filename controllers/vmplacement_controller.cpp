@@ -8,12 +8,10 @@
 
 #include "api/groupversion.h"
 #include "api/region.h"
-#include "base/strings.h"
 #include "controllers/placement_mapping.h"
 #include "engines/placement/explain.h"
 #include "kube/finalizers.h"
 #include "kube/json_fields.h"
-#include "kube/time_format.h"
 
 namespace dwcp::controllers {
 
