@@ -1,5 +1,5 @@
 // Five state replicas in one process on loopback, linked by the real mutual-TLS transport
-// (statenet) with an injected one-way latency, measured end to end; prints one JSON object.
+// (federation/) with an injected one-way latency, measured end to end; prints one JSON object.
 //   convergence     put (eventual) on one region -> visible on all four others, p50/p99
 //   quorumWrite     put (quorum) -> acknowledged, p50/p99; strongWrite likewise
 //   wire            engine frame bytes sent per update and per peer (deltas, acks, digests)
@@ -18,11 +18,14 @@
 #include <thread>
 
 #include "engines/state/wire.h"
-#include "statenet/pki.h"
-#include "statenet/replica_node.h"
+#include "net/testing/pki.h"
+#include "federation/replica_node.h"
 
 using namespace dwcp;
-using namespace dwcp::statenet;
+using namespace dwcp::federation;
+using dwcp::net::issueCertificate;
+using dwcp::net::makeCertificateAuthority;
+using dwcp::net::TlsMaterial;
 using Clock = std::chrono::steady_clock;
 
 namespace {

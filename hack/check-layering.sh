@@ -11,17 +11,20 @@ declare -A ALLOWED=(
   [engines/placement]="base"
   [engines/state]="base"
   [engines/routing]="base"
+  [net]="base"
   [kube]="base"
   [api]="base kube"
-  [statenet]="base engines/state"
-  [routingapi]="base engines/routing"
+  [federation]="base engines/state net"
+  [routingapi]="base engines/routing net"
   [controllers]="base kube api engines/placement engines/state engines/routing"
-  [operator]="base kube api engines/placement engines/state engines/routing statenet routingapi controllers"
+  [operator]="base kube api engines/placement engines/state engines/routing net federation routingapi controllers"
 )
 
-# The layer a quoted include path belongs to ("engines/state/wire.h" -> engines/state).
+# The layer a quoted include path belongs to ("engines/state/wire.h" -> engines/state). A
+# layer's testing/ folder holds its test doubles: "net/testing/pki.h" -> net.
 layer_of() {
   case "$1" in
+    */testing/*) echo "${1%%/testing/*}" ;;
     engines/*/*) local rest=${1#engines/}; echo "engines/${rest%%/*}" ;;
     */*) echo "${1%%/*}" ;;
     *) echo "" ;;
@@ -41,6 +44,12 @@ check() {
       local target
       target=$(layer_of "$path")
       [[ -z $target || -z ${ALLOWED[$target]+x} ]] && continue  # not a layer (a same-directory file)
+      # Test doubles are for tests: only *_test.cpp files and other testing/ files include them.
+      if [[ $path == */testing/* && $file != *_test.cpp && $file != */testing/* ]]; then
+        echo "${file#"$root"/}:$line: $path is a test double; only tests may include it"
+        violations=$((violations + 1))
+        continue
+      fi
       if [[ $allowed != *" $target "* ]]; then
         echo "${file#"$root"/}:$line: $layer may not include $path ($target is not below it)"
         violations=$((violations + 1))
@@ -60,9 +69,10 @@ if [[ ${1:-} == --self-test ]]; then
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/engines/routing" "$tmp/engines/state" "$tmp/kube" "$tmp/base"
   printf '#include "base/clock.h"\n#include "engines/routing/router.h"\n' >"$tmp/engines/routing/ok.cpp"
+  printf '#include "base/testing/eventually.h"\n' >"$tmp/kube/ok_test.cpp"
   check "$tmp" >/dev/null || { echo "self-test: a clean tree was refused" >&2; exit 1; }
   for bad in 'engines/routing/x.cpp:kube/client.h' 'engines/routing/y.h:engines/state/wire.h' \
-             'base/z.h:kube/result.h' 'kube/w.cpp:api/region.h'; do
+             'base/z.h:kube/result.h' 'kube/w.cpp:api/region.h' 'kube/v.cpp:base/testing/eventually.h'; do
     file=${bad%%:*} include=${bad#*:}
     printf '#include <vector>\n  #include "%s"  // comment\n' "$include" >"$tmp/$file"
     if out=$(check "$tmp" 2>&1); then

@@ -1,20 +1,11 @@
 #include "operator/health_server.h"
 
-#include <cpprest/http_listener.h>
-#include <spdlog/spdlog.h>
-
 #include "operator/options.h"
 
 namespace dwcp::op {
 
-namespace http = web::http;
-
-struct HealthServer::Impl {
-  std::unique_ptr<http::experimental::listener::http_listener> listener;
-};
-
 HealthServer::HealthServer(std::vector<HealthCheck> liveness, std::vector<HealthCheck> readiness)
-    : liveness_(std::move(liveness)), readiness_(std::move(readiness)), impl_(std::make_unique<Impl>()) {}
+    : liveness_(std::move(liveness)), readiness_(std::move(readiness)) {}
 
 HealthServer::~HealthServer() { stop(); }
 
@@ -47,40 +38,31 @@ std::pair<int, std::string> HealthServer::respond(const std::string& pathAndQuer
 }
 
 kube::Result<int> HealthServer::start(const std::string& bindAddress) {
-  auto address = parseBindAddress("--health-probe-bind-address", bindAddress);
-  if (!address.ok()) return address.error();
-  std::string host = address->host.empty() ? "0.0.0.0" : address->host;
-  std::string uri = "http://" + host + ":" + std::to_string(address->port) + "/";
-  try {
-    impl_->listener = std::make_unique<http::experimental::listener::http_listener>(uri);
-    impl_->listener->support(http::methods::GET, [this](http::http_request request) {
-      auto [status, body] = respond(request.relative_uri().to_string());
-      http::http_response response(static_cast<http::status_code>(status));
-      response.set_body(body, "text/plain; charset=utf-8");
-      request.reply(response).then([](pplx::task<void> t) {
-        try {
-          t.get();
-        } catch (const std::exception&) {
-          // The prober went away; nothing to do.
-        }
-      });
-    });
-    impl_->listener->open().wait();
-  } catch (const std::exception& e) {
-    impl_->listener.reset();
-    return kube::Error{0, "BindFailed", "--health-probe-bind-address: cannot listen on " + bindAddress + ": " + e.what()};
+  constexpr const char* kFlag = "--health-probe-bind-address";
+  net::HttpServerOptions defaults;
+  defaults.name = "health probes";
+  defaults.readTimeout = std::chrono::seconds(5);
+  defaults.maxConnections = 64;  // kubelet keeps one or two
+  auto options = bindOptions(kFlag, bindAddress, defaults);
+  if (!options.ok()) return options.error();
+  auto server = net::makeHttpServer(*options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
+    response.contentType = "text/plain; charset=utf-8";
+    if (request.method != "GET" && request.method != "HEAD") {
+      response.status = 405;
+      response.body = "use GET\n";
+      return;
+    }
+    std::tie(response.status, response.body) = respond(std::string(request.target));
+  });
+  if (auto started = server->start(); !started.ok()) {
+    return kube::Error{0, "BindFailed", std::string(kFlag) + ": " + started.error().message};
   }
-  return address->port;
+  server_ = std::move(server);
+  return static_cast<int>(server_->port());
 }
 
 void HealthServer::stop() {
-  if (!impl_ || !impl_->listener) return;
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception& e) {
-    spdlog::warn("health server close: {}", e.what());
-  }
-  impl_->listener.reset();
+  if (server_) server_->stop();
 }
 
 }  // namespace dwcp::op

@@ -1,4 +1,5 @@
-// Serves /healthz (liveness) and /readyz (readiness) over plain HTTP, as kubelet probes expect.
+// Serves /healthz (liveness) and /readyz (readiness) over plain HTTP on the one server of net/,
+// as kubelet probes expect.
 // Each endpoint runs its named checks; the body lists them ("[+]caches ok" / "[-]caches failed:
 // ...") and the status is 200 when all pass, 503 otherwise. Checks must be cheap and thread-safe.
 #pragma once
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "kube/result.h"
+#include "net/http_server.h"
 
 namespace dwcp::op {
 
@@ -29,10 +31,9 @@ class HealthServer {
   std::pair<int, std::string> respond(const std::string& path) const;
 
  private:
-  struct Impl;
   std::vector<HealthCheck> liveness_;
   std::vector<HealthCheck> readiness_;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<net::HttpServer> server_;  // declared last: stops before the checks go
 };
 
 }  // namespace dwcp::op

@@ -3,7 +3,6 @@
 #include <mutex>
 
 #include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/text_serializer.h>
 
 #include "operator/options.h"
@@ -168,18 +167,31 @@ void OperatorMetrics::setRegionHealth(const std::string& region, double score) {
 void OperatorMetrics::setLeader(bool leading) { leader_.Add({}).Set(leading ? 1 : 0); }
 
 kube::Result<int> OperatorMetrics::serve(const std::string& bindAddress) {
-  auto address = parseBindAddress("--metrics-bind-address", bindAddress);
-  if (!address.ok()) return address.error();
-  std::string listen = (address->host.empty() ? "0.0.0.0" : address->host) + ":" + std::to_string(address->port);
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(listen);
-  } catch (const std::exception& e) {
-    return kube::Error{0, "BindFailed", "--metrics-bind-address: cannot listen on " + bindAddress + ": " + e.what()};
+  constexpr const char* kFlag = "--metrics-bind-address";
+  net::HttpServerOptions defaults;
+  defaults.name = "metrics";
+  defaults.maxConnections = 64;
+  auto options = bindOptions(kFlag, bindAddress, defaults);
+  if (!options.ok()) return options.error();
+  auto server = net::makeHttpServer(*options, [this](const net::HttpRequest& request, net::HttpResponse& response) {
+    if (request.path() != "/metrics") {
+      response.status = 404;
+      response.contentType = "text/plain; charset=utf-8";
+      response.body = "not found: the metrics are at /metrics\n";
+      return;
+    }
+    response.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = serialize();
+  });
+  if (auto started = server->start(); !started.ok()) {
+    return kube::Error{0, "BindFailed", std::string(kFlag) + ": " + started.error().message};
   }
-  exposer_->RegisterCollectable(registry_);
-  exposer_->RegisterCollectable(sources_);
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? address->port : ports.front();
+  server_ = std::move(server);
+  return static_cast<int>(server_->port());
+}
+
+void OperatorMetrics::stopServing() {
+  if (server_) server_->stop();
 }
 
 std::string OperatorMetrics::serialize() const {

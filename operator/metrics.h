@@ -1,6 +1,7 @@
 // The operator's Prometheus metrics: the runtime's own (reconciles, errors and durations per
 // controller, work-queue depth and latency, watch restarts and relists) and the federation's
-// (dwcp_federation_*). Served on --metrics-bind-address by prometheus-cpp's Exposer.
+// (dwcp_federation_*). Served on --metrics-bind-address by the one server of net/, as
+// prometheus-cpp's text serialization of the registry.
 // Thread-safe: prometheus-cpp metrics are; hooks may be called from any thread.
 #pragma once
 
@@ -19,10 +20,7 @@
 #include "kube/controller.h"
 #include "kube/result.h"
 #include "kube/workqueue.h"
-
-namespace prometheus {
-class Exposer;
-}
+#include "net/http_server.h"
 
 namespace dwcp::op {
 
@@ -55,6 +53,8 @@ class OperatorMetrics {
 
   // Starts serving /metrics on "HOST:PORT" (":PORT" for every address). Returns the bound port.
   kube::Result<int> serve(const std::string& bindAddress);
+  // Stops serving (also done by the destructor).
+  void stopServing();
   // The text exposition of everything registered (for tests and a TLS listener).
   std::string serialize() const;
 
@@ -64,7 +64,7 @@ class OperatorMetrics {
   class SourceCollector;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<SourceCollector> sources_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+
   prometheus::Family<prometheus::Counter>& reconcileTotal_;
   prometheus::Family<prometheus::Counter>& reconcileErrors_;
   prometheus::Family<prometheus::Histogram>& reconcileTime_;
@@ -78,6 +78,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Histogram>& placementLatency_;
   prometheus::Family<prometheus::Counter>& placements_;
   prometheus::Histogram* placementHistogram_ = nullptr;
+  std::unique_ptr<net::HttpServer> server_;  // declared last: stops before the metrics go
 };
 
 }  // namespace dwcp::op

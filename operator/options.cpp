@@ -45,6 +45,22 @@ kube::Result<BindAddress> parseBindAddress(const std::string& flag, const std::s
   return BindAddress{m[1].str(), port};
 }
 
+kube::Result<net::HttpServerOptions> bindOptions(const std::string& flag, const std::string& value,
+                                                 net::HttpServerOptions defaults) {
+  auto bind = parseBindAddress(flag, value);
+  if (!bind.ok()) return bind.error();
+  const std::string& host = bind->host;
+  if (host.empty()) {
+    defaults.address = "0.0.0.0";
+  } else if (host.front() == '[') {
+    defaults.address = host.substr(1, host.size() - 2);
+  } else {
+    defaults.address = host;
+  }
+  defaults.port = static_cast<std::uint16_t>(bind->port);
+  return defaults;
+}
+
 kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
   Options o;
   std::map<std::string, std::string*> stringFlags = {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kube/result.h"
+#include "net/http_server.h"
 
 namespace dwcp::op {
 
@@ -33,5 +34,10 @@ struct BindAddress {
   int port = 0;
 };
 kube::Result<BindAddress> parseBindAddress(const std::string& flag, const std::string& value);
+
+// `defaults` listening where a bind flag says: an empty host is every IPv4 address, "[::1]" is
+// ::1, a host name is resolved when the server starts. Error names `flag`.
+kube::Result<net::HttpServerOptions> bindOptions(const std::string& flag, const std::string& value,
+                                                 net::HttpServerOptions defaults = {});
 
 }  // namespace dwcp::op

@@ -1,9 +1,5 @@
 #include "operator/routing_api.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <vector>
 
@@ -18,27 +14,6 @@ namespace dwcp::op {
 namespace {
 
 constexpr const char* kFlag = "--routing-bind-address";
-
-// "" -> every IPv4 address, "[::1]" -> "::1", an IP literal as is, a host name resolved.
-kube::Result<std::string> listenAddress(const std::string& host) {
-  if (host.empty()) return std::string("0.0.0.0");
-  if (host.front() == '[') return host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found) {
-    return kube::Error{0, "Invalid", std::string(kFlag) + ": cannot resolve \"" + host + "\": " + gai_strerror(rc)};
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* address = found->ai_family == AF_INET6
-                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
-                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
-  const bool ok = inet_ntop(found->ai_family, address, text, sizeof text) != nullptr;
-  freeaddrinfo(found);
-  if (!ok) return kube::Error{0, "Invalid", std::string(kFlag) + ": cannot use the address of \"" + host + "\""};
-  return std::string(text);
-}
 
 }  // namespace
 
@@ -127,14 +102,9 @@ std::map<std::string, std::string> RoutingApi::leftOut() const {
 }
 
 kube::Result<int> RoutingApi::start(const std::string& bindAddress) {
-  auto bind = parseBindAddress(kFlag, bindAddress);
-  if (!bind.ok()) return bind.error();
-  auto address = listenAddress(bind->host);
-  if (!address.ok()) return address.error();
-  routingapi::HttpServerOptions options;
-  options.address = *address;
-  options.port = static_cast<std::uint16_t>(bind->port);
-  auto server = routingapi::makeBeastHttpServer(options, service_.handler());
+  auto options = bindOptions(kFlag, bindAddress, routingapi::routingServerOptions());
+  if (!options.ok()) return options.error();
+  auto server = net::makeHttpServer(*options, service_.handler());
   if (auto s = server->start(); !s.ok()) {
     // "--routing-bind-address: cannot bind 0.0.0.0:8090: Address already in use"
     return kube::Error{0, "BindFailed", std::string(kFlag) + ": " + s.error().message};

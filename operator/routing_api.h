@@ -14,7 +14,7 @@
 #include "kube/result.h"
 #include "kube/store.h"
 #include "operator/config.h"
-#include "routingapi/http_server.h"
+#include "net/http_server.h"
 #include "routingapi/routing_service.h"
 
 namespace dwcp::op {
@@ -62,7 +62,7 @@ class RoutingApi {
   routing::RegionTable table_;
   routing::Router router_;
   routingapi::RoutingService service_;
-  std::unique_ptr<routingapi::HttpServer> server_;  // declared last: stops before the rest goes
+  std::unique_ptr<net::HttpServer> server_;  // declared last: stops before the rest goes
 
   mutable std::mutex mu_;  // rebuilds and leftOut_
   std::map<std::string, LeftOut> leftOut_;

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "routingapi/http_server.h"
+#include "net/http_server.h"
 #include "routingapi/routing_service.h"
 
 namespace dwcp::routingapi {
@@ -20,8 +20,8 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 using Json = nlohmann::json;
 
 struct Reply {
@@ -39,8 +39,8 @@ class Client {
  public:
   explicit Client(std::uint16_t port, const std::string& source = "127.0.0.1") : socket_(io_) {
     socket_.open(tcp::v4());
-    socket_.bind(tcp::endpoint(net::ip::make_address(source), 0));
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    socket_.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
   Reply send(http::verb method, const std::string& target, const std::string& body = {},
              const std::string& contentType = "application/json", const Headers& headers = {}) {
@@ -68,7 +68,7 @@ class Client {
   tcp::socket& socket() { return socket_; }
 
  private:
-  net::io_context io_;
+  asio::io_context io_;
   tcp::socket socket_;
   beast::flat_buffer buffer_;
 };
@@ -86,7 +86,7 @@ routing::RegionSpec region(const char* name, double lat, double lon, routing::Re
 
 class RoutingServerTest : public testing::Test {
  protected:
-  void startServer(RoutingServiceOptions options = {}, HttpServerOptions serverOptions = {}) {
+  void startServer(RoutingServiceOptions options = {}, net::HttpServerOptions serverOptions = routingServerOptions()) {
     ASSERT_TRUE(table_.replaceAll({region("eu-west-1", 53.35, -6.26, routing::RegionPhase::kHealthy),
                                    region("us-east-1", 38.13, -78.45, routing::RegionPhase::kHealthy),
                                    region("ap-south-1", 19.08, 72.88, routing::RegionPhase::kFailed)})
@@ -95,9 +95,9 @@ class RoutingServerTest : public testing::Test {
     service_.emplace(table_, *router_, options, clock_);
     serverOptions.port = 0;
     serverOptions.threads = 2;
-    server_ = makeBeastHttpServer(serverOptions, service_->handler());
+    server_ = net::makeHttpServer(serverOptions, service_->handler());
     auto status = server_->start();
-    ASSERT_TRUE(status.ok()) << status.error().toString();
+    ASSERT_TRUE(status.ok()) << status.error().message;
     ASSERT_NE(server_->port(), 0);
   }
   void TearDown() override {
@@ -113,7 +113,7 @@ class RoutingServerTest : public testing::Test {
   routing::RegionTable table_;
   std::optional<routing::Router> router_;
   std::optional<RoutingService> service_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<net::HttpServer> server_;
 };
 
 TEST_F(RoutingServerTest, RoutesAGoodRequest) {
@@ -162,7 +162,7 @@ TEST_F(RoutingServerTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
                            std::to_string(body.size()) + "\r\n\r\n" + body;
   const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   // Three requests in one write: answered one after the other on the same connection.
-  net::write(client.socket(), net::buffer(post + get + post));
+  asio::write(client.socket(), asio::buffer(post + get + post));
   auto first = client.read();
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.json()["region"], "us-east-1");
@@ -174,7 +174,7 @@ TEST_F(RoutingServerTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
   // One request in pieces, the header cut in the middle of a field.
   const std::string pieces[] = {post.substr(0, 10), post.substr(10, 30), post.substr(40)};
   for (const auto& piece : pieces) {
-    net::write(client.socket(), net::buffer(piece));
+    asio::write(client.socket(), asio::buffer(piece));
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   auto split = client.read();
@@ -183,7 +183,7 @@ TEST_F(RoutingServerTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
 }
 
 TEST_F(RoutingServerTest, IdleAndStalledConnectionsAreClosedAfterTheirTimeouts) {
-  HttpServerOptions options;
+  net::HttpServerOptions options;
   options.address = "127.0.0.1";
   options.port = 0;
   options.readTimeout = std::chrono::milliseconds(200);
@@ -196,7 +196,7 @@ TEST_F(RoutingServerTest, IdleAndStalledConnectionsAreClosedAfterTheirTimeouts) 
   EXPECT_EQ(afterIdle.status, -1);
   // A request that never completes: closed too, without an answer.
   Client stalled(server_->port());
-  net::write(stalled.socket(), net::buffer(std::string("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")));
+  asio::write(stalled.socket(), asio::buffer(std::string("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")));
   auto afterStall = stalled.read();
   EXPECT_EQ(afterStall.status, -1);
   // The server itself is fine.
@@ -228,7 +228,7 @@ TEST_F(RoutingServerTest, BadInputsGet400NamingTheField) {
 }
 
 TEST_F(RoutingServerTest, OversizedBodyGets413) {
-  HttpServerOptions serverOptions;
+  net::HttpServerOptions serverOptions;
   serverOptions.bodyLimitBytes = 1024;
   startServer({}, serverOptions);
   auto reply = post(R"({"location":{"latitude":1,"longitude":0},"regionHint":")" + std::string(4000, 'x') + "\"}");
@@ -243,7 +243,7 @@ TEST_F(RoutingServerTest, MalformedHttpGets400AndTheServerLivesOn) {
   startServer();
   {
     Client client(server_->port());
-    net::write(client.socket(), net::buffer(std::string("GARBAGE / NOT-HTTP\r\n\r\n")));
+    asio::write(client.socket(), asio::buffer(std::string("GARBAGE / NOT-HTTP\r\n\r\n")));
     auto reply = client.read();
     EXPECT_EQ(reply.status, 400) << reply.body;
   }
@@ -450,7 +450,7 @@ TEST(RoutingServerShaping, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
   options.shaper.capacity = 1;  // bulk is shed once the depth reaches 50% of 1, realtime at 100%
   RoutingService service(table, router, options, clock);
   // Round robin: the held request blocks one io thread, the next connection goes to the other.
-  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2, .reusePort = false},
+  auto server = net::makeHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2, .reusePort = false},
                                     service.handler());
   ASSERT_TRUE(server->start().ok());
   // Two connections, accepted before anything blocks: one per io thread.
@@ -549,55 +549,12 @@ TEST_F(RoutingServerTest, StopClosesIdleConnectionsAndRefusesNewOnes) {
   ASSERT_EQ(idle.send(http::verb::get, "/healthz").status, 200);
   server_->stop();
   EXPECT_EQ(idle.read().status, -1);  // closed by the server
-  net::io_context io;
+  asio::io_context io;
   tcp::socket socket(io);
   beast::error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
   EXPECT_TRUE(ec) << "still accepting after stop()";
   server_->stop();  // idempotent
-}
-
-TEST(HttpServer, BindErrorNamesListen) {
-  // Both with one SO_REUSEPORT listener per thread: the second must still find the port taken.
-  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2},
-                                   [](const HttpRequest&, HttpResponse&) {});
-  ASSERT_TRUE(first->start().ok());
-  auto second = makeBeastHttpServer({.address = "127.0.0.1", .port = first->port(), .threads = 2},
-                                    [](const HttpRequest&, HttpResponse&) {});
-  auto status = second->start();
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().field, "listen");
-  auto bad = makeBeastHttpServer({.address = "not-an-address", .port = 0}, [](const HttpRequest&, HttpResponse&) {});
-  EXPECT_FALSE(bad->start().ok());
-}
-
-TEST(HttpServer, BindErrorWithOneListenerNamesListenAndCanBeRetried) {
-  // One listener (no SO_REUSEPORT probe): the failing acceptor is released before its io_context
-  // (ASan saw it outlive the context), and a later start() on a free port works.
-  auto first = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 2},
-                                   [](const HttpRequest&, HttpResponse&) {});
-  ASSERT_TRUE(first->start().ok());
-  auto second = makeBeastHttpServer(
-      {.address = "127.0.0.1", .port = first->port(), .threads = 2, .reusePort = false},
-      [](const HttpRequest&, HttpResponse& response) { response.body = "second"; });
-  auto status = second->start();
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().field, "listen");
-  EXPECT_NE(status.error().message.find("cannot bind"), std::string::npos) << status.error().message;
-  first->stop();
-  ASSERT_TRUE(second->start().ok());
-  Client client(second->port());
-  EXPECT_EQ(client.send(http::verb::get, "/").body, "second");
-}
-
-TEST(HttpServer, HandlerExceptionsBecome500) {
-  auto server = makeBeastHttpServer({.address = "127.0.0.1", .port = 0, .threads = 1},
-                                    [](const HttpRequest&, HttpResponse&) { throw std::runtime_error("boom"); });
-  ASSERT_TRUE(server->start().ok());
-  Client client(server->port());
-  auto reply = client.send(http::verb::get, "/");
-  EXPECT_EQ(reply.status, 500);
-  EXPECT_EQ(client.send(http::verb::get, "/").status, 500);  // the connection and server survive
 }
 
 }  // namespace

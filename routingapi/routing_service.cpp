@@ -13,7 +13,7 @@ std::string_view pathOf(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-void error(HttpResponse& response, int status, std::string_view message, std::string_view field = {},
+void error(net::HttpResponse& response, int status, std::string_view message, std::string_view field = {},
            std::uint32_t retryAfterSeconds = 0) {
   response.status = status;
   response.contentType = "application/json";
@@ -46,7 +46,17 @@ RoutingService::RoutingService(routing::RegionTable& table, routing::Router& rou
       limiter_(options_.rateLimiter, clock),
       shaper_(options_.shaper) {}
 
-void RoutingService::handle(const HttpRequest& request, HttpResponse& response) {
+net::HttpServerOptions routingServerOptions() {
+  net::HttpServerOptions options;
+  options.name = "routing api";
+  options.port = 8090;
+  options.threads = 0;
+  options.reusePort = true;
+  options.maxConnections = 0;  // a flood is the rate limiter's to answer, per source
+  return options;
+}
+
+void RoutingService::handle(const net::HttpRequest& request, net::HttpResponse& response) {
   const auto path = pathOf(request.target);
   const bool get = request.method == "GET";
   if (path == "/v1/route") {
@@ -70,7 +80,7 @@ void RoutingService::handle(const HttpRequest& request, HttpResponse& response) 
   metrics_.recordResponse(response.status);
 }
 
-void RoutingService::route(const HttpRequest& request, HttpResponse& response) {
+void RoutingService::route(const net::HttpRequest& request, net::HttpResponse& response) {
   const auto start = std::chrono::steady_clock::now();
   if (options_.ddosProtection) {
     // Before parsing: garbage counts against its sender like any other request.
@@ -123,7 +133,7 @@ void RoutingService::route(const HttpRequest& request, HttpResponse& response) {
   metrics_.recordDecision(seconds, decision->algorithm, decision->trafficClass, decision->regionName());
 }
 
-void RoutingService::regions(HttpResponse& response) const {
+void RoutingService::regions(net::HttpResponse& response) const {
   auto snapshot = table_.snapshot();
   const auto nowNanos = clock_.steadyNanos();
   nlohmann::json list = nlohmann::json::array();
@@ -146,7 +156,7 @@ void RoutingService::regions(HttpResponse& response) const {
   response.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void RoutingService::renderMetrics(HttpResponse& response) const {
+void RoutingService::renderMetrics(net::HttpResponse& response) const {
   RoutingMetrics::Gauges gauges;
   gauges.blacklistedSources = limiter_.blacklistedSources();
   gauges.trackedSources = limiter_.trackedSources();

@@ -12,7 +12,7 @@
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
 #include "engines/routing/traffic_shaper.h"
-#include "routingapi/http_server.h"
+#include "net/http_server.h"
 #include "routingapi/metrics.h"
 #include "routingapi/request_source.h"
 
@@ -29,23 +29,27 @@ struct RoutingServiceOptions {
 // Field names like "rateLimiter.maxRequestsPerSec", "shaper.capacity".
 routing::Status validate(const RoutingServiceOptions& options);
 
+// The HTTP server settings the routing API is measured with (docs/BENCHMARKS.md): one io thread
+// per core, one SO_REUSEPORT listener per thread, port 8090, keep-alive for a minute.
+net::HttpServerOptions routingServerOptions();
+
 class RoutingService {
  public:
   // options assumed valid (see validate()); the clock must outlive the service.
   RoutingService(routing::RegionTable& table, routing::Router& router, RoutingServiceOptions options,
                  const base::Clock& clock = base::RealClock::instance());
 
-  void handle(const HttpRequest& request, HttpResponse& response);
-  HttpHandler handler() {
-    return [this](const HttpRequest& request, HttpResponse& response) { handle(request, response); };
+  void handle(const net::HttpRequest& request, net::HttpResponse& response);
+  net::HttpHandler handler() {
+    return [this](const net::HttpRequest& request, net::HttpResponse& response) { handle(request, response); };
   }
 
   const RoutingMetrics& metrics() const { return metrics_; }
 
  private:
-  void route(const HttpRequest& request, HttpResponse& response);
-  void regions(HttpResponse& response) const;
-  void renderMetrics(HttpResponse& response) const;
+  void route(const net::HttpRequest& request, net::HttpResponse& response);
+  void regions(net::HttpResponse& response) const;
+  void renderMetrics(net::HttpResponse& response) const;
 
   routing::RegionTable& table_;
   routing::Router& router_;

@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "engines/state/status.h"
+#include "net/error.h"
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 
 struct PemPair {
   std::string certificatePem;
@@ -15,10 +15,10 @@ struct PemPair {
 };
 
 // A self-signed CA named `commonName`, valid for `validDays`.
-state::Result<PemPair> makeCertificateAuthority(const std::string& commonName, int validDays = 30);
+Result<PemPair> makeCertificateAuthority(const std::string& commonName, int validDays = 30);
 // A leaf certificate for `regionName` (CN and DNS SAN, client and server auth) signed by `ca`.
 // `regionName` must be one DNS label (lowercase alphanumerics and '-', 1-63 characters, no '-'
 // at either end), else kInvalidArgument naming the name and what is wrong with it.
-state::Result<PemPair> issueCertificate(const PemPair& ca, const std::string& regionName, int validDays = 30);
+Result<PemPair> issueCertificate(const PemPair& ca, const std::string& regionName, int validDays = 30);
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net

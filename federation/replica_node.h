@@ -11,10 +11,10 @@
 #include <thread>
 
 #include "engines/state/geo_distributed_state.h"
-#include "statenet/http_server.h"
-#include "statenet/https_peer_transport.h"
+#include "net/http_server.h"
+#include "federation/https_peer_transport.h"
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 
 struct ReplicaNodeConfig {
   TransportConfig transport;
@@ -44,7 +44,7 @@ class ReplicaNode {
   std::string prometheusMetrics() const;
 
   // The control API, also callable directly: see replica_node.cpp for the routes.
-  HttpResponse handleControl(const HttpRequest& request);
+  net::HttpResponse handleControl(const net::HttpRequest& request);
   // sha256 over the sorted live key=value pairs: equal on converged replicas.
   std::string contentDigest(size_t* keys = nullptr) const;
 
@@ -54,9 +54,9 @@ class ReplicaNode {
   base::SkewedClock clock_;
   HttpsPeerTransport transport_;
   std::unique_ptr<state::GeoDistributedState> state_;
-  std::unique_ptr<HttpServer> control_;
+  std::unique_ptr<net::HttpServer> control_;
   std::atomic<bool> running_{false};
   std::thread ticker_;
 };
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

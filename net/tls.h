@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "engines/state/status.h"
+#include "net/error.h"
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 
 struct TlsMaterial {
   std::string caPem;           // the federation CA: the only trust anchor
@@ -19,13 +19,13 @@ struct TlsMaterial {
   std::string privateKeyPem;
 };
 
-state::Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std::string& certFile,
+Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std::string& certFile,
                                            const std::string& keyFile);
 
 enum class TlsRole { kServer, kClient };
-state::Result<std::shared_ptr<boost::asio::ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role);
+Result<std::shared_ptr<boost::asio::ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role);
 
 // The identities a verified peer certificate carries: its DNS SANs only (never its CN).
 std::vector<std::string> certificateNames(SSL* ssl);
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "engines/state/state_metrics.h"
-#include "statenet/https_peer_transport.h"
+#include "federation/https_peer_transport.h"
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 
 inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -17,4 +17,4 @@ inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4
 std::string renderStateExposition(const state::StateMetrics& engine, const TransportStats& transport,
                                   const std::map<state::ReplicaId, std::string>& peerRegions);
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

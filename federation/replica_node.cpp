@@ -10,10 +10,10 @@
 //                           (missing parameters reset to none)
 //   POST /sync
 // Quorum/strong calls block the HTTP thread until the engine's callback runs.
-#include "statenet/replica_node.h"
+#include "federation/replica_node.h"
 
 #include "base/strings.h"
-#include "statenet/state_exposition.h"
+#include "federation/state_exposition.h"
 
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -23,8 +23,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-namespace dwcp::statenet {
-namespace http = boost::beast::http;
+namespace dwcp::federation {
 using nlohmann::json;
 
 namespace {
@@ -78,9 +77,7 @@ std::optional<int64_t> integerOf(const std::map<std::string, std::string>& query
   return base::parseInt<int64_t>(it->second);
 }
 
-HttpResponse jsonResponse(const HttpRequest& request, http::status status, const json& body) {
-  return textResponse(request, status, body.dump() + "\n", "application/json");
-}
+net::HttpResponse jsonResponse(int status, const json& body) { return net::HttpResponse{status, "application/json", body.dump() + "\n"}; }
 
 }  // namespace
 
@@ -100,16 +97,19 @@ state::Status ReplicaNode::start() {
   state::Status started = transport_.start();
   if (!started.ok()) return started;
   if (config_.controlPort >= 0) {
-    HttpServerConfig controlConfig;
-    controlConfig.host = config_.controlHost;
-    controlConfig.port = static_cast<uint16_t>(config_.controlPort);
-    controlConfig.maxBodyBytes = 1 << 20;
-    controlConfig.ioThreads = 8;  // quorum and strong calls hold an io thread until the engine answers
-    control_ = std::make_unique<HttpServer>(controlConfig, [this](const HttpRequest& request, const std::vector<std::string>&) {
-      return handleControl(request);
+    net::HttpServerOptions controlOptions;
+    controlOptions.name = "replica control";
+    controlOptions.address = config_.controlHost;
+    controlOptions.port = static_cast<uint16_t>(config_.controlPort);
+    controlOptions.bodyLimitBytes = 1 << 20;
+    controlOptions.threads = 8;  // quorum and strong calls hold an io thread until the engine answers
+    controlOptions.readTimeout = std::chrono::seconds(30);
+    control_ = net::makeHttpServer(controlOptions, [this](const net::HttpRequest& request, net::HttpResponse& response) {
+      response = handleControl(request);
     });
-    started = control_->start();
-    if (!started.ok()) return started;
+    if (auto listening = control_->start(); !listening.ok()) {
+      return state::Error{state::ErrorCode::kInvalidArgument, listening.error().message};
+    }
   }
   running_ = true;
   ticker_ = std::thread([this] {
@@ -162,20 +162,20 @@ std::string ReplicaNode::contentDigest(size_t* keyCount) const {
   return hex;
 }
 
-HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
+net::HttpResponse ReplicaNode::handleControl(const net::HttpRequest& request) {
   std::string path;
-  const std::string target(request.target());
+  const std::string target(request.target);
   const auto query = queryOf(target, path);
   auto bad = [&](const std::string& message) {
-    return jsonResponse(request, http::status::bad_request, json{{"ok", false}, {"error", message}});
+    return jsonResponse(400, json{{"ok", false}, {"error", message}});
   };
   auto param = [&](const char* name) {
     auto it = query.find(name);
     return it == query.end() ? std::string() : it->second;
   };
-  if (path == "/health") return jsonResponse(request, http::status::ok, json{{"ok", true}});
+  if (path == "/health") return jsonResponse(200, json{{"ok", true}});
   if (path == "/put" || path == "/delete") {
-    if (request.method() != http::verb::post) return bad("use POST");
+    if (request.method != "POST") return bad("use POST");
     const std::string key = param("key");
     if (key.empty()) return bad("parameter key is required");
     auto level = consistencyOf(param("consistency"));
@@ -187,18 +187,18 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     std::promise<state::Status> promise;
     auto future = promise.get_future();
     auto done = [&promise](state::Status status) { promise.set_value(std::move(status)); };
-    auto receipt = path == "/put" ? state_->put(key, request.body(), options, done) : state_->remove(key, options, done);
+    auto receipt = path == "/put" ? state_->put(key, std::string(request.body), options, done) : state_->remove(key, options, done);
     state::Status status = future.get();
     if (!receipt.ok() && receipt.error().code == state::ErrorCode::kInvalidArgument) return bad(receipt.error().message);
     if (!status.ok()) {
-      return jsonResponse(request, http::status::service_unavailable,
+      return jsonResponse(503,
                           json{{"ok", false},
                                {"error", status.error().message},
                                {"answered", status.error().answered},
                                {"needed", status.error().needed},
                                {"appliedLocally", receipt.ok()}});
     }
-    return jsonResponse(request, http::status::ok,
+    return jsonResponse(200,
                         json{{"ok", true}, {"replica", receipt->dot.replica}, {"counter", receipt->dot.counter}});
   }
   if (path == "/get") {
@@ -214,21 +214,21 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
                 [&promise](state::Result<std::optional<std::string>> value) { promise.set_value(std::move(value)); });
     auto value = future.get();
     if (!value.ok()) {
-      return jsonResponse(request, http::status::service_unavailable,
+      return jsonResponse(503,
                           json{{"ok", false}, {"error", value.error().message}});
     }
     json body{{"ok", true}, {"found", value->has_value()}};
     if (value->has_value()) body["value"] = *value.value();
-    return jsonResponse(request, http::status::ok, body);
+    return jsonResponse(200, body);
   }
   if (path == "/digest") {
     size_t keys = 0;
     const std::string digest = contentDigest(&keys);
-    return jsonResponse(request, http::status::ok, json{{"keys", keys}, {"digest", digest}});
+    return jsonResponse(200, json{{"keys", keys}, {"digest", digest}});
   }
   if (path == "/metrics") {
-    if (request.method() != http::verb::get) return bad("use GET");
-    return textResponse(request, http::status::ok, prometheusMetrics(), kPrometheusContentType);
+    if (request.method != "GET") return bad("use GET");
+    return net::HttpResponse{200, kPrometheusContentType, prometheusMetrics()};
   }
   if (path == "/metrics.json") {
     const state::StateMetrics m = state_->metrics();
@@ -237,8 +237,7 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     for (const auto& [peer, peerLag] : m.lagByPeer) {
       lag[std::to_string(peer)] = {{"unacknowledgedWrites", peerLag.unacknowledgedWrites}, {"lagMillis", peerLag.lagMillis}};
     }
-    return jsonResponse(
-        request, http::status::ok,
+    return jsonResponse(200,
         json{{"bytesSent", m.bytesSent},
              {"bytesReceived", m.bytesReceived},
              {"framesSent", m.framesSent},
@@ -266,7 +265,7 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
                {"lastRefusal", t.lastRefusal}}}});
   }
   if (path == "/faults") {
-    if (request.method() != http::verb::post) return bad("use POST");
+    if (request.method != "POST") return bad("use POST");
     FaultSettings faults;
     const auto latency = integerOf(query, "latencyMillis", 0);
     if (!latency) return bad("latencyMillis must be an integer number of milliseconds");
@@ -301,13 +300,13 @@ HttpResponse ReplicaNode::handleControl(const HttpRequest& request) {
     }
     transport_.setFaults(faults);
     setClockSkewMillis(skewMillis);
-    return jsonResponse(request, http::status::ok, json{{"ok", true}});
+    return jsonResponse(200, json{{"ok", true}});
   }
   if (path == "/sync") {
     state_->sync();
-    return jsonResponse(request, http::status::ok, json{{"ok", true}});
+    return jsonResponse(200, json{{"ok", true}});
   }
-  return jsonResponse(request, http::status::not_found, json{{"ok", false}, {"error", "no such path " + path}});
+  return jsonResponse(404, json{{"ok", false}, {"error", "no such path " + path}});
 }
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

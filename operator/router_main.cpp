@@ -13,7 +13,7 @@
 #include "base/strings.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
-#include "routingapi/http_server.h"
+#include "net/http_server.h"
 #include "routingapi/region_file.h"
 #include "routingapi/router_config.h"
 #include "routingapi/routing_service.h"
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   }
   if (flags.regionsFile.empty()) return usageError("--regions is required");
 
-  routingapi::HttpServerOptions serverOptions;
+  net::HttpServerOptions serverOptions = routingapi::routingServerOptions();
+  serverOptions.name = "dwcp-router";
   if (!parseListen(flags.listen, serverOptions.address, serverOptions.port))
     return usageError("--listen: expected address:port, got " + flags.listen);
   serverOptions.threads = flags.threads;
@@ -122,9 +123,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = routingapi::makeBeastHttpServer(serverOptions, service.handler());
+  auto server = net::makeHttpServer(serverOptions, service.handler());
   if (auto s = server->start(); !s.ok()) {
-    spdlog::critical("dwcp-router: {}", s.error().toString());
+    spdlog::critical("dwcp-router: --listen: {}", s.error().message);
     return 1;
   }
   spdlog::info("dwcp-router: {} regions from {}, serving on {}:{}", table.snapshot()->regions().size(),

@@ -6,7 +6,7 @@
 // once. Injected reordering parks one frame and posts it right after the next (or alone after
 // reorderMaxHoldMillis); duplication queues a copy. The server side is an HttpServer whose
 // handler maps the verified certificate to a peer and hands the body to the receiver.
-#include "statenet/https_peer_transport.h"
+#include "federation/https_peer_transport.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,13 +17,14 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using state::ReplicaId;
 
@@ -43,7 +44,7 @@ class HttpsPeerTransport::PeerLink {
       stopping_ = true;
     }
     cv_.notify_all();
-    net::post(io_, [this] { closeSocket(); });  // ends a connect, handshake or exchange in progress
+    asio::post(io_, [this] { closeSocket(); });  // ends a connect, handshake or exchange in progress
     if (thread_.joinable()) thread_.join();
   }
   // False when the queue is full (in frames or in bytes).
@@ -132,7 +133,7 @@ class HttpsPeerTransport::PeerLink {
   // stop() ends it. Pending handlers never outlive the call.
   template <class Initiate>
   error_code await(Initiate&& initiate) {
-    error_code result = net::error::operation_aborted;
+    error_code result = asio::error::operation_aborted;
     io_.restart();
     if (stopping_.load()) return result;
     initiate([&result](error_code ec, auto&&...) { result = ec; });
@@ -147,7 +148,7 @@ class HttpsPeerTransport::PeerLink {
   bool connect(const PeerEndpoint& endpoint) {
     stream_.reset();
     error_code ec;
-    const auto address = net::ip::make_address(endpoint.host, ec);
+    const auto address = asio::ip::make_address(endpoint.host, ec);
     if (ec) return fail("peer address " + endpoint.host + " is not an IP address");
     stream_ = std::make_unique<TlsStream>(io_, *owner_.clientTls_);
     SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.region.c_str());
@@ -158,7 +159,7 @@ class HttpsPeerTransport::PeerLink {
     tcpStream.socket().set_option(tcp::no_delay(true), ec);
     ec = await([&](auto handler) { stream_->async_handshake(ssl::stream_base::client, std::move(handler)); });
     if (ec) return fail("TLS handshake: " + describe(ec));
-    const auto names = certificateNames(stream_->native_handle());
+    const auto names = net::certificateNames(stream_->native_handle());
     if (std::find(names.begin(), names.end(), endpoint.region) == names.end()) {
       return fail("the server's certificate does not name region " + endpoint.region);
     }
@@ -169,7 +170,7 @@ class HttpsPeerTransport::PeerLink {
   bool fail(const std::string& why) {
     stream_.reset();
     if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
-      spdlog::warn("statenet: frame to region {} dropped: {}", endpoint_.region, why);
+      spdlog::warn("federation: frame to region {} dropped: {}", endpoint_.region, why);
     }
     return false;
   }
@@ -210,7 +211,7 @@ class HttpsPeerTransport::PeerLink {
       } else {
         ++owner_.stats_.framesRejectedByPeer;
         if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
-          spdlog::warn("statenet: region {} answered {}: {}", endpoint.region, response.get().result_int(),
+          spdlog::warn("federation: region {} answered {}: {}", endpoint.region, response.get().result_int(),
                        response.get().body());
         }
       }
@@ -221,7 +222,7 @@ class HttpsPeerTransport::PeerLink {
   }
 
   HttpsPeerTransport& owner_;
-  net::io_context io_{1};
+  asio::io_context io_{1};
   std::unique_ptr<TlsStream> stream_;  // used on the link thread only (and by closeSocket)
   beast::flat_buffer buffer_;
   uint64_t failuresLogged_ = 0;
@@ -250,28 +251,33 @@ void HttpsPeerTransport::setReceiver(Receiver receiver) {
 }
 
 state::Status HttpsPeerTransport::start() {
-  auto serverTls = makeTlsContext(config_.tls, TlsRole::kServer);
-  if (!serverTls.ok()) return serverTls.error();
-  auto clientTls = makeTlsContext(config_.tls, TlsRole::kClient);
-  if (!clientTls.ok()) return clientTls.error();
+  auto serverTls = net::makeTlsContext(config_.tls, net::TlsRole::kServer);
+  if (!serverTls.ok()) return state::Error{state::ErrorCode::kInvalidArgument, serverTls.error().message};
+  auto clientTls = net::makeTlsContext(config_.tls, net::TlsRole::kClient);
+  if (!clientTls.ok()) return state::Error{state::ErrorCode::kInvalidArgument, clientTls.error().message};
   clientTls_ = clientTls.value();
-  HttpServerConfig serverConfig;
-  serverConfig.host = config_.listenHost;
-  serverConfig.port = config_.listenPort;
-  serverConfig.maxBodyBytes = config_.maxFrameBytes;
-  serverConfig.maxConnections = config_.maxInboundConnections;
-  serverConfig.handshakeTimeoutMillis = config_.ioTimeoutMillis;
-  serverConfig.headerTimeoutMillis = config_.ioTimeoutMillis;
-  serverConfig.bodyTimeoutMillis = std::max<int64_t>(config_.ioTimeoutMillis, 30'000);
-  serverConfig.writeTimeoutMillis = config_.ioTimeoutMillis;
-  serverConfig.idleTimeoutMillis = config_.inboundIdleTimeoutMillis;
-  serverConfig.tls = serverTls.value();
-  server_ = std::make_unique<HttpServer>(
-      serverConfig, [this](const HttpRequest& request, const std::vector<std::string>& names) { return handle(request, names); });
-  state::Status listening = server_->start();
-  if (!listening.ok()) return listening;
+  net::HttpServerOptions serverOptions;
+  serverOptions.name = "peers";
+  serverOptions.address = config_.listenHost;
+  serverOptions.port = config_.listenPort;
+  serverOptions.threads = 2;
+  serverOptions.bodyLimitBytes = config_.maxFrameBytes;
+  serverOptions.maxConnections = config_.maxInboundConnections;
+  serverOptions.handshakeTimeout = std::chrono::milliseconds(config_.ioTimeoutMillis);
+  // A whole frame, its first byte to its last: at least 30 s, so a large frame on a slow link is
+  // not cut.
+  serverOptions.readTimeout = std::chrono::milliseconds(std::max<int64_t>(config_.ioTimeoutMillis, 30'000));
+  serverOptions.writeTimeout = std::chrono::milliseconds(config_.ioTimeoutMillis);
+  serverOptions.idleTimeout = std::chrono::milliseconds(config_.inboundIdleTimeoutMillis);
+  serverOptions.tls = std::make_shared<net::TlsContextSource>(serverTls.value());
+  server_ = net::makeHttpServer(serverOptions, [this](const net::HttpRequest& request, net::HttpResponse& response) {
+    handle(request, response);
+  });
+  if (auto listening = server_->start(); !listening.ok()) {
+    return state::Error{state::ErrorCode::kInvalidArgument, listening.error().message};
+  }
   for (auto& [id, link] : links_) link->start();
-  spdlog::info("statenet: region {} (replica {}) listening on {}:{} for {} peers", config_.region, config_.self,
+  spdlog::info("federation: region {} (replica {}) listening on {}:{} for {} peers", config_.region, config_.self,
                config_.listenHost, server_->port(), config_.peers.size());
   return state::okStatus();
 }
@@ -346,52 +352,57 @@ const PeerEndpoint* HttpsPeerTransport::peerByNames(const std::vector<std::strin
   return nullptr;
 }
 
-HttpResponse HttpsPeerTransport::handle(const HttpRequest& request, const std::vector<std::string>& names) {
-  auto refuse = [&](http::status status, std::string message) {
-    std::lock_guard lock(mu_);
-    ++stats_.framesRefused;
-    stats_.lastRefusal = message;
-    return textResponse(request, status, message + "\n");
+void HttpsPeerTransport::handle(const net::HttpRequest& request, net::HttpResponse& response) {
+  auto answer = [&](int status, std::string message) {
+    response.status = status;
+    response.contentType = "text/plain";
+    response.body = std::move(message) + "\n";
   };
+  auto refuse = [&](int status, std::string message) {
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.framesRefused;
+      stats_.lastRefusal = message;
+    }
+    answer(status, std::move(message));
+  };
+  const std::vector<std::string>& names = *request.peerNames;
   const PeerEndpoint* peer = peerByNames(names);
   if (peer == nullptr) {
     std::string listed;
     for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
-    return refuse(http::status::forbidden,
-                  "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region);
+    return refuse(403, "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region);
   }
-  const std::string target(request.target());
+  const std::string target(request.target);
   if (target == kHealthPath) {
-    if (request.method() != http::verb::get) return refuse(http::status::method_not_allowed, "use GET");
-    return textResponse(request, http::status::ok, "region " + config_.region + " sees region " + peer->region + "\n");
+    if (request.method != "GET") return refuse(405, "use GET");
+    return answer(200, "region " + config_.region + " sees region " + peer->region);
   }
-  if (target != kFramesPath) return refuse(http::status::not_found, "no such path " + target);
-  if (request.method() != http::verb::post) return refuse(http::status::method_not_allowed, "use POST");
+  if (target != kFramesPath) return refuse(404, "no such path " + target);
+  if (request.method != "POST") return refuse(405, "use POST");
   Receiver receiver;
   {
     std::lock_guard lock(mu_);
     if (faults_.partitionedPeers.count(peer->id) > 0) {
       ++stats_.framesDroppedByFaults;
-      return textResponse(request, http::status::service_unavailable, "partitioned from region " + peer->region + "\n");
+      return answer(503, "partitioned from region " + peer->region);
     }
     receiver = receiver_;
     ++stats_.framesReceived;
-    stats_.bytesReceived += request.body().size();
+    stats_.bytesReceived += request.body.size();
   }
-  if (!receiver) return refuse(http::status::service_unavailable, "region " + config_.region + " is not ready");
-  const auto* data = reinterpret_cast<const uint8_t*>(request.body().data());
-  state::Status received = receiver(peer->id, std::span<const uint8_t>(data, request.body().size()));
+  if (!receiver) return refuse(503, "region " + config_.region + " is not ready");
+  const auto* data = reinterpret_cast<const uint8_t*>(request.body.data());
+  state::Status received = receiver(peer->id, std::span<const uint8_t>(data, request.body.size()));
   if (!received.ok()) {
     const state::Error& error = received.error();
-    http::status status = http::status::bad_request;
-    if (error.code == state::ErrorCode::kMessageTooLarge) status = http::status::payload_too_large;
-    if (error.code == state::ErrorCode::kUnknownPeer) status = http::status::forbidden;
+    int status = 400;
+    if (error.code == state::ErrorCode::kMessageTooLarge) status = 413;
+    if (error.code == state::ErrorCode::kUnknownPeer) status = 403;
     return refuse(status, "frame from region " + peer->region + " rejected: " + error.message);
   }
-  HttpResponse response{http::status::no_content, request.version()};
-  response.keep_alive(request.keep_alive());
-  response.prepare_payload();
-  return response;
+  response.status = 204;
+  response.contentType.clear();
 }
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

@@ -1,6 +1,6 @@
 // The Prometheus exposition of the state metrics, from hand-made snapshots: exact bucket
 // arithmetic, the per-peer lag series, label escaping and a parseable line format.
-#include "statenet/state_exposition.h"
+#include "federation/state_exposition.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 namespace {
 
 bool hasLine(const std::string& text, const std::string& line) {
@@ -84,4 +84,4 @@ TEST(StateExposition, LagGaugesPerPeerCountersAndEscapedLabels) {
 }
 
 }  // namespace
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

@@ -28,10 +28,10 @@
 #include "engines/state/peer_transport.h"
 #include "engines/state/status.h"
 #include "engines/state/wire.h"
-#include "statenet/http_server.h"
-#include "statenet/tls.h"
+#include "net/http_server.h"
+#include "net/tls.h"
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 
 inline constexpr const char* kFramesPath = "/v1/state/frames";
 inline constexpr const char* kHealthPath = "/v1/state/health";
@@ -49,7 +49,7 @@ struct TransportConfig {
   std::string listenHost = "127.0.0.1";
   uint16_t listenPort = 0;  // 0: ephemeral, see listenPort()
   std::vector<PeerEndpoint> peers;
-  TlsMaterial tls;
+  net::TlsMaterial tls;
   size_t maxFrameBytes = state::kDefaultMaxFrameBytes;
   int64_t connectTimeoutMillis = 5'000;  // TCP connect plus TLS handshake to a peer
   int64_t ioTimeoutMillis = 5'000;       // each request write and response read; inbound handshakes
@@ -117,12 +117,12 @@ class HttpsPeerTransport final : public state::PeerTransport {
   };
   class PeerLink;
 
-  HttpResponse handle(const HttpRequest& request, const std::vector<std::string>& peerNames);
+  void handle(const net::HttpRequest& request, net::HttpResponse& response);
   const PeerEndpoint* peerByNames(const std::vector<std::string>& names) const;
 
   TransportConfig config_;
   std::shared_ptr<boost::asio::ssl::context> clientTls_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<net::HttpServer> server_;
   std::map<state::ReplicaId, std::unique_ptr<PeerLink>> links_;
 
   mutable std::mutex mu_;
@@ -132,4 +132,4 @@ class HttpsPeerTransport final : public state::PeerTransport {
   TransportStats stats_;
 };
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

@@ -1,6 +1,6 @@
 // X509 building with EVP keys; every OpenSSL object is owned by a unique_ptr with its free
 // function, so an early error return leaks nothing.
-#include "statenet/pki.h"
+#include "net/testing/pki.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include <memory>
 #include <optional>
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 namespace {
 
 template <class T, void (*Free)(T*)>
@@ -24,13 +24,13 @@ using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using CertPtr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
-state::Error pkiError(const std::string& what) {
-  return state::Error{state::ErrorCode::kInvalidArgument, "certificate generation failed: " + what};
+Error pkiError(const std::string& what) {
+  return Error{"certificate generation failed: " + what};
 }
 
 // The region name goes into the SAN as "DNS:<name>", so it must be one DNS label: lowercase
 // letters, digits and '-', 1 to 63 characters, not starting or ending with '-'.
-std::optional<state::Error> invalidRegionName(const std::string& name) {
+std::optional<Error> invalidRegionName(const std::string& name) {
   auto refuse = [&](const std::string& why) {
     std::string shown;
     for (unsigned char c : name) {
@@ -42,8 +42,7 @@ std::optional<state::Error> invalidRegionName(const std::string& name) {
         shown += hex;
       }
     }
-    return state::Error{state::ErrorCode::kInvalidArgument,
-                        "region name \"" + shown +
+    return Error{"region name \"" + shown +
                             "\" is not a DNS label (lowercase letters, digits and '-', 1 to 63 characters, " +
                             "not starting or ending with '-'): " + why};
   };
@@ -70,7 +69,7 @@ std::string bioString(BIO* bio) {
   return std::string(data, static_cast<size_t>(length));
 }
 
-state::Result<std::string> keyPem(EVP_PKEY* key) {
+Result<std::string> keyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return pkiError("cannot encode the private key");
@@ -78,7 +77,7 @@ state::Result<std::string> keyPem(EVP_PKEY* key) {
   return bioString(bio.get());
 }
 
-state::Result<std::string> certPem(X509* cert) {
+Result<std::string> certPem(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return pkiError("cannot encode the certificate");
   return bioString(bio.get());
@@ -95,7 +94,7 @@ bool addExtension(X509* cert, X509* issuer, int nid, const char* value) {
   return ok;
 }
 
-state::Result<CertPtr> newCertificate(EVP_PKEY* key, const std::string& commonName, int validDays) {
+Result<CertPtr> newCertificate(EVP_PKEY* key, const std::string& commonName, int validDays) {
   CertPtr cert(X509_new());
   if (!cert) return pkiError("cannot allocate a certificate");
   X509_set_version(cert.get(), 2);
@@ -118,7 +117,7 @@ state::Result<CertPtr> newCertificate(EVP_PKEY* key, const std::string& commonNa
 
 }  // namespace
 
-state::Result<PemPair> makeCertificateAuthority(const std::string& commonName, int validDays) {
+Result<PemPair> makeCertificateAuthority(const std::string& commonName, int validDays) {
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return pkiError("cannot generate a P-256 key");
   auto made = newCertificate(key.get(), commonName, validDays);
@@ -138,7 +137,7 @@ state::Result<PemPair> makeCertificateAuthority(const std::string& commonName, i
   return PemPair{certText.value(), keyText.value()};
 }
 
-state::Result<PemPair> issueCertificate(const PemPair& ca, const std::string& regionName, int validDays) {
+Result<PemPair> issueCertificate(const PemPair& ca, const std::string& regionName, int validDays) {
   if (auto invalid = invalidRegionName(regionName)) return *invalid;
   BioPtr caCertBio(BIO_new_mem_buf(ca.certificatePem.data(), static_cast<int>(ca.certificatePem.size())));
   BioPtr caKeyBio(BIO_new_mem_buf(ca.privateKeyPem.data(), static_cast<int>(ca.privateKeyPem.size())));
@@ -166,4 +165,4 @@ state::Result<PemPair> issueCertificate(const PemPair& ca, const std::string& re
   return PemPair{certText.value(), keyText.value()};
 }
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net

