@@ -1,4 +1,4 @@
-#include "operator/config.h"
+#include "config/config.h"
 
 #include <cmath>
 #include <fstream>
@@ -9,16 +9,14 @@
 
 #include "base/duration.h"
 #include "routingapi/request_source.h"
+#include "routingapi/routing_service.h"
 
-namespace dwcp::op {
-
-using kube::Error;
-using kube::Result;
+namespace dwcp::config {
 
 namespace {
 
 Error invalid(const std::string& source, const std::string& path, const std::string& message) {
-  return Error{0, "Invalid", source + ": " + path + ": " + message};
+  return Error{source + ": " + path + ": " + message};
 }
 
 // Walks a YAML mapping, rejecting keys the schema does not know and converting values with
@@ -229,30 +227,49 @@ std::optional<Error> parseFederation(const Section& s, Config& c) {
 
 std::optional<Error> parseRouting(const Section& s, Config& c) {
   DWCP_TRY(s.checkKeys({"global", "ddos_protection"}));
+  routingapi::RoutingServiceOptions& service = c.routing.service;
   Section g = s.sub("global");
   DWCP_TRY(g.checkKeys({"algorithm", "enable_ddos_protection", "enable_traffic_shaping"}));
-  DWCP_TRY(g.getString("algorithm", c.routing.algorithm, kRoutingAlgorithms));
-  DWCP_TRY(g.getBool("enable_ddos_protection", c.routing.enableDdosProtection));
-  DWCP_TRY(g.getBool("enable_traffic_shaping", c.routing.enableTrafficShaping));
+  if (g.has("algorithm")) {
+    std::string algorithm;
+    DWCP_TRY(g.getString("algorithm", algorithm, kRoutingAlgorithms));
+    c.routing.algorithm = routing::parseAlgorithm(algorithm);
+  }
+  DWCP_TRY(g.getBool("enable_ddos_protection", service.ddosProtection));
+  DWCP_TRY(g.getBool("enable_traffic_shaping", service.trafficShaping));
   Section d = s.sub("ddos_protection");
   DWCP_TRY(d.checkKeys({"thresholds", "blacklist_duration", "trusted_proxies"}));
   Section t = d.sub("thresholds");
   DWCP_TRY(t.checkKeys({"max_requests_per_sec", "max_bytes_per_sec"}));
-  DWCP_TRY(t.getNumber("max_requests_per_sec", c.routing.maxRequestsPerSec, 1, 1e9));
-  DWCP_TRY(t.getNumber("max_bytes_per_sec", c.routing.maxBytesPerSec, 1, 1e15));
-  DWCP_TRY(d.getDuration("blacklist_duration", c.routing.blacklistDuration));
+  DWCP_TRY(t.getNumber("max_requests_per_sec", service.rateLimiter.maxRequestsPerSec, 1, 1e9));
+  DWCP_TRY(t.getNumber("max_bytes_per_sec", service.rateLimiter.maxBytesPerSec, 1, 1e15));
+  if (d.has("blacklist_duration")) {
+    std::chrono::milliseconds blacklist{0};
+    DWCP_TRY(d.getDuration("blacklist_duration", blacklist));
+    if (blacklist < std::chrono::seconds(1) || blacklist > std::chrono::days(365)) {
+      return invalid("", d.child("blacklist_duration"), "must be between 1s and 365d");
+    }
+    service.rateLimiter.blacklistDuration = std::chrono::ceil<std::chrono::seconds>(blacklist);
+  }
   Section proxies = d.sub("trusted_proxies");
   if (proxies.node() && !proxies.node().IsNull()) {
     if (!proxies.node().IsSequence()) return invalid("", proxies.display(), "must be a list of IP addresses or CIDRs");
+    std::vector<std::string> entries;
     for (size_t i = 0; i < proxies.node().size(); ++i) {
       const std::string entry = proxies.display() + "[" + std::to_string(i) + "]";
       if (!proxies.node()[i].IsScalar()) return invalid("", entry, "must be a string");
-      c.routing.trustedProxies.push_back(proxies.node()[i].as<std::string>());
+      entries.push_back(proxies.node()[i].as<std::string>());
     }
-    // The same check the routing API applies (routingapi/request_source.h), at load time.
-    if (auto parsed = routingapi::TrustedProxies::parse(c.routing.trustedProxies); !parsed.ok()) {
-      return invalid("", proxies.display() + parsed.error().field, parsed.error().message);
-    }
+    auto parsed = routingapi::TrustedProxies::parse(entries);
+    if (!parsed.ok()) return invalid("", proxies.display() + parsed.error().field, parsed.error().message);
+    service.trustedProxies = std::move(*parsed);
+  }
+  // What the routing API and its engine check of their own options, named under routing.
+  if (auto valid = routingapi::validate(service); !valid.ok()) {
+    return invalid("", s.child(valid.error().field), valid.error().message);
+  }
+  if (auto valid = routing::validate(c.routing.routerConfig()); !valid.ok()) {
+    return invalid("", s.child(valid.error().field), valid.error().message);
   }
   return std::nullopt;
 }
@@ -310,10 +327,18 @@ std::optional<Error> parseRoot(const Section& root, Config& c) {
 
 }  // namespace
 
+routing::RouterConfig RoutingConfig::routerConfig() const {
+  routing::RouterConfig config;
+  if (algorithm) {
+    for (auto& policy : config.classes) policy.algorithm = *algorithm;
+  }
+  return config;
+}
+
 Result<std::chrono::milliseconds> parseDuration(const std::string& text) {
   std::string why;
   if (auto d = base::parseDuration(text, &why)) return *d;
-  return Error{0, "Invalid", "invalid duration \"" + text + "\": " + why + " (e.g. 500ms, 5s, 10m, 1h, 7d)"};
+  return Error{"invalid duration \"" + text + "\": " + why + " (e.g. 500ms, 5s, 10m, 1h, 7d)"};
 }
 
 Result<Config> parseConfig(const std::string& yamlText, const std::string& source) {
@@ -321,7 +346,7 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
   try {
     root = YAML::Load(yamlText);
   } catch (const YAML::Exception& e) {
-    return Error{0, "Invalid", source + ": not valid YAML: " + e.what()};
+    return Error{source + ": not valid YAML: " + e.what()};
   }
   Config config;
   Section section(root, "", source);
@@ -335,10 +360,10 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
 
 Result<Config> loadConfig(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Error{0, "NotFound", "config file " + path + ": cannot be read"};
+  if (!in) return Error{"config file " + path + ": cannot be read"};
   std::stringstream buffer;
   buffer << in.rdbuf();
   return parseConfig(buffer.str(), path);
 }
 
-}  // namespace dwcp::op
+}  // namespace dwcp::config

@@ -1,6 +1,7 @@
-// The operator's YAML configuration: the sections of the DWCP configuration files (federation
-// regions defaults, placement, failover, routing, ddos protection, monitoring) plus the operator's
-// own runtime knobs. loadConfig() validates everything once; an error names the key path
+// The DWCP YAML configuration, parsed once for every program that reads it (dwcp-operator,
+// dwcp-router): the sections of the DWCP configuration files (federation regions defaults,
+// placement, failover, routing, ddos protection, monitoring) plus the operator's own runtime
+// knobs, as typed options. loadConfig() validates everything once; an error names the key path
 // ("placement.algorithm: must be one of hybrid, latency, cost, balanced, geo-proximity").
 // Unknown keys are errors, so a typo never silently falls back to a default.
 #pragma once
@@ -11,9 +12,19 @@
 #include <string>
 #include <vector>
 
-#include "kube/result.h"
+#include "base/result.h"
+#include "engines/routing/router.h"
+#include "engines/routing/types.h"
+#include "routingapi/routing_service.h"
 
-namespace dwcp::op {
+namespace dwcp::config {
+
+// What is wrong, starting with the file and the key path.
+struct Error {
+  std::string message;
+};
+template <class T>
+using Result = base::Result<T, Error>;
 
 struct RegionDefaults {
   int priority = 50;
@@ -63,15 +74,17 @@ struct FailoverConfig {
   std::chrono::milliseconds maxFailoverTime{30000};
 };
 
+// The `routing:` section, typed as the routing API and its engine take it; the operator and
+// dwcp-router read it from the same file with this one parser.
 struct RoutingConfig {
-  std::string algorithm = "hybrid";
-  bool enableDdosProtection = true;
-  bool enableTrafficShaping = true;
-  double maxRequestsPerSec = 1000;
-  double maxBytesPerSec = 100000000;
-  std::chrono::milliseconds blacklistDuration{3600 * 1000};
-  // IPs and CIDRs of proxies whose X-Forwarded-For is believed; empty: limits by the TCP peer.
-  std::vector<std::string> trustedProxies;
+  // routing.global.algorithm: when set, every traffic class's algorithm; unset, each class keeps
+  // its own default (realtime latency, interactive and standard hybrid, bulk cost).
+  std::optional<routing::Algorithm> algorithm;
+  // routing.global.enable_ddos_protection / enable_traffic_shaping, routing.ddos_protection.*
+  routingapi::RoutingServiceOptions service;
+
+  // The engine's options: defaults with `algorithm` applied.
+  routing::RouterConfig routerConfig() const;
 };
 
 struct SlaDefinition {
@@ -120,11 +133,11 @@ struct Config {
 };
 
 // Parses YAML text (the whole file). `source` names the file in error messages.
-kube::Result<Config> parseConfig(const std::string& yamlText, const std::string& source = "config");
+Result<Config> parseConfig(const std::string& yamlText, const std::string& source = "config");
 // Reads and parses a file; an unreadable file is an error naming it.
-kube::Result<Config> loadConfig(const std::string& path);
+Result<Config> loadConfig(const std::string& path);
 
 // Parses "500ms", "5s", "10m", "1h", "7d" (and combinations such as "1h30m").
-kube::Result<std::chrono::milliseconds> parseDuration(const std::string& text);
+Result<std::chrono::milliseconds> parseDuration(const std::string& text);
 
-}  // namespace dwcp::op
+}  // namespace dwcp::config

@@ -1,8 +1,8 @@
-#include "operator/config.h"
+#include "config/config.h"
 
 #include <gtest/gtest.h>
 
-namespace dwcp::op {
+namespace dwcp::config {
 namespace {
 
 TEST(ConfigTest, EmptyFileGivesDefaults) {
@@ -11,10 +11,14 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->placement.algorithm, "hybrid");
   EXPECT_DOUBLE_EQ(c->failover.failoverThreshold, 70.0);
   EXPECT_EQ(c->failover.maxFailoverTime, std::chrono::seconds(30));
-  EXPECT_DOUBLE_EQ(c->routing.maxRequestsPerSec, 1000);
-  EXPECT_DOUBLE_EQ(c->routing.maxBytesPerSec, 100000000);
-  EXPECT_EQ(c->routing.blacklistDuration, std::chrono::hours(1));
-  EXPECT_TRUE(c->routing.trustedProxies.empty());
+  EXPECT_FALSE(c->routing.algorithm) << "unset: each traffic class keeps its own default";
+  EXPECT_EQ(c->routing.routerConfig().classes[0].algorithm, routing::RouterConfig{}.classes[0].algorithm);
+  EXPECT_TRUE(c->routing.service.ddosProtection);
+  EXPECT_TRUE(c->routing.service.trafficShaping);
+  EXPECT_DOUBLE_EQ(c->routing.service.rateLimiter.maxRequestsPerSec, 1000);
+  EXPECT_DOUBLE_EQ(c->routing.service.rateLimiter.maxBytesPerSec, 100000000);
+  EXPECT_EQ(c->routing.service.rateLimiter.blacklistDuration, std::chrono::hours(1));
+  EXPECT_TRUE(c->routing.service.trustedProxies.empty());
   EXPECT_EQ(c->monitoring.interval, std::chrono::seconds(10));
   EXPECT_EQ(c->monitoring.traceRetention, std::chrono::hours(24 * 7));
   EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::milliseconds(500));
@@ -77,9 +81,13 @@ runtime: {region_workers: 4}
   EXPECT_FALSE(c->failover.autoFailover);
   EXPECT_DOUBLE_EQ(c->failover.failoverThreshold, 65.5);
   EXPECT_EQ(c->failover.maxFailoverTime, std::chrono::seconds(20));
-  EXPECT_EQ(c->routing.algorithm, "geo-proximity");
-  EXPECT_EQ(c->routing.blacklistDuration, std::chrono::minutes(30));
-  EXPECT_EQ(c->routing.trustedProxies, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::7"}));
+  EXPECT_EQ(c->routing.algorithm, routing::Algorithm::kGeoProximity);
+  for (const auto& policy : c->routing.routerConfig().classes) {
+    EXPECT_EQ(policy.algorithm, routing::Algorithm::kGeoProximity) << "routing.global.algorithm is every class's";
+  }
+  EXPECT_EQ(c->routing.service.rateLimiter.blacklistDuration, std::chrono::minutes(30));
+  EXPECT_EQ(c->routing.service.trustedProxies.entries(), (std::vector<std::string>{"10.0.0.0/8", "2001:db8::7"}));
+  EXPECT_TRUE(c->routing.service.trustedProxies.contains("10.1.2.3"));
   ASSERT_EQ(c->monitoring.slaDefinitions.size(), 1u);
   EXPECT_EQ(c->monitoring.slaDefinitions[0].metric, "p99_latency");
   EXPECT_EQ(c->state.consistency, "strong");
@@ -184,9 +192,9 @@ TEST(ConfigTest, MissingFileNamesIt) {
 }
 
 }  // namespace
-}  // namespace dwcp::op
+}  // namespace dwcp::config
 
-namespace dwcp::op {
+namespace dwcp::config {
 namespace {
 
 TEST(ConfigTest, ShippedExampleParses) {
@@ -199,5 +207,61 @@ TEST(ConfigTest, ShippedExampleParses) {
   EXPECT_EQ(c->placement.workloadKinds->size(), 4u);
 }
 
+// The routing section as the routing API takes it (dwcp-router --config reads the same parser).
+TEST(RoutingSection, IsReadIntoTheRoutingApisOwnOptions) {
+  auto c = parseConfig(R"(
+federation: {placement: {algorithm: hybrid}}
+routing:
+  global: {algorithm: latency, enable_ddos_protection: false, enable_traffic_shaping: true}
+  ddos_protection:
+    thresholds: {max_requests_per_sec: 50, max_bytes_per_sec: 1000000}
+    blacklist_duration: 1h30m
+    trusted_proxies: [10.0.0.0/8, "192.0.2.7", "fd00::/8"]
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& service = c->routing.service;
+  EXPECT_EQ(c->routing.algorithm, routing::Algorithm::kLatency);
+  EXPECT_FALSE(service.ddosProtection);
+  EXPECT_TRUE(service.trafficShaping);
+  EXPECT_DOUBLE_EQ(service.rateLimiter.maxRequestsPerSec, 50);
+  EXPECT_DOUBLE_EQ(service.rateLimiter.maxBytesPerSec, 1000000);
+  EXPECT_EQ(service.rateLimiter.blacklistDuration, std::chrono::minutes(90));
+  EXPECT_TRUE(service.trustedProxies.contains("10.20.30.40"));
+  EXPECT_TRUE(service.trustedProxies.contains("fd00::1"));
+  EXPECT_FALSE(service.trustedProxies.contains("192.0.2.8"));
+  for (const auto& policy : c->routing.routerConfig().classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kLatency);
+}
+
+TEST(RoutingSection, TheRepositoryConfigSetsEveryClassToHybrid) {
+  auto c = loadConfig(std::string(DWCP_SOURCE_DIR) + "/config/dwcp-operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->routing.algorithm, routing::Algorithm::kHybrid);
+  EXPECT_EQ(c->routing.service.rateLimiter.blacklistDuration, std::chrono::hours(1));
+}
+
+TEST(RoutingSection, ErrorsNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"routing: {global: {algorithm: fastest}}", "routing.global.algorithm: must be one of"},
+      {"routing: {global: {enable_ddos_protection: perhaps}}", "routing.global.enable_ddos_protection: must be true"},
+      {"routing: {ddos_protection: {thresholds: {max_requests_per_sec: -1}}}",
+       "routing.ddos_protection.thresholds.max_requests_per_sec: must be between"},
+      {"routing: {ddos_protection: {thresholds: {max_request_per_sec: 5}}}",
+       "routing.ddos_protection.thresholds.max_request_per_sec: unknown key"},
+      {"routing: {ddos_protection: {blacklist_duration: 1y}}", "routing.ddos_protection.blacklist_duration: invalid"},
+      {"routing: {ddos_protection: {blacklist_duration: 500ms}}",
+       "routing.ddos_protection.blacklist_duration: must be between 1s and 365d"},
+      {"routing: {ddos_protection: {blacklist_duration: 400d}}",
+       "routing.ddos_protection.blacklist_duration: must be between 1s and 365d"},
+      {"routing: {shaping: {}}", "routing.shaping: unknown key"},
+      {"routing: {ddos_protection: {trusted_proxies: [10.0.0.0/8, 127.0.0.1/33]}}",
+       "routing.ddos_protection.trusted_proxies[1]"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto c = parseConfig(text, "dwcp.yaml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().message.rfind(std::string("dwcp.yaml: ") + expected, 0), 0u) << c.error().message;
+  }
+}
+
 }  // namespace
-}  // namespace dwcp::op
+}  // namespace dwcp::config

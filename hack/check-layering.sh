@@ -16,8 +16,9 @@ declare -A ALLOWED=(
   [api]="base kube"
   [federation]="base engines/state net"
   [routingapi]="base engines/routing net"
+  [config]="base engines/routing net routingapi"
   [controllers]="base kube api engines/placement engines/state engines/routing"
-  [operator]="base kube api engines/placement engines/state engines/routing net federation routingapi controllers"
+  [operator]="base kube api engines/placement engines/state engines/routing net federation routingapi config controllers"
 )
 
 # The layer a quoted include path belongs to ("engines/state/wire.h" -> engines/state). A

@@ -71,7 +71,7 @@ ManagedController setupVMPlacementController(const ControllerContext& ctx) {
   deps.events = ctx.events;
   deps.clock = ctx.clock;
   deps.localRegion = ctx.localRegion;
-  const PlacementConfig& placement = ctx.config->placement;
+  const config::PlacementConfig& placement = ctx.config->placement;
   if (const auto& kinds = placement.workloadKinds) {
     deps.workloadKinds.clear();
     for (const auto& k : *kinds) deps.workloadKinds.push_back({k.apiVersion, k.kind});

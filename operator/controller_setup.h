@@ -14,7 +14,7 @@
 #include "kube/discovery.h"
 #include "kube/events.h"
 #include "kube/informer.h"
-#include "operator/config.h"
+#include "config/config.h"
 #include "operator/metrics.h"
 
 namespace dwcp::op {
@@ -28,7 +28,7 @@ struct ControllerContext {
   kube::Discovery* discovery = nullptr;
   kube::Clock* clock = nullptr;
   std::string localRegion;
-  const Config* config = nullptr;
+  const config::Config* config = nullptr;
   OperatorMetrics* metrics = nullptr;
   controllers::HealthSignals* signals = nullptr;
 };

@@ -19,7 +19,7 @@ struct ControllerSetupTest : ::testing::Test {
   kube::Informer vmPlacements{client, api::kVMPlacementResource, clock};
   kube::EventRecorder events{client, clock, {"federation.dwcp.io/dwcp-operator", "test"}};
   kube::Discovery discovery{client, clock};
-  Config config;
+  config::Config config;
   OperatorMetrics metrics;
   controllers::HealthSignals signals;
   ControllerContext context{&client, &regions, &vmPlacements, &events, &discovery,

@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "operator/config.h"
+#include "config/config.h"
 #include "operator/manager.h"
 #include "operator/options.h"
 
@@ -27,9 +27,9 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(options->logLevel));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
-  Config config;
+  dwcp::config::Config config;
   if (!options->configFile.empty()) {
-    auto loaded = loadConfig(options->configFile);
+    auto loaded = dwcp::config::loadConfig(options->configFile);
     if (!loaded.ok()) {
       std::cerr << "dwcp-operator: " << loaded.error().message << "\n";
       return 2;

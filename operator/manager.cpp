@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 
 struct Manager::State {
   Options options;
-  Config config;
+  config::Config config;
   kube::Clock& clock = kube::RealClock::instance();
   OperatorMetrics metrics;
   controllers::HealthSignals signals;
@@ -92,7 +92,7 @@ struct Manager::State {
   }
 };
 
-Manager::Manager(Options options, Config config) : state_(std::make_unique<State>()) {
+Manager::Manager(Options options, config::Config config) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   state_->config = std::move(config);
 }
@@ -170,9 +170,7 @@ kube::Status Manager::start() {
   // The routing API serves on every replica: it reads the Region cache, never writes. Until the
   // cache has synced its table is empty and POST /v1/route answers 503.
   if (s.options.routingBindAddress != "0") {
-    auto settings = routingApiSettings(s.config.routing);
-    if (!settings.ok()) return settings.error();
-    s.routing = std::make_unique<RoutingApi>(std::move(settings.value()));
+    s.routing = std::make_unique<RoutingApi>(s.config.routing);
     s.regions->addHandler(s.routing->regionHandler(s.regions->store()));
     auto port = s.routing->start(s.options.routingBindAddress);
     if (!port.ok()) return port.error();

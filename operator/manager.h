@@ -9,14 +9,14 @@
 #include <string>
 
 #include "kube/result.h"
-#include "operator/config.h"
+#include "config/config.h"
 #include "operator/options.h"
 
 namespace dwcp::op {
 
 class Manager {
  public:
-  Manager(Options options, Config config);
+  Manager(Options options, config::Config config);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;

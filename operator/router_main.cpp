@@ -11,11 +11,11 @@
 #include <string_view>
 
 #include "base/strings.h"
+#include "config/config.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
 #include "net/http_server.h"
 #include "routingapi/region_file.h"
-#include "routingapi/router_config.h"
 #include "routingapi/routing_service.h"
 
 namespace {
@@ -88,14 +88,16 @@ int main(int argc, char** argv) {
     return usageError("--listen: expected address:port, got " + flags.listen);
   serverOptions.threads = flags.threads;
 
-  routingapi::RouterFileConfig config;
+  // The same file and parser as dwcp-operator's --config: every section is checked, the
+  // routing section is used.
+  config::RoutingConfig config;
   if (!flags.configFile.empty()) {
-    auto loaded = routingapi::loadRouterConfig(flags.configFile);
+    auto loaded = config::loadConfig(flags.configFile);
     if (!loaded.ok()) {
-      spdlog::critical("dwcp-router: {}", loaded.error().toString());
+      spdlog::critical("dwcp-router: {}", loaded.error().message);
       return 1;
     }
-    config = std::move(*loaded);
+    config = std::move(loaded->routing);
   }
 
   routing::RegionTable table;
@@ -110,8 +112,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  routing::RouterConfig routerConfig;
-  config.applyTo(routerConfig);
+  const routing::RouterConfig routerConfig = config.routerConfig();
   routing::Router router(table, routerConfig);
   routingapi::RoutingService service(table, router, config.service);
 

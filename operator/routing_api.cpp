@@ -7,7 +7,6 @@
 
 #include "operator/options.h"
 #include "routingapi/region_file.h"
-#include "routingapi/router_config.h"
 
 namespace dwcp::op {
 
@@ -17,39 +16,8 @@ constexpr const char* kFlag = "--routing-bind-address";
 
 }  // namespace
 
-kube::Result<RoutingApiSettings> routingApiSettings(const RoutingConfig& config) {
-  routingapi::RouterFileConfig file;
-  auto algorithm = routing::parseAlgorithm(config.algorithm);
-  if (!algorithm) {
-    return kube::Error{0, "Invalid", "routing.global.algorithm: must be one of hybrid, latency, cost, "
-                                     "load-balanced, geo-proximity, got \"" + config.algorithm + "\""};
-  }
-  file.algorithm = *algorithm;
-  file.service.ddosProtection = config.enableDdosProtection;
-  file.service.trafficShaping = config.enableTrafficShaping;
-  file.service.rateLimiter.maxRequestsPerSec = config.maxRequestsPerSec;
-  file.service.rateLimiter.maxBytesPerSec = config.maxBytesPerSec;
-  file.service.rateLimiter.blacklistDuration = std::chrono::ceil<std::chrono::seconds>(config.blacklistDuration);
-  auto proxies = routingapi::TrustedProxies::parse(config.trustedProxies);
-  if (!proxies.ok()) {
-    return kube::Error{0, "Invalid", "routing.ddos_protection.trusted_proxies" + proxies.error().field + ": " +
-                                         proxies.error().message};
-  }
-  file.service.trustedProxies = std::move(*proxies);
-  if (auto s = routingapi::validate(file.service); !s.ok()) {
-    return kube::Error{0, "Invalid", "routing.ddos_protection: " + s.error().toString()};
-  }
-  RoutingApiSettings settings;
-  settings.service = file.service;
-  file.applyTo(settings.router);
-  if (auto s = routing::validate(settings.router); !s.ok()) {
-    return kube::Error{0, "Invalid", "routing: " + s.error().toString()};
-  }
-  return settings;
-}
-
-RoutingApi::RoutingApi(RoutingApiSettings settings)
-    : router_(table_, std::move(settings.router)), service_(table_, router_, std::move(settings.service)) {}
+RoutingApi::RoutingApi(const config::RoutingConfig& config)
+    : router_(table_, config.routerConfig()), service_(table_, router_, config.service) {}
 
 RoutingApi::~RoutingApi() { stop(); }
 

@@ -13,24 +13,16 @@
 #include "kube/reflector.h"
 #include "kube/result.h"
 #include "kube/store.h"
-#include "operator/config.h"
+#include "config/config.h"
 #include "net/http_server.h"
 #include "routingapi/routing_service.h"
 
 namespace dwcp::op {
 
-struct RoutingApiSettings {
-  routingapi::RoutingServiceOptions service;
-  routing::RouterConfig router;
-};
-
-// The configuration's `routing:` section as the routing API's options, mapped as dwcp-router
-// maps its --config file. An error names the key ("routing.global.algorithm: ...").
-kube::Result<RoutingApiSettings> routingApiSettings(const RoutingConfig& config);
-
 class RoutingApi {
  public:
-  explicit RoutingApi(RoutingApiSettings settings);
+  // `config` was validated when the file was parsed (config::parseConfig).
+  explicit RoutingApi(const config::RoutingConfig& config);
   ~RoutingApi();  // stops the server
   RoutingApi(const RoutingApi&) = delete;
   RoutingApi& operator=(const RoutingApi&) = delete;

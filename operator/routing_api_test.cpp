@@ -29,11 +29,7 @@ json region(const std::string& name, double latitude, double longitude, const st
             {"enabled", true}}}};
 }
 
-RoutingApi makeApi() {
-  auto settings = routingApiSettings(RoutingConfig{});
-  EXPECT_TRUE(settings.ok()) << settings.error().message;
-  return RoutingApi(std::move(settings.value()));
-}
+RoutingApi makeApi() { return RoutingApi(config::RoutingConfig{}); }
 
 const routing::RegionEntry* find(const routing::RegionSnapshot& snapshot, const std::string& name) {
   auto index = snapshot.indexOf(name);
@@ -65,59 +61,6 @@ std::string httpRequest(int port, const std::string& method, const std::string& 
 std::string bodyOf(const std::string& response) {
   auto at = response.find("\r\n\r\n");
   return at == std::string::npos ? "" : response.substr(at + 4);
-}
-
-TEST(RoutingApiSettings, MapsTheRoutingSection) {
-  RoutingConfig config;
-  config.algorithm = "cost";
-  config.enableDdosProtection = false;
-  config.enableTrafficShaping = false;
-  config.maxRequestsPerSec = 50;
-  config.maxBytesPerSec = 4096;
-  config.blacklistDuration = std::chrono::milliseconds(90500);
-  config.trustedProxies = {"10.0.0.0/8", "192.0.2.7"};
-  auto settings = routingApiSettings(config);
-  ASSERT_TRUE(settings.ok()) << settings.error().message;
-  EXPECT_FALSE(settings->service.ddosProtection);
-  EXPECT_FALSE(settings->service.trafficShaping);
-  EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxRequestsPerSec, 50);
-  EXPECT_DOUBLE_EQ(settings->service.rateLimiter.maxBytesPerSec, 4096);
-  EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::seconds(91));  // rounded up
-  EXPECT_EQ(settings->service.trustedProxies.entries(), config.trustedProxies);
-  EXPECT_TRUE(settings->service.trustedProxies.contains("10.1.2.3"));
-  for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kCost);
-}
-
-TEST(RoutingApiSettings, DefaultsKeepTheEngineDefaults) {
-  auto settings = routingApiSettings(RoutingConfig{});
-  ASSERT_TRUE(settings.ok()) << settings.error().message;
-  EXPECT_TRUE(settings->service.ddosProtection);
-  EXPECT_TRUE(settings->service.trafficShaping);
-  EXPECT_EQ(settings->service.rateLimiter.blacklistDuration, std::chrono::hours(1));
-  EXPECT_TRUE(settings->service.trustedProxies.empty());
-  for (const auto& policy : settings->router.classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kHybrid);
-}
-
-TEST(RoutingApiSettings, BadValuesNameTheKey) {
-  RoutingConfig config;
-  config.algorithm = "fastest";
-  auto settings = routingApiSettings(config);
-  ASSERT_FALSE(settings.ok());
-  EXPECT_NE(settings.error().message.find("routing.global.algorithm"), std::string::npos) << settings.error().message;
-
-  config = RoutingConfig{};
-  config.maxRequestsPerSec = 0;
-  settings = routingApiSettings(config);
-  ASSERT_FALSE(settings.ok());
-  EXPECT_NE(settings.error().message.find("routing.ddos_protection: rateLimiter.maxRequestsPerSec"), std::string::npos)
-      << settings.error().message;
-
-  config = RoutingConfig{};
-  config.trustedProxies = {"10.0.0.0/8", "10.0.0.1/8"};
-  settings = routingApiSettings(config);
-  ASSERT_FALSE(settings.ok());
-  EXPECT_NE(settings.error().message.find("routing.ddos_protection.trusted_proxies[1]: \"10.0.0.1/8\""), std::string::npos)
-      << settings.error().message;
 }
 
 TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
