@@ -16,6 +16,43 @@ constexpr const char* kFlag = "--routing-bind-address";
 
 }  // namespace
 
+routing::RegionSpec routingRegionOf(const api::Region& region) {
+  routing::RegionSpec spec;
+  spec.name = region.metadata.name;
+  spec.endpoint = region.spec.endpoint;
+  spec.location = {region.spec.location.latitude, region.spec.location.longitude};
+  if (region.spec.cost && region.spec.cost->cpuHour) spec.costPerCpuHour = *region.spec.cost->cpuHour;
+  spec.capacityWeight = static_cast<double>(region.spec.capacity.cpu);
+  if (!region.spec.enabled) {
+    spec.phase = routing::RegionPhase::kDisabled;  // whatever its status says
+    return spec;
+  }
+  spec.phase = region.status.phase.value_or(routing::RegionPhase::kHealthy);
+  if (region.status.healthScore) spec.healthScore = *region.status.healthScore;
+  return spec;
+}
+
+kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object) {
+  auto region = api::parseRegion(object);
+  if (!region.ok()) return region.error();
+  routing::RegionSpec spec = routingRegionOf(*region);
+  if (auto valid = routing::validate(spec); !valid.ok()) {
+    // What the engine refuses, named by the Region field it came from.
+    static const std::map<std::string, std::string> kRegionField = {
+        {"name", "metadata.name"},
+        {"location.latitude", "spec.location.latitude"},
+        {"location.longitude", "spec.location.longitude"},
+        {"healthScore", "status.healthScore"},
+        {"costPerCpuHour", "spec.cost.cpuHour"},
+        {"capacityWeight", "spec.capacity.cpu"},
+    };
+    const auto field = kRegionField.find(valid.error().field);
+    const std::string name = field == kRegionField.end() ? valid.error().field : field->second;
+    return kube::Error{0, "Invalid", name + ": " + valid.error().message};
+  }
+  return spec;
+}
+
 RoutingApi::RoutingApi(const config::RoutingConfig& config)
     : router_(table_, config.routerConfig()), service_(table_, router_, config.service) {}
 
@@ -26,14 +63,14 @@ void RoutingApi::rebuild(const kube::Store& regions) {
   std::vector<routing::RegionSpec> specs;
   std::map<std::string, LeftOut> leftOut;
   for (const auto& object : regions.list()) {
-    auto spec = routingapi::regionSpecFromResource(*object);
+    auto spec = routingRegionOf(*object);
     if (spec.ok()) {
       specs.push_back(std::move(*spec));
       continue;
     }
     const std::string name = kube::objectKey(*object);
     const auto version = object->value("/metadata/resourceVersion"_json_pointer, std::string());
-    LeftOut entry{version, spec.error().toString()};
+    LeftOut entry{version, spec.error().message};
     if (auto it = leftOut_.find(name); it == leftOut_.end() || it->second.resourceVersion != version) {
       spdlog::warn("routing api: Region {} (resourceVersion {}) gets no traffic: {}", name, version, entry.reason);
     }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "api/region.h"
 #include "engines/routing/region_table.h"
 #include "engines/routing/router.h"
 #include "kube/reflector.h"
@@ -18,6 +19,13 @@
 #include "routingapi/routing_service.h"
 
 namespace dwcp::op {
+
+// A Region as the routing engine sees it: metadata.name, spec.endpoint, spec.location,
+// spec.cost.cpuHour, spec.capacity.cpu as the capacity weight; Disabled when spec.enabled is
+// false, else status.phase (Healthy before the first status) and status.healthScore.
+routing::RegionSpec routingRegionOf(const api::Region& region);
+// The same for an object of the Region cache, through api::parseRegion: an error names the field.
+kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object);
 
 class RoutingApi {
  public:

@@ -22,8 +22,8 @@ json region(const std::string& name, double latitude, double longitude, const st
           {"kind", "Region"},
           {"metadata", {{"name", name}, {"resourceVersion", resourceVersion}}},
           {"spec",
-           {{"location", {{"latitude", latitude}, {"longitude", longitude}}},
-            {"capacity", {{"cpu", 2048}}},
+           {{"location", {{"latitude", latitude}, {"longitude", longitude}, {"continent", "europe"}}},
+            {"capacity", {{"cpu", 2048}, {"memoryMiB", 8192}, {"storageGiB", 100}}},
             {"cost", {{"cpuHour", 0.04}}},
             {"endpoint", "https://" + name + ".example.com:7443"},
             {"enabled", true}}}};
@@ -61,6 +61,106 @@ std::string httpRequest(int port, const std::string& method, const std::string& 
 std::string bodyOf(const std::string& response) {
   auto at = response.find("\r\n\r\n");
   return at == std::string::npos ? "" : response.substr(at + 4);
+}
+
+// A Region of the cache as the routing engine gets it, through api::parseRegion. The objects
+// carry every field the CRD requires (continent, memory and storage capacity, a condition's
+// lastTransitionTime): the API server never returns a Region without them, and parseRegion
+// refuses one.
+nlohmann::json regionObject() {
+  return nlohmann::json::parse(R"({
+    "apiVersion": "federation.dwcp.io/v1alpha1", "kind": "Region",
+    "metadata": {"name": "eu-west-1", "resourceVersion": "812", "generation": 3},
+    "spec": {"location": {"latitude": 53.35, "longitude": -6.26, "country": "IE", "continent": "europe"},
+             "capacity": {"cpu": 2048, "memoryMiB": 8388608, "storageGiB": 100000}, "cost": {"cpuHour": 0.0464},
+             "endpoint": "https://dwcp-eu-west-1.example.com:7443", "enabled": true, "priority": 75,
+             "compliance": ["gdpr"]},
+    "status": {"phase": "Degraded", "healthScore": 64.5, "observedGeneration": 3,
+               "conditions": [{"type": "Ready", "status": "False", "reason": "Degraded",
+                               "lastTransitionTime": "2026-12-01T10:00:00Z"}]}
+  })");
+}
+
+TEST(RoutingRegionOf, ConvertsTheCachedObject) {
+  auto spec = routingRegionOf(regionObject());
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->name, "eu-west-1");
+  EXPECT_EQ(spec->endpoint, "https://dwcp-eu-west-1.example.com:7443");
+  EXPECT_DOUBLE_EQ(spec->location.latitude, 53.35);
+  EXPECT_DOUBLE_EQ(spec->location.longitude, -6.26);
+  EXPECT_DOUBLE_EQ(spec->capacityWeight, 2048);
+  EXPECT_DOUBLE_EQ(spec->costPerCpuHour, 0.0464);
+  EXPECT_EQ(spec->phase, routing::RegionPhase::kDegraded);
+  EXPECT_DOUBLE_EQ(spec->healthScore, 64.5);
+}
+
+TEST(RoutingRegionOf, NoStatusYetIsHealthyAndDisabledWins) {
+  auto object = regionObject();
+  object.erase("status");
+  auto spec = routingRegionOf(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->phase, routing::RegionPhase::kHealthy);
+  EXPECT_DOUBLE_EQ(spec->healthScore, 100);
+
+  // A remote region: phase Unknown, no healthScore (the controller erases it).
+  object["status"] = {{"phase", "Unknown"}};
+  spec = routingRegionOf(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->phase, routing::RegionPhase::kUnknown);
+
+  // spec.enabled=false is Disabled even while the status still says Healthy.
+  object["spec"]["enabled"] = false;
+  object["status"] = {{"phase", "Healthy"}, {"healthScore", 100}};
+  spec = routingRegionOf(object);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->phase, routing::RegionPhase::kDisabled);
+}
+
+struct BadResource {
+  const char* name;
+  const char* pointer;  // JSON pointer of the field to set
+  const char* value;    // JSON; null removes the field
+  const char* field;
+};
+void PrintTo(const BadResource& c, std::ostream* os) { *os << c.name; }
+
+class RoutingRegionOfBad : public testing::TestWithParam<BadResource> {};
+
+TEST_P(RoutingRegionOfBad, NamesTheField) {
+  auto object = regionObject();
+  const auto& c = GetParam();
+  const nlohmann::json::json_pointer pointer(c.pointer);
+  const auto value = nlohmann::json::parse(c.value);
+  if (value.is_null()) {
+    object.at(pointer.parent_pointer()).erase(pointer.back());  // "null": leave the field out
+  } else {
+    object[pointer] = value;
+  }
+  auto spec = routingRegionOf(object);
+  ASSERT_FALSE(spec.ok()) << c.name;
+  EXPECT_EQ(spec.error().message.rfind(std::string(c.field) + ":", 0), 0u) << spec.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RoutingRegionOfBad,
+    testing::Values(
+        BadResource{"lat_range", "/spec/location/latitude", "95", "spec.location.latitude"},
+        BadResource{"lat_string", "/spec/location/latitude", "\"53.35\"", "spec.location.latitude"},
+        BadResource{"lon_missing", "/spec/location/longitude", "null", "spec.location.longitude"},
+        BadResource{"enabled_string", "/spec/enabled", "\"false\"", "spec.enabled"},
+        BadResource{"endpoint_number", "/spec/endpoint", "7443", "spec.endpoint"},
+        BadResource{"cpu_zero", "/spec/capacity/cpu", "0", "spec.capacity.cpu"},
+        BadResource{"cost_negative", "/spec/cost/cpuHour", "-1", "spec.cost.cpuHour"},
+        BadResource{"phase_unknown_word", "/status/phase", "\"Sleepy\"", "status.phase"},
+        BadResource{"health_range", "/status/healthScore", "150", "status.healthScore"},
+        BadResource{"name_missing", "/metadata/name", "null", "metadata.name"},
+        BadResource{"spec_not_object", "/spec", "[1]", "spec"}),
+    [](const testing::TestParamInfo<BadResource>& info) { return std::string(info.param.name); });
+
+TEST(RoutingRegionOf, NotAnObject) {
+  auto spec = routingRegionOf(nlohmann::json::array());
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.error().message.find("object"), std::string::npos) << spec.error().message;
 }
 
 TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {

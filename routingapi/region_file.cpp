@@ -1,6 +1,5 @@
 #include "routingapi/region_file.h"
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -26,65 +25,20 @@ std::string at(const std::string& prefix, const std::string& field) {
   return prefix.empty() ? field : prefix + "." + field;
 }
 
-// Region objects from the API server arrive as JSON, whose scalars are typed while a YAML file's
-// are not: converted scalars carry their JSON type as a tag, so that "12" or "false" as a JSON
-// string is not taken for a number or a boolean, nor 12 for a string.
-constexpr const char* kJsonString = "!dwcp-json-string";
-constexpr const char* kJsonNumber = "!dwcp-json-number";
-constexpr const char* kJsonBool = "!dwcp-json-bool";
-
-// True for a YAML scalar (untyped) and for a converted JSON scalar of type `jsonType`.
-bool hasType(const YAML::Node& node, const char* jsonType) {
-  const std::string& tag = node.Tag();
-  if (tag != kJsonString && tag != kJsonNumber && tag != kJsonBool) return true;
-  return tag == jsonType;
-}
-
-YAML::Node tagged(std::string text, const char* tag) {
-  YAML::Node node(std::move(text));
-  node.SetTag(tag);
-  return node;
-}
-
-YAML::Node toYaml(const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::object: {
-      YAML::Node map(YAML::NodeType::Map);
-      for (const auto& [key, item] : value.items()) map[key] = toYaml(item);
-      return map;
-    }
-    case nlohmann::json::value_t::array: {
-      YAML::Node list(YAML::NodeType::Sequence);
-      for (const auto& item : value) list.push_back(toYaml(item));
-      return list;
-    }
-    case nlohmann::json::value_t::string:
-      return tagged(value.get<std::string>(), kJsonString);
-    case nlohmann::json::value_t::boolean:
-      return tagged(value.get<bool>() ? "true" : "false", kJsonBool);
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float:
-      return tagged(value.dump(), kJsonNumber);
-    default:
-      return YAML::Node(YAML::NodeType::Null);
-  }
-}
-
 Status readString(const YAML::Node& node, const std::string& field, std::string& out) {
-  if (!node.IsScalar() || !hasType(node, kJsonString)) return invalid(field, "must be a string");
+  if (!node.IsScalar()) return invalid(field, "must be a string");
   out = node.Scalar();
   return routing::okStatus();
 }
 
 Status readDouble(const YAML::Node& node, const std::string& field, double& out) {
-  if (!node.IsScalar() || !hasType(node, kJsonNumber) || !YAML::convert<double>::decode(node, out))
+  if (!node.IsScalar() || !YAML::convert<double>::decode(node, out))
     return invalid(field, "must be a number");
   return routing::okStatus();
 }
 
 Status readBool(const YAML::Node& node, const std::string& field, bool& out) {
-  if (!node.IsScalar() || !hasType(node, kJsonBool) || !YAML::convert<bool>::decode(node, out))
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, out))
     return invalid(field, "must be true or false");
   return routing::okStatus();
 }
@@ -300,15 +254,6 @@ Result<std::vector<RegionSpec>> parseRegions(const std::string& text) {
   }
   if (auto s = checkUnique(specs, paths); !s.ok()) return s.error();
   return specs;
-}
-
-Result<RegionSpec> regionSpecFromResource(const nlohmann::json& region) {
-  if (!region.is_object()) return invalid("", "a Region must be a JSON object");
-  try {
-    return parseResource(toYaml(region), "");
-  } catch (const YAML::Exception& e) {
-    return invalid("", std::string("unreadable Region: ") + e.what());
-  }
 }
 
 Result<std::vector<RegionSpec>> loadRegionsFile(const std::string& path) {

@@ -1,15 +1,13 @@
 // Reads the standalone router's region list (dwcp-router --regions FILE). Accepted shapes, in
 // YAML or JSON: a list of regions, a map with a `regions` list, or a (multi-document) stream of
 // Region custom resources as in examples/regions.yaml. Errors name the document and field
-// ("regions[2].latitude", "documents[1].spec.location.latitude"). Also converts one Region object
-// of dwcp-operator's informer cache (regionSpecFromResource). Pure functions.
+// ("regions[2].latitude", "documents[1].spec.location.latitude"). Pure functions. (dwcp-operator
+// reads its Region cache through api::parseRegion instead: operator/routing_api.h.)
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "engines/routing/region_table.h"
 #include "engines/routing/result.h"
@@ -23,11 +21,5 @@ namespace dwcp::routingapi {
 // status.phase and status.healthScore.
 routing::Result<std::vector<routing::RegionSpec>> parseRegions(const std::string& text);
 routing::Result<std::vector<routing::RegionSpec>> loadRegionsFile(const std::string& path);
-
-// One Region custom resource as the API server returns it (the operator's informer cache), by
-// the same rules as a Region document in a file. JSON types are checked: "12" is not a number
-// and "false" not a boolean. Errors name the field from the object's root ("spec.location.latitude",
-// "status.phase"); the name is metadata.name.
-routing::Result<routing::RegionSpec> regionSpecFromResource(const nlohmann::json& region);
 
 }  // namespace dwcp::routingapi
