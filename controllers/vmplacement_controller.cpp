@@ -201,18 +201,9 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
     const placement::Victim& victim = victims[i];
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;
-    StatusDraft draft{statusOf(*object), {}};
-    api::VMPlacementStatus& status = draft.status;
-    const int64_t generation = intAt(*object, "/metadata/generation"_json_pointer);
-    const std::string message = "preempted by " + preemptor + " (priority " + std::to_string(priority) +
-                                ") to free capacity in " + victim.region + "; waiting for capacity";
-    status.phase = PlacementPhase::kPreempted;
-    status.region.reset();
-    status.score.reset();
-    status.workloadRef.reset();
-    status.epoch = status.epoch.value_or(0) + 1;
-    status.message = message;
-    draft.condition("Placed", ConditionStatus::kFalse, "Preempted", message, generation, deps_.clock->wallNow());
+    const StatusDraft draft = preemptedStatus(statusOf(*object), preemptor, priority, victim.region,
+                                              intAt(*object, "/metadata/generation"_json_pointer), deps_.clock->wallNow());
+    const std::string& message = *draft.status.message;
     // Status first: a victim whose write fails (a conflict while the cache is behind) keeps running.
     json written = *object;
     auto result = writeStatus(written, draft);
@@ -250,33 +241,34 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     return kube::ReconcileResult::success();
   }
   json object = *cached;
+  if (object.contains("/metadata/deletionTimestamp"_json_pointer)) return finalize(key, object);
   const auto now = deps_.clock->wallNow();
   const int64_t generation = intAt(object, "/metadata/generation"_json_pointer);
-  const api::VMPlacementStatus current = statusOf(object);
-  StatusDraft draft{current, {}};
-  api::VMPlacementStatus& status = draft.status;
+  using Kind = PlacementOutcome::Kind;
 
-  if (object.contains("/metadata/deletionTimestamp"_json_pointer)) {
-    return finalize(key, object);
-  }
   auto parsed = api::parseVMPlacement(object);
+  if (!parsed.ok() && object.contains("status")) {
+    // A status written around the schema is not the spec's fault: start over from none, and the
+    // next write replaces what this controller owns of it.
+    json withoutStatus = object;
+    withoutStatus.erase("status");
+    if (auto specOnly = api::parseVMPlacement(withoutStatus); specOnly.ok()) parsed = std::move(specOnly);
+  }
   if (!parsed.ok()) {
     forget(key);
     if (auto removed = workloads_.remove(object); !removed.ok()) {
       return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
     }
-    const std::string& message = parsed.error().message;
-    status.workloadRef.reset();
-    status.phase = PlacementPhase::kFailed;
-    status.observedGeneration = generation;
-    status.message = message;
-    draft.condition("Placed", ConditionStatus::kFalse, "InvalidSpec", message, generation, now);
-    if (deps_.events && current.message != message) {
-      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", message);
+    const api::VMPlacementStatus current = statusOf(object);
+    const StatusDraft draft = computeStatus({Kind::kInvalidSpec, "", 0, {}, parsed.error().message}, current,
+                                            generation, now);
+    if (deps_.events && current.message != draft.status.message) {
+      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
     }
     return done(writeStatus(object, draft));
   }
   const api::VMPlacement& vm = *parsed;
+  const api::VMPlacementStatus& current = vm.status;  // decoded once, with the spec
 
   const std::optional<PlacementPhase> phase = current.phase;
   // The finalizer guards the capacity a VM holds. One that holds capacity already (placed before
@@ -298,16 +290,14 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     const bool specChanged = current.observedGeneration != generation;
     if (!specChanged) {
       ledger_.assume(toPlacedVM(key, currentRegion, vm.spec));  // after a restart or another writer
-      return done(ensureWorkload(object, vm, std::move(draft), currentRegion));
+      return done(ensureWorkload(object, vm, StatusDraft{current, {}}, currentRegion));
     }
     auto rechecked = ledger_.recheck(engine_, request, toPlacedVM(key, currentRegion, vm.spec));
     if (!rechecked.ok()) return kube::ReconcileResult::failure(rechecked.error().message);
     const std::optional<placement::Rejection>& misfit = *rechecked;
     if (!misfit) {
-      status.observedGeneration = generation;
-      status.message = "spec changed; region " + currentRegion + " still satisfies every constraint";
-      draft.condition("Placed", ConditionStatus::kTrue, "Placed", "placed in " + currentRegion, generation, now);
-      return done(ensureWorkload(object, vm, std::move(draft), currentRegion));
+      return done(ensureWorkload(object, vm, computeStatus({Kind::kStillFits, currentRegion, 0, {}, ""}, current, generation, now),
+                                 currentRegion));
     }
     moveReason = "region " + currentRegion + " no longer fits: " + placement::describe(*misfit) + "; ";
   }
@@ -319,6 +309,8 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     static const char* names[] = {"placed", "preempting", "unschedulable", "invalid"};
     deps_.observeDecision(placed->seconds, names[static_cast<int>(decision.outcome)]);
   }
+  // The workload of the region a VM leaves is ours to delete when that region is this one.
+  const bool leavesLocalRegion = !currentRegion.empty() && currentRegion == deps_.localRegion;
 
   switch (decision.outcome) {
     case placement::Outcome::kPlaced:
@@ -327,22 +319,16 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
         auto preempted = preemptVictims(key, vm.spec.priority, decision.victims);
         if (!preempted.isSuccess()) return preempted;  // not all victims are out
       }
-      if (!currentRegion.empty() && currentRegion != decision.region && currentRegion == deps_.localRegion) {
+      const bool moves = leavesLocalRegion && currentRegion != decision.region;
+      if (moves) {
         if (auto removed = workloads_.remove(object); !removed.ok()) {
           return kube::ReconcileResult::failure("removing the workload from " + currentRegion + ": " +
                                                 removed.error().toString());
         }
-        status.workloadRef.reset();
       }
-      status.phase = PlacementPhase::kPlaced;
-      status.region = decision.region;
-      status.score = std::round(decision.score * 100.0) / 100.0;
-      status.candidates = statusCandidates(decision.candidates);
-      status.message = moveReason + decision.message;
-      status.placedAt = std::chrono::floor<std::chrono::seconds>(now);
-      status.epoch = status.epoch.value_or(0) + 1;
-      status.observedGeneration = generation;
-      draft.condition("Placed", ConditionStatus::kTrue, "Placed", "placed in " + decision.region, generation, now);
+      StatusDraft draft = computeStatus({Kind::kPlaced, decision.region, decision.score,
+                                         statusCandidates(decision.candidates), moveReason + decision.message, moves},
+                                        current, generation, now);
       if (deps_.events) {
         deps_.events->record(object, kube::EventType::kNormal, "Placed", "Place",
                              "placed in " + decision.region + " (score " +
@@ -353,30 +339,12 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       return done(ensureWorkload(object, vm, std::move(draft), decision.region, /*addFinalizerAfter=*/!hadFinalizer));
     }
     case placement::Outcome::kUnschedulable: {
-      const bool preempted = phase == PlacementPhase::kPreempted;
-      status.phase = preempted ? PlacementPhase::kPreempted : PlacementPhase::kUnschedulable;
-      status.region.reset();
-      status.score.reset();
-      status.candidates.clear();
-      status.workloadRef.reset();
-      std::string message = moveReason + decision.message;
-      if (preempted) {
-        // Keep who preempted it: "preempted by NS/NAME (priority P) to free capacity in R".
-        const std::string previous = current.message.value_or("");
-        const auto end = previous.find("; waiting for capacity");
-        if (previous.rfind("preempted by ", 0) == 0 && end != std::string::npos) {
-          message = previous.substr(0, end) + "; waiting for capacity: " + decision.message;
-        }
+      const StatusDraft draft =
+          computeStatus({Kind::kUnschedulable, "", 0, {}, moveReason + decision.message}, current, generation, now);
+      if (deps_.events && current.message != draft.status.message) {
+        deps_.events->record(object, kube::EventType::kWarning, "Unschedulable", "Place", *draft.status.message);
       }
-      const bool news = current.message != message;
-      status.message = message;
-      status.observedGeneration = generation;
-      draft.condition("Placed", ConditionStatus::kFalse, preempted ? "Preempted" : "Unschedulable", message, generation,
-                      now);
-      if (deps_.events && news) {
-        deps_.events->record(object, kube::EventType::kWarning, "Unschedulable", "Place", message);
-      }
-      if (!currentRegion.empty() && currentRegion == deps_.localRegion) {
+      if (leavesLocalRegion) {
         if (auto removed = workloads_.remove(object); !removed.ok()) {
           return kube::ReconcileResult::failure("removing the workload: " + removed.error().toString());
         }
@@ -387,12 +355,8 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
       if (auto removed = workloads_.remove(object); !removed.ok()) {
         return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
       }
-      status.workloadRef.reset();
-      status.phase = PlacementPhase::kFailed;
-      status.message = decision.message;
-      status.observedGeneration = generation;
-      draft.condition("Placed", ConditionStatus::kFalse, "InvalidSpec", decision.message, generation, now);
-      return done(writeStatus(object, draft));
+      return done(writeStatus(object, computeStatus({Kind::kInvalidSpec, "", 0, {}, decision.message}, current,
+                                                    generation, now)));
   }
   return kube::ReconcileResult::success();
 }

@@ -484,6 +484,24 @@ TEST(StatusDraftTest, ARefusedConditionIsKeptAsTheFirstError) {
 
 // A new VM: status first (one round trip to Placed), then the finalizer.
 
+// A status written around the schema (another writer, an old version) is not the spec's fault:
+// the VM is placed from scratch and the write replaces what this controller owns of it.
+TEST_F(VMPlacementControllerTest, AStatusThatDoesNotParseStartsOverInsteadOfFailingTheVM) {
+  addRegions(exampleRegions());
+  json vm = exampleVM();
+  vm["status"] = {{"phase", "Placed"}, {"score", "high"}, {"epoch", "one"}};
+  api_.put(vm);
+  start();
+
+  auto result = reconcile("web-frontend-01");
+  ASSERT_TRUE(result.ok()) << *result.error;
+  const json status = api_.server(keyOf("web-frontend-01"))["status"];
+  EXPECT_EQ(status["phase"], "Placed") << status.dump();
+  EXPECT_TRUE(status["score"].is_number()) << status.dump();
+  EXPECT_EQ(status["epoch"], 1) << "an epoch that does not parse counts as none";
+  EXPECT_EQ(conditionOf(status, "Placed")["reason"], "Placed") << status.dump();
+}
+
 TEST_F(VMPlacementControllerTest, NewVMGetsAPlacedStatusThenTheFinalizer) {
   addRegions(exampleRegions());
   api_.put(exampleVM());

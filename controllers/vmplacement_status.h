@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "api/vmplacement.h"
 #include "controllers/status_writer.h"
@@ -25,5 +26,32 @@ struct StatusDraft {
   void condition(const char* type, api::ConditionStatus value, const char* reason, std::string message,
                  int64_t generation, api::Time now);
 };
+
+// What one reconcile concluded about a VMPlacement: the input of its status.
+struct PlacementOutcome {
+  enum class Kind : uint8_t {
+    kInvalidSpec,    // the spec does not parse, or the engine refused it: `message` says why
+    kStillFits,      // the spec changed and `region`, where the VM is, still satisfies it
+    kPlaced,         // placed in `region` with `score` and `candidates`; `message` explains
+    kUnschedulable,  // nothing fits: `message` says why each region was rejected
+  };
+  Kind kind = Kind::kInvalidSpec;
+  std::string region;
+  double score = 0;
+  std::vector<api::PlacementCandidate> candidates;
+  std::string message;
+  bool workloadRemoved = false;  // the workload of the region it leaves was deleted
+};
+
+// The status a VMPlacement at `generation` gets for `outcome`, from its `current` status. Pure:
+// the same inputs give the same status. Placed raises the epoch and stamps placedAt (seconds);
+// a preempted VM that still cannot fit stays Preempted and keeps who preempted it in the message.
+StatusDraft computeStatus(const PlacementOutcome& outcome, const api::VMPlacementStatus& current, int64_t generation,
+                          api::Time now);
+
+// The status of a VM preempted by `preemptor` (priority `priority`) to free capacity in `region`:
+// Preempted, no region, score or workload, the epoch raised.
+StatusDraft preemptedStatus(const api::VMPlacementStatus& current, const std::string& preemptor, int priority,
+                            const std::string& region, int64_t generation, api::Time now);
 
 }  // namespace dwcp::controllers
