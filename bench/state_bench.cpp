@@ -10,7 +10,7 @@
 
 #include <random>
 
-#include "engines/state/federation_harness.h"
+#include "engines/state/testing/federation_harness.h"
 #include "engines/state/gcounter.h"
 #include "engines/state/gset.h"
 #include "engines/state/lww_map.h"

@@ -12,7 +12,7 @@
 
 #include "api/region.h"
 #include "base/strings.h"
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 #include "kube/time_format.h"
 
 namespace dwcp::controllers {

@@ -6,7 +6,7 @@
 
 #include "api/groupversion.h"
 #include "api/region.h"
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 
 namespace dwcp::controllers {
 namespace {

@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 
 namespace dwcp::controllers {
 namespace {

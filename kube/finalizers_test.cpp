@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 
 namespace dwcp::kube {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 #include "kube/informer.h"
 
 namespace dwcp::kube {

@@ -1,5 +1,5 @@
 // The small HTTP interface the Kubernetes client runs on. HttpTransport (cpprestsdk) talks to a
-// real API server; FakeTransport (fake_transport.h) scripts responses for unit tests.
+// real API server; FakeTransport (kube/testing/fake_transport.h) scripts responses for unit tests.
 // Implementations are safe to call from several threads at once.
 #pragma once
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "api/groupversion.h"
-#include "kube/fake_transport.h"
+#include "kube/testing/fake_transport.h"
 
 namespace dwcp::op {
 namespace {

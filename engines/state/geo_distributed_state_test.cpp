@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engines/state/federation_harness.h"
+#include "engines/state/testing/federation_harness.h"
 
 namespace dwcp::state {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "engines/state/federation_harness.h"
+#include "engines/state/testing/federation_harness.h"
 
 namespace dwcp::state {
 namespace {

@@ -12,7 +12,7 @@
 #include <random>
 
 #include "engines/state/geo_distributed_state.h"
-#include "engines/state/simulated_network.h"
+#include "engines/state/testing/simulated_network.h"
 #include "engines/state/wire.h"
 
 namespace dwcp::state {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engines/state/geo_distributed_state.h"
-#include "engines/state/simulated_network.h"
+#include "engines/state/testing/simulated_network.h"
 
 namespace dwcp::state {
 

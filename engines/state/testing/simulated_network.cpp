@@ -1,4 +1,4 @@
-#include "engines/state/simulated_network.h"
+#include "engines/state/testing/simulated_network.h"
 
 namespace dwcp::state {
 
