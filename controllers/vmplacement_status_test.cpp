@@ -131,14 +131,28 @@ TEST(ComputeStatus, AnUnchangedConditionKeepsItsTransitionTime) {
       << "a flip is stamped now, in whole seconds as the API stores it";
 }
 
-TEST(ComputeStatus, AMessageOverTheApiLimitIsCutOnACharacterBoundary) {
-  std::string huge;
-  while (huge.size() < 40000) huge += "région ";
-  const StatusDraft draft = computeStatus({Kind::kUnschedulable, "", 0, {}, huge}, {}, 1, kNow);
-  ASSERT_TRUE(draft.error.empty()) << draft.error;
-  const std::string& message = placedCondition(draft.status)->message;
-  EXPECT_LE(message.size(), 32768u);
-  EXPECT_NE(static_cast<unsigned char>(message.back()) & 0xC0, 0x80u) << "no half character at the end";
+// The status draft: conditions through the typed helper, whose refusals are kept, not dropped.
+
+TEST(StatusDraftTest, LongMessagesAreCutAtACharacterBoundary) {
+  StatusDraft draft;
+  const api::Time now = std::chrono::sys_days{std::chrono::January / 1 / 2026};
+  std::string message(32767, 'a');
+  message += "\xE2\x82\xAC and more";  // a 3-byte character across the 32768-byte limit
+  draft.condition("Placed", api::ConditionStatus::kFalse, "Unschedulable", message, 2, now);
+  EXPECT_EQ(draft.error, "");
+  ASSERT_EQ(draft.status.conditions.size(), 1u);
+  EXPECT_EQ(draft.status.conditions[0].message, std::string(32767, 'a'));
+  EXPECT_EQ(draft.status.conditions[0].observedGeneration, 2);
+  EXPECT_NO_THROW((void)nlohmann::json(draft.status).dump());
+}
+
+TEST(StatusDraftTest, ARefusedConditionIsKeptAsTheFirstError) {
+  StatusDraft draft;
+  const api::Time now = std::chrono::sys_days{std::chrono::January / 1 / 2026};
+  draft.condition("Placed", api::ConditionStatus::kTrue, "not camel case", "m", 1, now);
+  draft.condition("Placed", api::ConditionStatus::kTrue, "Placed", "m", -1, now);
+  EXPECT_NE(draft.error.find("reason"), std::string::npos) << draft.error;
+  EXPECT_TRUE(draft.status.conditions.empty());
 }
 
 TEST(PreemptedStatus, SaysWhoAndWhereAndRaisesTheEpoch) {
