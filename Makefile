@@ -59,9 +59,11 @@ build-tsan/build.ninja:
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDWCP_SANITIZE=thread
 
 test-tsan: deps build-tsan/build.ninja
-	ninja -C build-tsan -j $(JOBS) dwcp_kube_test dwcp_controllers_test
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/hack/tsan.supp" build-tsan/bin/dwcp_kube_test
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/hack/tsan.supp" build-tsan/bin/dwcp_controllers_test
+	ninja -C build-tsan -j $(JOBS) dwcp_kube_test dwcp_controllers_test dwcp_net_test dwcp_federation_test
+	for t in kube controllers net federation; do \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/hack/tsan.supp" \
+	    build-tsan/bin/dwcp_$${t}_test || exit 1; \
+	done
 
 run: build tools
 	REGION=$(REGION) BUILD_DIR=$(BUILD_DIR) bash hack/run.sh
