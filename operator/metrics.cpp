@@ -190,10 +190,6 @@ kube::Result<int> OperatorMetrics::serve(const std::string& bindAddress) {
   return static_cast<int>(server_->port());
 }
 
-void OperatorMetrics::stopServing() {
-  if (server_) server_->stop();
-}
-
 std::string OperatorMetrics::serialize() const {
   auto families = registry_->Collect();
   auto extra = sources_->Collect();

@@ -52,9 +52,7 @@ class OperatorMetrics {
   void setLeader(bool leading);
 
   // Starts serving /metrics on "HOST:PORT" (":PORT" for every address). Returns the bound port.
-  kube::Result<int> serve(const std::string& bindAddress);
-  // Stops serving (also done by the destructor).
-  void stopServing();
+  kube::Result<int> serve(const std::string& bindAddress);  // serving stops with the destructor
   // The text exposition of everything registered (for tests and a TLS listener).
   std::string serialize() const;
 
