@@ -6,6 +6,7 @@
 
 #include "api/region.h"
 #include "api/vmplacement.h"
+#include "controllers/cached_types.h"
 #include "controllers/placement_mapping.h"
 
 namespace dwcp::controllers {
@@ -13,11 +14,11 @@ namespace dwcp::controllers {
 void PlacementLedger::seed(const kube::Store& vmPlacements) {
   std::map<std::string, placement::PlacedVM> seeded;
   for (const auto& object : vmPlacements.list()) {
-    auto vm = api::parseVMPlacement(*object);
-    if (!vm.ok()) continue;  // the controller reports it
+    const api::VMPlacement* vm = asVMPlacement(*object);
+    if (!vm) continue;  // its spec does not parse: the controller reports it
     const api::VMPlacementStatus& status = vm->status;
     if (!status.region || status.region->empty() || !status.phase || !api::holdsCapacity(*status.phase)) continue;
-    const std::string key = kube::objectKey(*object);
+    const std::string& key = object->key();
     seeded[key] = toPlacedVM(key, *status.region, vm->spec);
   }
   std::lock_guard lock(mu_);
@@ -108,8 +109,8 @@ placement::Snapshot* PlacementLedger::snapshotLocked() {
   std::vector<placement::RttSample> rtts;
   std::map<std::string, size_t> index;
   for (const auto& object : regions_->list()) {
-    auto region = api::parseRegion(*object);
-    if (!region.ok()) continue;  // the Region controller reports it
+    const api::Region* region = asRegion(*object);
+    if (!region) continue;  // its spec does not parse: the Region controller reports it
     auto samples = rttSamples(*region);
     rtts.insert(rtts.end(), samples.begin(), samples.end());
     index[region->metadata.name] = regions.size();

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "controllers/cached_types.h"
+
 namespace dwcp::controllers {
 namespace {
 
@@ -48,14 +50,14 @@ placement::PlacedVM vm(const std::string& key, int64_t cpu, const std::string& r
 }
 
 struct PlacementLedgerTest : ::testing::Test {
-  kube::Store regions;
+  kube::Store regions{regionDecoder()};
   placement::Engine engine{placement::EngineConfig{}};
   PlacementLedger ledger{&regions};
 };
 
 TEST_F(PlacementLedgerTest, SeedKeepsOnlyVMsHoldingCapacityWithAValidSpec) {
   regions.replace({regionObject("r1", 16)});
-  kube::Store vms;
+  kube::Store vms{vmPlacementDecoder()};
   json invalid = vmObject("invalid", 2, "Placed", "r1");
   invalid["spec"]["resources"]["cpu"] = "two";
   vms.replace({vmObject("placed", 2, "Placed", "r1"), vmObject("migrating", 2, "Migrating", "r1"),
@@ -132,7 +134,7 @@ TEST_F(PlacementLedgerTest, ARegionChangeIsSeenByTheNextDecision) {
 // capacity, over random seeds.
 TEST_F(PlacementLedgerTest, ConcurrentDecisionsNeverOverCommit) {
   for (unsigned seed = 1; seed <= 10; ++seed) {
-    kube::Store store;
+    kube::Store store{regionDecoder()};
     store.replace({regionObject("r1", 20), regionObject("r2", 12)});
     PlacementLedger concurrent(&store);
     std::vector<std::thread> threads;

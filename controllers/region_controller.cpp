@@ -9,6 +9,7 @@
 #include "api/groupversion.h"
 #include "api/region.h"
 #include "api/vmplacement.h"
+#include "controllers/cached_types.h"
 #include "kube/json_fields.h"
 
 namespace dwcp::controllers {
@@ -16,9 +17,7 @@ namespace dwcp::controllers {
 using json = nlohmann::json;
 
 using kube::member;
-using kube::memberInt;
 using kube::memberString;
-using kube::stringAt;
 
 namespace {
 
@@ -32,6 +31,19 @@ api::Condition condition(const char* type, api::ConditionStatus status, const ch
 }
 
 api::ConditionStatus trueIf(bool ok) { return ok ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse; }
+
+// status.region of a cached VMPlacement ("" when it has none); read from the JSON of one whose
+// spec does not parse, so a VM that turned invalid still wakes the region it was counted in.
+std::string placedRegionOf(const kube::CachedObject& vm) {
+  if (const api::VMPlacement* placed = asVMPlacement(vm)) return placed->status.region.value_or("");
+  return std::string(memberString(member(*vm.json(), "status"), "region"));
+}
+
+// spec.endpoint of a cached Region, typed or kept as JSON.
+std::string endpointOf(const kube::CachedObject& region) {
+  if (const api::Region* typed = asRegion(region)) return typed->spec.endpoint;
+  return std::string(memberString(member(*region.json(), "spec"), "endpoint"));
+}
 
 }  // namespace
 
@@ -151,41 +163,39 @@ RegionController::RegionController(RegionControllerDeps deps) : deps_(std::move(
 
 kube::EventHandler RegionController::regionHandler(Enqueue enqueue) const {
   kube::EventHandler h;
-  h.onAdd = [enqueue](const json& o) { enqueue(kube::objectKey(o), "Region added"); };
-  h.onUpdate = [enqueue](const json& before, const json& after) {
+  h.onAdd = [enqueue](const kube::CachedObject& o) { enqueue(o.key(), "Region added"); };
+  h.onUpdate = [enqueue](const kube::CachedObject& before, const kube::CachedObject& after) {
     // Our own status writes come back as updates; only spec (generation) or metadata changes
     // need work, but a status edited by someone else must be converged too. Reconcile is
     // idempotent and writes nothing when status is unchanged, so enqueue every update.
-    bool specChanged = before.value("/metadata/generation"_json_pointer, 0) !=
-                       after.value("/metadata/generation"_json_pointer, 0);
-    enqueue(kube::objectKey(after), specChanged ? "Region spec changed" : "Region updated");
+    const bool specChanged = before.generation() != after.generation();
+    enqueue(after.key(), specChanged ? "Region spec changed" : "Region updated");
   };
-  h.onDelete = [enqueue](const json& o) { enqueue(kube::objectKey(o), "Region deleted"); };
+  h.onDelete = [enqueue](const kube::CachedObject& o) { enqueue(o.key(), "Region deleted"); };
   return h;
 }
 
 kube::EventHandler RegionController::vmPlacementHandler(Enqueue enqueue) const {
-  auto regionOf = [](const json& o) { return stringAt(o, "/status/region"_json_pointer); };
   kube::EventHandler h;
-  h.onAdd = [enqueue, regionOf](const json& o) {
-    if (auto r = regionOf(o); !r.empty()) enqueue(r, "VMPlacement added in region");
+  h.onAdd = [enqueue](const kube::CachedObject& o) {
+    if (auto r = placedRegionOf(o); !r.empty()) enqueue(r, "VMPlacement added in region");
   };
-  h.onUpdate = [enqueue, regionOf](const json& before, const json& after) {
-    auto a = regionOf(before), b = regionOf(after);
+  h.onUpdate = [enqueue](const kube::CachedObject& before, const kube::CachedObject& after) {
+    auto a = placedRegionOf(before), b = placedRegionOf(after);
     if (!a.empty()) enqueue(a, "VMPlacement changed in region");
     if (!b.empty() && b != a) enqueue(b, "VMPlacement moved into region");
   };
-  h.onDelete = [enqueue, regionOf](const json& o) {
-    if (auto r = regionOf(o); !r.empty()) enqueue(r, "VMPlacement deleted from region");
+  h.onDelete = [enqueue](const kube::CachedObject& o) {
+    if (auto r = placedRegionOf(o); !r.empty()) enqueue(r, "VMPlacement deleted from region");
   };
   return h;
 }
 
 kube::IndexFunc vmPlacementsByRegion() {
-  return [](const json& vm) -> std::vector<std::string> {
-    std::string_view region = memberString(member(vm, "status"), "region");
+  return [](const kube::CachedObject& vm) -> std::vector<std::string> {
+    std::string region = placedRegionOf(vm);
     if (region.empty()) return {};
-    return {std::string(region)};
+    return {std::move(region)};
   };
 }
 
@@ -194,14 +204,15 @@ RegionInputs RegionController::sumAllocated(const std::string& region, RegionInp
   const bool indexed = deps_.vmPlacements->hasIndex(kVMPlacementsByRegion);
   for (const auto& vm : indexed ? deps_.vmPlacements->byIndex(kVMPlacementsByRegion, region)
                                 : deps_.vmPlacements->list()) {
-    const json& status = member(*vm, "status");
-    if (memberString(status, "region") != region) continue;
-    const auto phase = api::parsePlacementPhase(memberString(status, "phase"));
+    // A VM whose spec does not parse holds nothing: the VMPlacement controller refuses it.
+    const api::VMPlacement* placed = asVMPlacement(*vm);
+    if (!placed || placed->status.region != region) continue;
+    const auto& phase = placed->status.phase;
     if (!phase || !api::holdsCapacity(*phase)) continue;
-    const json& resources = member(member(*vm, "spec"), "resources");
-    in.allocatedCpu += memberInt(resources, "cpu");
-    in.allocatedMemoryMiB += memberInt(resources, "memoryMiB");
-    in.allocatedStorageGiB += memberInt(resources, "storageGiB");
+    const api::VMResources& resources = placed->spec.resources;
+    in.allocatedCpu += resources.cpu;
+    in.allocatedMemoryMiB += resources.memoryMiB;
+    in.allocatedStorageGiB += resources.storageGiB;
     in.allocatedVMs += 1;
   }
   return in;
@@ -210,16 +221,17 @@ RegionInputs RegionController::sumAllocated(const std::string& region, RegionInp
 kube::ReconcileResult RegionController::reconcile(const std::string& key, const std::string& reason) {
   auto object = deps_.regions->get(key);
   if (!object) return kube::ReconcileResult::success();  // deleted: nothing to converge
-  const json& region = *object;
-  if (region.contains("/metadata/deletionTimestamp"_json_pointer)) return kube::ReconcileResult::success();
+  if (object->deleting()) return kube::ReconcileResult::success();
 
   RegionInputs in;
   // The CRD's schema and CEL rules check one object as it is written; objects stored before a
-  // schema change, or written around it, are checked again here with the same field names.
-  if (auto parsed = api::parseRegion(region); parsed.ok()) {
-    in.region = std::move(parsed).value();
+  // schema change, or written around it, were checked again when the cache decoded them, with
+  // the same field names, and are kept as JSON with the reason.
+  if (const api::Region* typed = asRegion(*object)) {
+    in.region = *typed;
   } else {
-    in.invalidSpec = parsed.error().message;
+    const json& region = *object->json();
+    in.invalidSpec = object->decodeError();
     auto meta = api::parseObjectMeta(region.value("metadata", json::object()));
     if (!meta.ok()) return kube::ReconcileResult::failure("region " + key + ": " + meta.error().message);
     in.region.metadata = std::move(meta).value();
@@ -231,10 +243,10 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   in.local = name == deps_.localRegion;
   in.failoverThreshold = deps_.failoverThreshold;
   if (deps_.signals) in.signals = deps_.signals->snapshot();
-  const std::string endpoint = stringAt(region, "/spec/endpoint"_json_pointer);
+  const std::string endpoint = endpointOf(*object);
   for (const auto& other : deps_.regions->list()) {
-    std::string otherName = stringAt(*other, "/metadata/name"_json_pointer);
-    if (otherName != name && !endpoint.empty() && stringAt(*other, "/spec/endpoint"_json_pointer) == endpoint) {
+    const std::string& otherName = other->key();  // cluster-scoped: the key is the name
+    if (otherName != name && !endpoint.empty() && endpointOf(*other) == endpoint) {
       in.duplicateEndpointOf = otherName;
       break;
     }

@@ -12,6 +12,7 @@
 
 #include "api/region.h"
 #include "base/strings.h"
+#include "controllers/testing/cached.h"
 #include "kube/testing/fake_transport.h"
 #include "kube/time_format.h"
 
@@ -458,8 +459,8 @@ class RegionControllerTest : public ::testing::Test {
     return std::string(kStatusPathPrefix) + name + "/status";
   }
 
-  kube::Store regions_;
-  kube::Store vms_;
+  kube::Store regions_{regionDecoder()};
+  kube::Store vms_{vmPlacementDecoder()};
   std::shared_ptr<kube::FakeTransport> transport_;
   kube::Client client_;
   kube::FakeClock clock_;
@@ -658,7 +659,7 @@ TEST_F(RegionControllerTest, SumAllocatedWithoutTheIndexScansAndAgrees) {
                                  makeVM("b", "us-west-2", "Migrating", 1, 1, 1),
                                  makeVM("c", "us-east-1", "Placed", 100, 100, 100),
                                  makeVM("d", "us-west-2", "Pending", 7, 7, 7)};
-  kube::Store plain;
+  kube::Store plain(vmPlacementDecoder());
   plain.replace(vms);
   vms_.replace(vms);
   RegionControllerDeps deps = deps_;
@@ -832,10 +833,10 @@ TEST_F(RegionHandlersTest, RegionHandlerEnqueuesTheObjectKey) {
   statusOnly["status"]["phase"] = "Healthy";
   json specEdit = makeRegion("us-east-1", 2, "102");
 
-  h.onAdd(before);
-  h.onUpdate(before, statusOnly);
-  h.onUpdate(statusOnly, specEdit);
-  h.onDelete(specEdit);
+  h.onAdd(*cachedRegion(before));
+  h.onUpdate(*cachedRegion(before), *cachedRegion(statusOnly));
+  h.onUpdate(*cachedRegion(statusOnly), *cachedRegion(specEdit));
+  h.onDelete(*cachedRegion(specEdit));
 
   EXPECT_EQ(keys(), (std::vector<std::string>{"us-east-1", "us-east-1", "us-east-1", "us-east-1"}));
   for (const auto& e : enqueued_) EXPECT_FALSE(e.reason.empty());
@@ -869,13 +870,15 @@ json vmIn(const std::string& region, const std::string& phase = "Placed") {
 
 using Fire = std::function<void(const kube::EventHandler&)>;
 Fire added(json vm) {
-  return [vm](const kube::EventHandler& h) { h.onAdd(vm); };
+  return [vm](const kube::EventHandler& h) { h.onAdd(*cachedVMPlacement(vm)); };
 }
 Fire updated(json before, json after) {
-  return [before, after](const kube::EventHandler& h) { h.onUpdate(before, after); };
+  return [before, after](const kube::EventHandler& h) {
+    h.onUpdate(*cachedVMPlacement(before), *cachedVMPlacement(after));
+  };
 }
 Fire deleted(json vm) {
-  return [vm](const kube::EventHandler& h) { h.onDelete(vm); };
+  return [vm](const kube::EventHandler& h) { h.onDelete(*cachedVMPlacement(vm)); };
 }
 json withoutStatus(json vm) {
   vm.erase("status");

@@ -8,6 +8,7 @@
 
 #include "api/groupversion.h"
 #include "api/region.h"
+#include "controllers/cached_types.h"
 #include "controllers/placement_mapping.h"
 #include "engines/placement/explain.h"
 #include "kube/finalizers.h"
@@ -18,7 +19,6 @@ namespace dwcp::controllers {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-using kube::intAt;
 using kube::stringAt;
 
 namespace {
@@ -26,22 +26,23 @@ namespace {
 using api::ConditionStatus;
 using api::PlacementPhase;
 
-// The phase a cached VMPlacement shows; nullopt when it has none (new) or an unknown one.
-std::optional<PlacementPhase> phaseOf(const json& object) {
+// The phase a cached VMPlacement shows; nullopt when it has none (new) or an unknown one. A VM
+// kept as JSON (its spec does not parse) is read from the JSON.
+std::optional<PlacementPhase> phaseOf(const kube::CachedObject& object) {
+  if (const api::VMPlacement* vm = asVMPlacement(object)) return vm->status.phase;
   static const json::json_pointer kPhase("/status/phase");
-  return api::parsePlacementPhase(stringAt(object, kPhase));
+  return api::parsePlacementPhase(stringAt(*object.json(), kPhase));
 }
 
 bool holdsCapacity(const std::optional<PlacementPhase>& phase) { return phase && api::holdsCapacity(*phase); }
 
 // VMs with no phase yet, Pending, Unschedulable or Preempted wait for capacity and are retried
-// when it changes.
-bool waitsForCapacity(const json& object) {
-  static const json::json_pointer kPhase("/status/phase");
-  const std::string text = stringAt(object, kPhase);
-  if (text.empty()) return true;
-  const auto phase = api::parsePlacementPhase(text);
-  return phase == PlacementPhase::kPending || phase == PlacementPhase::kUnschedulable ||
+// when it changes. One whose spec does not parse waits for nothing until it changes.
+bool waitsForCapacity(const kube::CachedObject& object) {
+  const api::VMPlacement* vm = asVMPlacement(object);
+  if (!vm) return false;
+  const auto& phase = vm->status.phase;
+  return !phase || phase == PlacementPhase::kPending || phase == PlacementPhase::kUnschedulable ||
          phase == PlacementPhase::kPreempted;
 }
 
@@ -54,22 +55,25 @@ api::ObjectMeta writeMeta(const json& object) {
   return meta;
 }
 
-// The status a cached VMPlacement holds; one that does not parse (written around the schema)
-// starts over from empty, and the next write replaces what this controller owns of it.
+// The status a VMPlacement holds; one that does not parse (written around the schema) starts
+// over from empty, and the next write replaces what this controller owns of it.
 api::VMPlacementStatus statusOf(const json& object) {
   auto parsed = api::parseVMPlacementStatus(object.value("status", json::object()));
   return parsed.ok() ? std::move(parsed).value() : api::VMPlacementStatus{};
 }
 
+api::VMPlacementStatus statusOf(const kube::CachedObject& object) {
+  if (const api::VMPlacement* vm = asVMPlacement(object)) return vm->status;
+  return statusOf(*object.json());
+}
+
 // Region fields that change where VMs may go; allocation figures are ours and are not.
-bool placementRelevantChange(const json& before, const json& after) {
-  auto pick = [](const json& r) {
-    return json{{"generation", r.value("/metadata/generation"_json_pointer, json())},
-                {"phase", r.value("/status/phase"_json_pointer, json())},
-                {"health", r.value("/status/healthScore"_json_pointer, json())},
-                {"peers", r.value("/status/peers"_json_pointer, json())}};
-  };
-  return pick(before) != pick(after);
+bool placementRelevantChange(const kube::CachedObject& before, const kube::CachedObject& after) {
+  const api::Region* a = asRegion(before);
+  const api::Region* b = asRegion(after);
+  if (!a || !b) return true;  // a Region that became (or stopped being) invalid
+  return before.generation() != after.generation() || a->status.phase != b->status.phase ||
+         a->status.healthScore != b->status.healthScore || a->status.peers != b->status.peers;
 }
 
 }  // namespace
@@ -83,12 +87,12 @@ VMPlacementController::VMPlacementController(VMPlacementControllerDeps deps)
 kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
   enqueue_ = enqueue;
   kube::EventHandler h;
-  h.onAdd = [enqueue](const json& o) { enqueue(kube::objectKey(o), "VMPlacement added"); };
-  h.onUpdate = [this, enqueue](const json& before, const json& after) {
-    const std::string key = kube::objectKey(after);
-    if (before.value("/metadata/generation"_json_pointer, 0) != after.value("/metadata/generation"_json_pointer, 0)) {
+  h.onAdd = [enqueue](const kube::CachedObject& o) { enqueue(o.key(), "VMPlacement added"); };
+  h.onUpdate = [this, enqueue](const kube::CachedObject& before, const kube::CachedObject& after) {
+    const std::string& key = after.key();
+    if (before.generation() != after.generation()) {
       enqueue(key, "VMPlacement spec changed");
-    } else if (after.contains("/metadata/deletionTimestamp"_json_pointer)) {
+    } else if (after.deleting()) {
       enqueue(key, "VMPlacement deleting");
     } else {
       enqueue(key, "VMPlacement updated");
@@ -98,8 +102,8 @@ kube::EventHandler VMPlacementController::vmPlacementHandler(Enqueue enqueue) {
       enqueueWaiting("capacity released by " + key);
     }
   };
-  h.onDelete = [this, enqueue](const json& o) {
-    const std::string key = kube::objectKey(o);
+  h.onDelete = [this](const kube::CachedObject& o) {
+    const std::string& key = o.key();
     forget(key);  // normally done by the finalizer already
     enqueueWaiting("VMPlacement " + key + " deleted");
   };
@@ -113,11 +117,11 @@ kube::EventHandler VMPlacementController::regionHandler(Enqueue enqueue) {
     enqueueWaiting(why);
   };
   kube::EventHandler h;
-  h.onAdd = [changed](const json& o) { changed("Region " + kube::objectKey(o) + " added"); };
-  h.onUpdate = [changed](const json& before, const json& after) {
-    if (placementRelevantChange(before, after)) changed("Region " + kube::objectKey(after) + " changed");
+  h.onAdd = [changed](const kube::CachedObject& o) { changed("Region " + o.key() + " added"); };
+  h.onUpdate = [changed](const kube::CachedObject& before, const kube::CachedObject& after) {
+    if (placementRelevantChange(before, after)) changed("Region " + after.key() + " changed");
   };
-  h.onDelete = [changed](const json& o) { changed("Region " + kube::objectKey(o) + " deleted"); };
+  h.onDelete = [changed](const kube::CachedObject& o) { changed("Region " + o.key() + " deleted"); };
   return h;
 }
 
@@ -125,14 +129,10 @@ void VMPlacementController::enqueueWaiting(const std::string& reason) {
   if (!enqueue_ || !deps_.vmPlacements) return;
   // Highest priority first (then key): the work queue is FIFO, so freed capacity goes to the
   // most important waiting VM, as a batch placement would give it.
-  // Runs over every cached VMPlacement: the pointers are parsed once, phase is looked at first.
-  static const json::json_pointer kDeleting("/metadata/deletionTimestamp"), kPriority("/spec/priority");
   std::vector<std::pair<int64_t, std::string>> waiting;
   for (const auto& vm : deps_.vmPlacements->list()) {
-    if (!waitsForCapacity(*vm)) continue;
-    if (vm->contains(kDeleting)) continue;
-    const int64_t priority = vm->contains(kPriority) ? intAt(*vm, kPriority) : 50;
-    waiting.emplace_back(-priority, kube::objectKey(*vm));
+    if (vm->deleting() || !waitsForCapacity(*vm)) continue;
+    waiting.emplace_back(-int64_t{asVMPlacement(*vm)->spec.priority}, vm->key());
   }
   std::sort(waiting.begin(), waiting.end());
   for (const auto& [negativePriority, key] : waiting) enqueue_(key, reason);
@@ -202,20 +202,21 @@ kube::ReconcileResult VMPlacementController::preemptVictims(const std::string& p
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;
     const StatusDraft draft = preemptedStatus(statusOf(*object), preemptor, priority, victim.region,
-                                              intAt(*object, "/metadata/generation"_json_pointer), deps_.clock->wallNow());
+                                              object->generation(), deps_.clock->wallNow());
     const std::string& message = *draft.status.message;
     // Status first: a victim whose write fails (a conflict while the cache is behind) keeps running.
-    json written = *object;
+    const json victimObject = object->toJson();
+    json written = victimObject;
     auto result = writeStatus(written, draft);
     if (result.gone) continue;  // deleted meanwhile: it holds nothing
     if (result.stop) {
       restoreVictims(victims, i);
       return *result.stop;
     }
-    if (auto removed = workloads_.remove(*object); !removed.ok()) {
+    if (auto removed = workloads_.remove(victimObject); !removed.ok()) {
       spdlog::warn("preempting {}: deleting its workload: {}", victim.key, removed.error().toString());
     }
-    if (deps_.events) deps_.events->record(*object, kube::EventType::kWarning, "Preempted", "Preempt", message);
+    if (deps_.events) deps_.events->record(victimObject, kube::EventType::kWarning, "Preempted", "Preempt", message);
   }
   return kube::ReconcileResult::success();
 }
@@ -226,10 +227,10 @@ void VMPlacementController::restoreVictims(const std::vector<placement::Victim>&
     const placement::Victim& victim = victims[i];
     auto object = deps_.vmPlacements->get(victim.key);
     if (!object) continue;  // gone: it holds nothing
-    auto parsed = api::parseVMPlacement(*object);
-    back.push_back(parsed.ok() ? toPlacedVM(victim.key, victim.region, parsed->spec)
-                               : placement::PlacedVM{victim.key, victim.region, victim.resources, victim.priority,
-                                                     /*preemptible=*/true, ""});
+    const api::VMPlacement* vm = asVMPlacement(*object);
+    back.push_back(vm ? toPlacedVM(victim.key, victim.region, vm->spec)
+                      : placement::PlacedVM{victim.key, victim.region, victim.resources, victim.priority,
+                                            /*preemptible=*/true, ""});
   }
   ledger_.assume(back);
 }
@@ -240,35 +241,30 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
     forget(key);
     return kube::ReconcileResult::success();
   }
-  json object = *cached;
-  if (object.contains("/metadata/deletionTimestamp"_json_pointer)) return finalize(key, object);
+  // The JSON form the write helpers (finalizer patches, events, workloads) take; the decisions
+  // below read the typed object the cache decoded when it arrived.
+  json object = cached->toJson();
+  if (cached->deleting()) return finalize(key, object);
   const auto now = deps_.clock->wallNow();
-  const int64_t generation = intAt(object, "/metadata/generation"_json_pointer);
+  const int64_t generation = cached->generation();
   using Kind = PlacementOutcome::Kind;
 
-  auto parsed = api::parseVMPlacement(object);
-  if (!parsed.ok() && object.contains("status")) {
-    // A status written around the schema is not the spec's fault: start over from none, and the
-    // next write replaces what this controller owns of it.
-    json withoutStatus = object;
-    withoutStatus.erase("status");
-    if (auto specOnly = api::parseVMPlacement(withoutStatus); specOnly.ok()) parsed = std::move(specOnly);
-  }
-  if (!parsed.ok()) {
+  const api::VMPlacement* typed = asVMPlacement(*cached);
+  if (!typed) {  // the spec does not parse: the cache kept the JSON and the reason
     forget(key);
     if (auto removed = workloads_.remove(object); !removed.ok()) {
       return kube::ReconcileResult::failure("removing the workload of an invalid spec: " + removed.error().toString());
     }
+    const std::string& invalid = cached->decodeError();
     const api::VMPlacementStatus current = statusOf(object);
-    const StatusDraft draft = computeStatus({Kind::kInvalidSpec, "", 0, {}, parsed.error().message}, current,
-                                            generation, now);
+    const StatusDraft draft = computeStatus({Kind::kInvalidSpec, "", 0, {}, invalid}, current, generation, now);
     if (deps_.events && current.message != draft.status.message) {
-      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
+      deps_.events->record(object, kube::EventType::kWarning, "InvalidSpec", "Validate", invalid);
     }
     return done(writeStatus(object, draft));
   }
-  const api::VMPlacement& vm = *parsed;
-  const api::VMPlacementStatus& current = vm.status;  // decoded once, with the spec
+  const api::VMPlacement& vm = *typed;
+  const api::VMPlacementStatus& current = vm.status;
 
   const std::optional<PlacementPhase> phase = current.phase;
   // The finalizer guards the capacity a VM holds. One that holds capacity already (placed before

@@ -202,7 +202,7 @@ TEST_F(VMPlacementControllerTest, VMDeletedBeforeItsFinalizerReleasesItsCapacity
   // The watch DELETE changes nothing; b, waiting on the same capacity, then fits.
   const json gone = api_.server(keyOf("a"));
   vms_.erase(keyOf("a"));
-  vmHandler_.onDelete(gone);
+  vmHandler_.onDelete(*vms_.decode(gone));
   EXPECT_TRUE(controller_->ledger().empty());
   result = reconcile("b");
   EXPECT_TRUE(result.ok());
@@ -281,7 +281,7 @@ TEST_F(VMPlacementControllerTest, UnschedulableBecomesPlacedWhenARegionGrows) {
   grown["metadata"]["generation"] = 2;
   grown["metadata"]["resourceVersion"] = "51";
   regions_.upsert(grown);
-  regionHandler_.onUpdate(small, grown);
+  regionHandler_.onUpdate(*regions_.decode(small), *regions_.decode(grown));
   EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("a")});
 
   ASSERT_TRUE(reconcile("a").ok());
@@ -828,7 +828,7 @@ TEST_F(VMPlacementControllerTest, RegionAllocationUpdateDoesNotEnqueue) {
   after["metadata"]["resourceVersion"] = "51";
   after["status"]["allocated"] = {{"cpu", 4}, {"memoryMiB", 2048}, {"storageGiB", 0}, {"vms", 2}};
   after["status"]["available"] = {{"cpu", 6}, {"memoryMiB", 1046528}, {"storageGiB", 100000}, {"vms", 0}};
-  regionHandler_.onUpdate(before, after);
+  regionHandler_.onUpdate(*regions_.decode(before), *regions_.decode(after));
   EXPECT_TRUE(enqueuedKeys().empty());
 }
 
@@ -860,7 +860,7 @@ TEST_P(RegionHandlerTest, EnqueuesWaitingVMsOnlyForPlacementRelevantChanges) {
   json after = before;
   after["metadata"]["resourceVersion"] = "51";
   GetParam().change(after);
-  regionHandler_.onUpdate(before, after);
+  regionHandler_.onUpdate(*regions_.decode(before), *regions_.decode(after));
 
   if (GetParam().wantEnqueue) {
     EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending"),
@@ -899,10 +899,10 @@ TEST_F(VMPlacementControllerTest, RegionAddAndDeleteEnqueueWaitingVMs) {
   api_.put(withStatus(vmObject("placed", 1), "Placed", "r1"));
   start();
 
-  regionHandler_.onAdd(region("r2", 40));
+  regionHandler_.onAdd(*regions_.decode(region("r2", 40)));
   EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("waiting")});
   clearEnqueued();
-  regionHandler_.onDelete(region("r2", 40));
+  regionHandler_.onDelete(*regions_.decode(region("r2", 40)));
   EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("waiting")});
 }
 
@@ -919,7 +919,7 @@ TEST_F(VMPlacementControllerTest, VMDeleteEnqueuesWaitingVMsAndForgetsIt) {
   controller_->seedLedger();
 
   vms_.erase(keyOf("placed"));
-  vmHandler_.onDelete(placed);
+  vmHandler_.onDelete(*vms_.decode(placed));
 
   EXPECT_EQ(enqueuedKeys(),
             (std::set<std::string>{keyOf("unschedulable"), keyOf("preempted"), keyOf("pending")}));
@@ -933,21 +933,21 @@ TEST_F(VMPlacementControllerTest, VMUpdatesEnqueueTheVMAndReleasesEnqueueWaiting
   api_.put(withStatus(vmObject("waiting", 4), "Unschedulable"));
   start();
 
-  vmHandler_.onAdd(vmObject("new", 1));
+  vmHandler_.onAdd(*vms_.decode(vmObject("new", 1)));
   EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("new")});
   clearEnqueued();
 
   // A status-only update enqueues the VM itself, nothing else.
   json relabeled = victim;
   relabeled["metadata"]["resourceVersion"] = "11";
-  vmHandler_.onUpdate(victim, relabeled);
+  vmHandler_.onUpdate(*vms_.decode(victim), *vms_.decode(relabeled));
   EXPECT_EQ(enqueuedKeys(), std::set<std::string>{keyOf("victim")});
   clearEnqueued();
 
   // Placed -> Preempted releases capacity: the waiting VMs are retried too.
   json preempted = withStatus(vmObject("victim", 4, 10, true), "Preempted", "", 2);
   vms_.upsert(preempted);
-  vmHandler_.onUpdate(victim, preempted);
+  vmHandler_.onUpdate(*vms_.decode(victim), *vms_.decode(preempted));
   EXPECT_EQ(enqueuedKeys(), (std::set<std::string>{keyOf("victim"), keyOf("waiting")}));
 }
 
@@ -990,7 +990,7 @@ TEST_F(VMPlacementControllerTest, StatusWrite404ReleasesTheCapacity) {
   // its status write finds it gone.
   const json a = api_.server(keyOf("a"));
   api_.removeFromServer(keyOf("a"));
-  vmHandler_.onDelete(a);
+  vmHandler_.onDelete(*vms_.decode(a));
 
   auto result = reconcile("a");
   EXPECT_TRUE(result.ok() && !result.requeueAfter);

@@ -466,12 +466,12 @@ class WorkloadRaceTest : public TemplateTest {
     setEnabled("us-east-1", false);
   }
   void setEnabled(const std::string& name, bool enabled) {
-    json before = *regions_.get(name);
+    json before = regions_.get(name)->toJson();
     json after = before;
     after["spec"]["enabled"] = enabled;
     after["metadata"]["generation"] = before["metadata"]["generation"].get<int64_t>() + 1;
     regions_.upsert(after);
-    if (regionHandler_.onUpdate) regionHandler_.onUpdate(before, after);
+    if (regionHandler_.onUpdate) regionHandler_.onUpdate(*regions_.decode(before), *regions_.decode(after));
   }
   const std::string workloadPath_ = std::string(kWorkloadPath) + "web-frontend-01";
 };

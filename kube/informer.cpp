@@ -4,7 +4,7 @@
 
 namespace dwcp::kube {
 
-Informer::Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options)
-    : type_(type), reflector_(client, std::move(type), store_, clock, std::move(options)) {}
+Informer::Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options, Decoder decoder)
+    : type_(type), store_(std::move(decoder)), reflector_(client, std::move(type), store_, clock, std::move(options)) {}
 
 }  // namespace dwcp::kube

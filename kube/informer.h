@@ -15,8 +15,9 @@ namespace dwcp::kube {
 
 class Informer {
  public:
-  // options.ns / labelSelector / fieldSelector scope what is cached.
-  Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options = {});
+  // options.ns / labelSelector / fieldSelector scope what is cached; `decoder` makes the cached
+  // form of each object (the JSON itself when empty).
+  Informer(Client& client, ResourceType type, Clock& clock, ReflectorOptions options = {}, Decoder decoder = {});
 
   void addHandler(EventHandler handler) { reflector_.addHandler(std::move(handler)); }
   // An index over the cache (Store::addIndex); add it before start().

@@ -57,7 +57,7 @@ std::uint64_t seedFrom(std::uint64_t seed) {
 // the initial state into `initialItems` (the side buffer swapped into the Store at its end).
 struct Reflector::WatchState {
   bool initial = false;
-  std::map<std::string, json> initialItems;
+  std::map<std::string, ObjectPtr> initialItems;  // decoded as they arrive
   uint64_t events = 0;
 };
 
@@ -181,7 +181,7 @@ Reflector::Next Reflector::list() {
     return Next::kBackoffThenList;
   }
   json& body = listed.value();
-  std::vector<json> items;
+  std::vector<ObjectPtr> items;
   if (auto found = body.find("items"); found != body.end() && found->is_array()) {
     items.reserve(found->size());
     for (auto& item : *found) {
@@ -190,7 +190,13 @@ Reflector::Next Reflector::list() {
       // List items carry no apiVersion/kind; give handlers whole objects.
       if (!item.contains("apiVersion")) item["apiVersion"] = type_.apiVersion();
       if (!item.contains("kind") && !type_.kind.empty()) item["kind"] = type_.kind;
-      items.push_back(std::move(item));
+      ObjectPtr decoded = store_.decode(std::move(item));
+      if (!decoded) {
+        spdlog::warn("reflector {}: skipping a listed object without metadata.name", type_.resource);
+        continue;
+      }
+      items.push_back(std::move(decoded));
+      item = json();  // the page's tree shrinks as its objects are decoded
     }
   }
   finishInitialList(std::move(items), metadataString(body, "resourceVersion"));
@@ -198,9 +204,9 @@ Reflector::Next Reflector::list() {
   return Next::kWatch;
 }
 
-void Reflector::finishInitialList(std::vector<json> items, const std::string& resourceVersion) {
+void Reflector::finishInitialList(std::vector<ObjectPtr> items, const std::string& resourceVersion) {
   const size_t count = items.size();
-  auto changes = store_.replace(std::move(items));
+  auto changes = store_.replaceDecoded(std::move(items));
   setResourceVersion(resourceVersion);
   listedOnce_ = true;
   spdlog::debug("reflector {}: listed {} objects at resourceVersion {} ({} changes)",
@@ -284,7 +290,7 @@ Reflector::Next Reflector::watch(bool streamingInitial) {
         // Newline-delimited JSON: handle every complete line, keep the unfinished tail.
         size_t start = 0;
         for (size_t newline; (newline = buffer.find('\n', start)) != std::string::npos;) {
-          auto next = handleLine(buffer.substr(start, newline - start), state);
+          auto next = handleLine(std::string_view(buffer).substr(start, newline - start), state);
           start = newline + 1;
           if (next) return *next;
         }
@@ -319,9 +325,9 @@ Reflector::Next Reflector::watch(bool streamingInitial) {
   }
 }
 
-std::optional<Reflector::Next> Reflector::handleLine(const std::string& line, WatchState& state) {
-  if (line.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
-  json event = json::parse(line, nullptr, false);
+std::optional<Reflector::Next> Reflector::handleLine(std::string_view line, WatchState& state) {
+  if (line.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::nullopt;
+  json event = json::parse(line.begin(), line.end(), nullptr, false);
   if (event.is_discarded() || !event.is_object()) {
     spdlog::warn("reflector {}: undecodable watch event ({} bytes); relisting", type_.resource,
                  line.size());
@@ -345,7 +351,7 @@ std::optional<Reflector::Next> Reflector::handleEvent(json& event, WatchState& s
     return Next::kBackoffThenList;
   }
   if (options_.stripManagedFields) stripManagedFields(*found);
-  const json& object = *found;
+  json& object = *found;
 
   if (type == "ERROR") {
     Error error{object.value("code", 0), object.value("reason", ""), object.value("message", "")};
@@ -363,7 +369,7 @@ std::optional<Reflector::Next> Reflector::handleEvent(json& event, WatchState& s
     if (!state.initial) {
       setResourceVersion(resourceVersion);
     } else if (isInitialEventsEnd(object)) {
-      std::vector<json> items;
+      std::vector<ObjectPtr> items;
       items.reserve(state.initialItems.size());
       for (auto& [key, item] : state.initialItems) items.push_back(std::move(item));
       state.initialItems.clear();
@@ -389,22 +395,24 @@ std::optional<Reflector::Next> Reflector::handleEvent(json& event, WatchState& s
     if (type == "DELETED") {
       state.initialItems.erase(key);
     } else {
-      state.initialItems[key] = object;
+      state.initialItems[key] = store_.decode(std::move(object));
     }
     return std::nullopt;
   }
+  // The one decode of this object; a DELETED event's object is its last state, for handlers.
+  ObjectPtr decoded = store_.decode(std::move(object));
   if (type == "DELETED") {
     store_.erase(key);
     setResourceVersion(resourceVersion);
-    dispatchDelete(object);
+    dispatchDelete(*decoded);
     return std::nullopt;
   }
-  ObjectPtr previous = store_.upsert(object);
+  ObjectPtr previous = store_.upsertDecoded(decoded);
   setResourceVersion(resourceVersion);
   if (previous) {
-    dispatchUpdate(*previous, object);
+    dispatchUpdate(*previous, *decoded);
   } else {
-    dispatchAdd(object);
+    dispatchAdd(*decoded);
   }
   return std::nullopt;
 }
@@ -436,7 +444,7 @@ void Reflector::dispatch(const std::vector<StoreChange>& changes) {
   }
 }
 
-void Reflector::dispatchAdd(const json& object) {
+void Reflector::dispatchAdd(const CachedObject& object) {
   std::shared_ptr<const std::vector<EventHandler>> handlers;
   {
     std::lock_guard lock(handlersMu_);
@@ -445,7 +453,7 @@ void Reflector::dispatchAdd(const json& object) {
   for (const auto& handler : *handlers) callHandler("add", type_.resource, handler.onAdd, object);
 }
 
-void Reflector::dispatchUpdate(const json& oldObject, const json& newObject) {
+void Reflector::dispatchUpdate(const CachedObject& oldObject, const CachedObject& newObject) {
   std::shared_ptr<const std::vector<EventHandler>> handlers;
   {
     std::lock_guard lock(handlersMu_);
@@ -456,7 +464,7 @@ void Reflector::dispatchUpdate(const json& oldObject, const json& newObject) {
   }
 }
 
-void Reflector::dispatchDelete(const json& object) {
+void Reflector::dispatchDelete(const CachedObject& object) {
   std::shared_ptr<const std::vector<EventHandler>> handlers;
   {
     std::lock_guard lock(handlersMu_);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,9 +29,9 @@ namespace dwcp::kube {
 
 // Callbacks for changes to the cache; any may be empty. onDelete gets the last known state.
 struct EventHandler {
-  std::function<void(const nlohmann::json& object)> onAdd;
-  std::function<void(const nlohmann::json& oldObject, const nlohmann::json& newObject)> onUpdate;
-  std::function<void(const nlohmann::json& object)> onDelete;
+  std::function<void(const CachedObject& object)> onAdd;
+  std::function<void(const CachedObject& oldObject, const CachedObject& newObject)> onUpdate;
+  std::function<void(const CachedObject& object)> onDelete;
 };
 
 struct ReflectorOptions {
@@ -94,13 +95,13 @@ class Reflector {
   void run();
   Next list();
   Next watch(bool streamingInitial);
-  std::optional<Next> handleLine(const std::string& line, WatchState& state);
+  std::optional<Next> handleLine(std::string_view line, WatchState& state);
   std::optional<Next> handleEvent(nlohmann::json& event, WatchState& state);
-  void finishInitialList(std::vector<nlohmann::json> items, const std::string& resourceVersion);
+  void finishInitialList(std::vector<ObjectPtr> items, const std::string& resourceVersion);
   void dispatch(const std::vector<StoreChange>& changes);
-  void dispatchAdd(const nlohmann::json& object);
-  void dispatchUpdate(const nlohmann::json& oldObject, const nlohmann::json& newObject);
-  void dispatchDelete(const nlohmann::json& object);
+  void dispatchAdd(const CachedObject& object);
+  void dispatchUpdate(const CachedObject& oldObject, const CachedObject& newObject);
+  void dispatchDelete(const CachedObject& object);
   void setResourceVersion(const std::string& resourceVersion);
   int randomWatchTimeoutSeconds();
   bool sleepUnlessStopped(std::chrono::milliseconds delay);  // on clock_; false when stopped

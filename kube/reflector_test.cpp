@@ -86,11 +86,11 @@ json expiredStatus() {
 class Recorder {
  public:
   EventHandler handler() {
-    return {[this](const json& o) { record("add:" + objectKey(o)); },
-            [this](const json& before, const json& after) {
-              record("update:" + objectKey(after) + ":" + rvOf(before) + "->" + rvOf(after));
+    return {[this](const CachedObject& o) { record("add:" + o.key()); },
+            [this](const CachedObject& before, const CachedObject& after) {
+              record("update:" + after.key() + ":" + before.resourceVersion() + "->" + after.resourceVersion());
             },
-            [this](const json& o) { record("delete:" + objectKey(o)); }};
+            [this](const CachedObject& o) { record("delete:" + o.key()); }};
   }
   std::vector<std::string> calls() const {
     std::lock_guard lock(mu_);
@@ -200,7 +200,7 @@ TEST_F(ReflectorTest, ListsThenWatchesFromTheListResourceVersion) {
   ASSERT_TRUE(waitForWatches(2));
 
   EXPECT_EQ(store.keys(), (std::vector<std::string>{"default/a", "default/c"}));
-  EXPECT_EQ(rvOf(*store.get("default/a")), "102");
+  EXPECT_EQ(store.get("default/a")->resourceVersion(), "102");
   EXPECT_EQ(recorder.calls(),
             (std::vector<std::string>{"add:default/a", "add:default/b", "add:default/c",
                                       "update:default/a:90->102", "delete:default/b"}));
@@ -233,8 +233,8 @@ TEST_F(ReflectorTest, ListedItemsGetApiVersionAndKind) {
   ASSERT_TRUE(waitForWatches(1));
   auto a = store.get("default/a");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ((*a)["apiVersion"], "example.io/v1");
-  EXPECT_EQ((*a)["kind"], "Widget");
+  EXPECT_EQ(a->toJson()["apiVersion"], "example.io/v1");
+  EXPECT_EQ(a->toJson()["kind"], "Widget");
 }
 
 TEST_F(ReflectorTest, ManagedFieldsAreDroppedFromListedAndWatchedObjects) {
@@ -250,8 +250,8 @@ TEST_F(ReflectorTest, ManagedFieldsAreDroppedFromListedAndWatchedObjects) {
   for (const char* key : {"default/a", "default/b"}) {
     auto object = store.get(key);
     ASSERT_NE(object, nullptr) << key;
-    EXPECT_FALSE((*object)["metadata"].contains("managedFields")) << key;
-    EXPECT_EQ((*object)["metadata"]["name"], std::string(key).substr(8));
+    EXPECT_FALSE(object->toJson()["metadata"].contains("managedFields")) << key;
+    EXPECT_EQ(object->toJson()["metadata"]["name"], std::string(key).substr(8));
   }
 }
 
@@ -264,7 +264,7 @@ TEST_F(ReflectorTest, ManagedFieldsAreKeptWhenAsked) {
   options.stripManagedFields = false;
   start(options);
   ASSERT_TRUE(waitForWatches(1));
-  EXPECT_TRUE((*store.get("default/a"))["metadata"].contains("managedFields"));
+  EXPECT_TRUE(store.get("default/a")->toJson()["metadata"].contains("managedFields"));
 }
 
 TEST_F(ReflectorTest, GoneStatusRelistsAndDropsMissingObjects) {
@@ -373,7 +373,7 @@ TEST_P(ReflectorChunkTest, EventsSplitAcrossChunksAreReassembled) {
 
   auto stored = store.get("default/a");
   ASSERT_NE(stored, nullptr);
-  EXPECT_EQ(*stored, a2);
+  EXPECT_EQ(*stored->json(), a2);
   EXPECT_NE(store.get("default/b"), nullptr);
   EXPECT_EQ(recorder.calls(), (std::vector<std::string>{"add:default/a", "update:default/a:11->12",
                                                         "add:default/b"}));
@@ -409,7 +409,7 @@ TEST_F(ReflectorTest, IdleStallRewatchesFromTheLastResourceVersionWithoutRelist)
   EXPECT_EQ(reflector->backoffs(), 0u);
   EXPECT_EQ(reflector->watchRestarts(), 1u);
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "11");
-  EXPECT_EQ(rvOf(*store.get("default/a")), "11");
+  EXPECT_EQ(store.get("default/a")->resourceVersion(), "11");
 }
 
 TEST_F(ReflectorTest, BookmarkOnlyStreamAdvancesTheResourceVersionOnly) {
@@ -420,7 +420,7 @@ TEST_F(ReflectorTest, BookmarkOnlyStreamAdvancesTheResourceVersionOnly) {
   ASSERT_TRUE(waitForWatches(2));
   ObjectPtr before = store.get("default/a");
   EXPECT_EQ(store.keys(), (std::vector<std::string>{"default/a"}));
-  EXPECT_EQ(rvOf(*before), "10");
+  EXPECT_EQ(before->resourceVersion(), "10");
   EXPECT_EQ(recorder.calls(), (std::vector<std::string>{"add:default/a"}));
   EXPECT_EQ(reflector->lastResourceVersion(), "50");
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "50");
@@ -532,7 +532,7 @@ TEST_F(ReflectorTest, ThrowingHandlerDoesNotStopTheWatch) {
                                    StreamStep::end()});
   transport->expectStream(kWatch, {StreamStep::block()});
   reflector = std::make_unique<Reflector>(client, widgets, store, clock, fastOptions());
-  reflector->addHandler({[](const json&) { throw std::runtime_error("boom"); }, {}, {}});
+  reflector->addHandler({[](const CachedObject&) { throw std::runtime_error("boom"); }, {}, {}});
   reflector->addHandler(recorder.handler());
   reflector->start();
   ASSERT_TRUE(waitForWatches(2));
@@ -574,7 +574,7 @@ TEST_F(ReflectorTest, StopFromAHandlerEndsTheLoop) {
   transport->expect("GET", kList, {200, listBody("10", {widget("a", "1")})});
   transport->expectStream(kWatch, {StreamStep::block()});
   reflector = std::make_unique<Reflector>(client, widgets, store, clock, fastOptions());
-  reflector->addHandler({[&](const json&) { reflector->stop(); }, {}, {}});
+  reflector->addHandler({[&](const CachedObject&) { reflector->stop(); }, {}, {}});
   reflector->start();
   ASSERT_TRUE(reflector->waitForSync(kWait));
   reflector->stop();  // joins the worker, which ended without watching
@@ -592,7 +592,7 @@ TEST_F(ReflectorTest, StreamingListSwapsTheInitialEventsInAtTheEndBookmark) {
   transport->expectStream(kWatch, {StreamStep::block()});
   std::vector<size_t> sizesSeenOnAdd;
   reflector = std::make_unique<Reflector>(client, widgets, store, clock, options);
-  reflector->addHandler({[&](const json&) { sizesSeenOnAdd.push_back(store.size()); }, {}, {}});
+  reflector->addHandler({[&](const CachedObject&) { sizesSeenOnAdd.push_back(store.size()); }, {}, {}});
   reflector->start();
   ASSERT_TRUE(waitForWatches(2));
 
@@ -608,6 +608,51 @@ TEST_F(ReflectorTest, StreamingListSwapsTheInitialEventsInAtTheEndBookmark) {
   EXPECT_EQ(second.count("sendInitialEvents"), 0u);
   EXPECT_EQ(second["resourceVersion"], "41");
 }
+
+// Handlers and the store get the one decoded form of each object, from a list, a streaming list
+// and the watch alike; a DELETE hands over the decoded last state.
+class ReflectorDecoderTest : public ReflectorTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ReflectorDecoderTest, EveryObjectIsDecodedOnceByTheStoresDecoder) {
+  const bool streaming = GetParam();
+  std::atomic<int> decodes{0};
+  Store typed([&](const json& o, std::string&) -> ObjectPtr {
+    ++decodes;
+    return std::make_shared<const TypedObject<std::string>>(CachedObject::headerOf(o),
+                                                             o["metadata"]["name"].get<std::string>() + "!");
+  });
+  std::vector<StreamStep> steps;
+  if (streaming) {
+    steps.push_back(StreamStep::chunk(line("ADDED", widget("a", "5"))));
+    steps.push_back(StreamStep::chunk(bookmark("10", true)));
+  } else {
+    transport->expect("GET", kList, {200, listBody("10", {widget("a", "5")})});
+  }
+  steps.push_back(StreamStep::chunk(line("MODIFIED", widget("a", "11"))));
+  steps.push_back(StreamStep::chunk(line("DELETED", widget("a", "12"))));
+  steps.push_back(StreamStep::end());
+  transport->expectStream(kWatch, steps);
+  transport->expectStream(kWatch, {StreamStep::block()});
+  std::vector<std::string> seen;  // handlers run on the reflector's thread, read after the wait
+  auto note = [&](const std::string& what, const CachedObject& o) {
+    const std::string* value = o.as<std::string>();
+    seen.push_back(what + ":" + (value ? *value : "untyped") + "@" + o.resourceVersion());
+  };
+  ReflectorOptions options = fastOptions();
+  options.streamingList = streaming;
+  reflector = std::make_unique<Reflector>(client, widgets, typed, clock, options);
+  reflector->addHandler({[&](const CachedObject& o) { note("add", o); },
+                         [&](const CachedObject&, const CachedObject& o) { note("update", o); },
+                         [&](const CachedObject& o) { note("delete", o); }});
+  reflector->start();
+  ASSERT_TRUE(waitForWatches(2));
+  reflector.reset();  // stopped and gone before `typed` is
+  EXPECT_EQ(seen, (std::vector<std::string>{"add:a!@5", "update:a!@11", "delete:a!@12"}));
+  EXPECT_EQ(decodes.load(), 3);
+  EXPECT_EQ(typed.size(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(ListAndStreamingList, ReflectorDecoderTest, ::testing::Bool());
 
 TEST_F(ReflectorTest, StreamingListFallsBackToListWhenRejected) {
   ReflectorOptions options = fastOptions();

@@ -1,5 +1,7 @@
 #include "kube/store.h"
 
+#include <exception>
+
 #include <spdlog/spdlog.h>
 
 #include "kube/json_fields.h"
@@ -11,11 +13,9 @@ using json = nlohmann::json;
 namespace {
 
 // Same object version: equal resourceVersions when both carry one, otherwise equal content.
-bool sameVersion(const json& a, const json& b) {
-  const std::string_view rvA = memberString(member(a, "metadata"), "resourceVersion");
-  const std::string_view rvB = memberString(member(b, "metadata"), "resourceVersion");
-  if (!rvA.empty() && !rvB.empty()) return rvA == rvB;
-  return a == b;
+bool sameVersion(const CachedObject& a, const CachedObject& b) {
+  if (!a.resourceVersion().empty() && !b.resourceVersion().empty()) return a.resourceVersion() == b.resourceVersion();
+  return a.toJson() == b.toJson();
 }
 
 }  // namespace
@@ -27,6 +27,40 @@ std::string objectKey(const json& object) {
   if (name.empty()) return {};
   const std::string_view ns = memberString(metadata, "namespace");
   return ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
+}
+
+CachedObject::Header CachedObject::headerOf(const nlohmann::json& object) {
+  Header header;
+  header.key = objectKey(object);
+  const nlohmann::json& metadata = member(object, "metadata");
+  header.resourceVersion = std::string(memberString(metadata, "resourceVersion"));
+  header.generation = memberInt(metadata, "generation");
+  const nlohmann::json& deletion = member(metadata, "deletionTimestamp");
+  header.deleting = !deletion.is_null();
+  return header;
+}
+
+ObjectPtr keepJson(json object, std::string error) {
+  CachedObject::Header header = CachedObject::headerOf(object);
+  header.decodeError = std::move(error);
+  return std::make_shared<const JsonObject>(std::move(header), std::move(object));
+}
+
+Store::Store(Decoder decoder) : decoder_(std::move(decoder)) {}
+
+ObjectPtr Store::decode(json object) const {
+  if (objectKey(object).empty()) return nullptr;
+  if (!decoder_) return keepJson(std::move(object));
+  std::string error;
+  try {
+    if (ObjectPtr decoded = decoder_(object, error)) return decoded;
+    if (error.empty()) error = "the decoder refused the object";
+  } catch (const std::exception& e) {
+    error = std::string("the decoder failed: ") + e.what();
+  } catch (...) {
+    error = "the decoder failed";
+  }
+  return keepJson(std::move(object), std::move(error));
 }
 
 ObjectPtr Store::get(const std::string& key) const {
@@ -92,7 +126,7 @@ void Store::rebuildLocked(Index& index) {
   }
 }
 
-void Store::reindexLocked(const std::string& key, const json* before, const json* after) {
+void Store::reindexLocked(const std::string& key, const CachedObject* before, const CachedObject* after) {
   for (auto& [name, index] : indexes_) {
     if (before) {
       auto old = index.of.find(key);
@@ -115,15 +149,26 @@ void Store::reindexLocked(const std::string& key, const json* before, const json
 }
 
 std::vector<StoreChange> Store::replace(std::vector<json> items) {
-  // Build the side buffer without the lock: readers keep using the current map meanwhile.
-  std::map<std::string, ObjectPtr> fresh;
+  std::vector<ObjectPtr> decoded;
+  decoded.reserve(items.size());
   for (auto& item : items) {
-    std::string key = objectKey(item);
-    if (key.empty()) {
+    ObjectPtr object = decode(std::move(item));
+    if (!object) {
       spdlog::warn("store: skipping a listed object without metadata.name");
       continue;
     }
-    fresh[std::move(key)] = std::make_shared<const json>(std::move(item));
+    decoded.push_back(std::move(object));
+  }
+  return replaceDecoded(std::move(decoded));
+}
+
+std::vector<StoreChange> Store::replaceDecoded(std::vector<ObjectPtr> items) {
+  // Build the side buffer without the lock: readers keep using the current map meanwhile.
+  std::map<std::string, ObjectPtr> fresh;
+  for (auto& item : items) {
+    if (!item || item->key().empty()) continue;
+    const std::string& key = item->key();
+    fresh[key] = std::move(item);
   }
 
   std::map<std::string, ObjectPtr> old;
@@ -158,14 +203,15 @@ std::vector<StoreChange> Store::replace(std::vector<json> items) {
   return changes;
 }
 
-ObjectPtr Store::upsert(json object) {
-  std::string key = objectKey(object);
-  if (key.empty()) return nullptr;
-  auto fresh = std::make_shared<const json>(std::move(object));
+ObjectPtr Store::upsert(json object) { return upsertDecoded(decode(std::move(object))); }
+
+ObjectPtr Store::upsertDecoded(ObjectPtr object) {
+  if (!object || object->key().empty()) return nullptr;
+  const std::string key = object->key();
   std::lock_guard lock(mu_);
   auto& slot = items_[key];
   ObjectPtr previous = std::move(slot);
-  slot = std::move(fresh);
+  slot = std::move(object);
   reindexLocked(key, previous.get(), slot.get());
   return previous;
 }

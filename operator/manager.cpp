@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/groupversion.h"
+#include "controllers/cached_types.h"
 #include "controllers/health_signals.h"
 #include "kube/client.h"
 #include "kube/controller.h"
@@ -118,8 +119,14 @@ kube::Status Manager::start() {
     });
   }
 
-  s.regions = std::make_unique<kube::Informer>(*s.client, api::kRegionResource, s.clock);
-  s.vmPlacements = std::make_unique<kube::Informer>(*s.client, api::kVMPlacementResource, s.clock);
+  // Both caches hold typed objects, decoded once as they arrive (controllers/cached_types.h),
+  // and start from the streaming list where the API server offers it (a paged LIST otherwise).
+  kube::ReflectorOptions reflectorOptions;
+  reflectorOptions.streamingList = true;
+  s.regions = std::make_unique<kube::Informer>(*s.client, api::kRegionResource, s.clock, reflectorOptions,
+                                               controllers::regionDecoder());
+  s.vmPlacements = std::make_unique<kube::Informer>(*s.client, api::kVMPlacementResource, s.clock,
+                                                    reflectorOptions, controllers::vmPlacementDecoder());
 
   kube::EventRecorderConfig eventConfig;
   eventConfig.reportingController = "federation.dwcp.io/dwcp-operator";

@@ -32,10 +32,11 @@ routing::RegionSpec routingRegionOf(const api::Region& region) {
   return spec;
 }
 
-kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object) {
-  auto region = api::parseRegion(object);
-  if (!region.ok()) return region.error();
-  routing::RegionSpec spec = routingRegionOf(*region);
+namespace {
+
+// The engine's spec of a Region that parsed, or what the engine refuses of it.
+kube::Result<routing::RegionSpec> validatedRegionOf(const api::Region& region) {
+  routing::RegionSpec spec = routingRegionOf(region);
   if (auto valid = routing::validate(spec); !valid.ok()) {
     // What the engine refuses, named by the Region field it came from.
     static const std::map<std::string, std::string> kRegionField = {
@@ -53,6 +54,20 @@ kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object) 
   return spec;
 }
 
+}  // namespace
+
+kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object) {
+  auto region = api::parseRegion(object);
+  if (!region.ok()) return region.error();
+  return validatedRegionOf(*region);
+}
+
+kube::Result<routing::RegionSpec> routingRegionOf(const kube::CachedObject& object) {
+  if (const api::Region* region = object.as<api::Region>()) return validatedRegionOf(*region);
+  if (const nlohmann::json* raw = object.json()) return routingRegionOf(*raw);  // the reason, again
+  return kube::Error{0, "Invalid", "not a Region"};
+}
+
 RoutingApi::RoutingApi(const config::RoutingConfig& config)
     : router_(table_, config.routerConfig()), service_(table_, router_, config.service) {}
 
@@ -68,8 +83,8 @@ void RoutingApi::rebuild(const kube::Store& regions) {
       specs.push_back(std::move(*spec));
       continue;
     }
-    const std::string name = kube::objectKey(*object);
-    const auto version = object->value("/metadata/resourceVersion"_json_pointer, std::string());
+    const std::string& name = object->key();
+    const std::string& version = object->resourceVersion();
     LeftOut entry{version, spec.error().message};
     if (auto it = leftOut_.find(name); it == leftOut_.end() || it->second.resourceVersion != version) {
       spdlog::warn("routing api: Region {} (resourceVersion {}) gets no traffic: {}", name, version, entry.reason);
@@ -93,9 +108,9 @@ void RoutingApi::rebuild(const kube::Store& regions) {
 
 kube::EventHandler RoutingApi::regionHandler(const kube::Store& regions) {
   kube::EventHandler h;
-  h.onAdd = [this, &regions](const nlohmann::json&) { rebuild(regions); };
-  h.onUpdate = [this, &regions](const nlohmann::json&, const nlohmann::json&) { rebuild(regions); };
-  h.onDelete = [this, &regions](const nlohmann::json&) { rebuild(regions); };
+  h.onAdd = [this, &regions](const kube::CachedObject&) { rebuild(regions); };
+  h.onUpdate = [this, &regions](const kube::CachedObject&, const kube::CachedObject&) { rebuild(regions); };
+  h.onDelete = [this, &regions](const kube::CachedObject&) { rebuild(regions); };
   return h;
 }
 

@@ -26,6 +26,8 @@ namespace dwcp::op {
 routing::RegionSpec routingRegionOf(const api::Region& region);
 // The same for an object of the Region cache, through api::parseRegion: an error names the field.
 kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object);
+// The same for a cached Region (decoded once, or kept as JSON with the reason it was refused).
+kube::Result<routing::RegionSpec> routingRegionOf(const kube::CachedObject& object);
 
 class RoutingApi {
  public:

@@ -12,6 +12,8 @@
 
 #include <sstream>
 
+#include "controllers/cached_types.h"
+
 namespace dwcp::op {
 namespace {
 
@@ -165,7 +167,7 @@ TEST(RoutingRegionOf, NotAnObject) {
 
 TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
   RoutingApi api = makeApi();
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
   store.upsert(region("us-east-1", 38.13, -78.45));
   auto bad = region("ap-south-1", 95, 72.88);  // latitude out of range
@@ -196,7 +198,7 @@ TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
 
 TEST(RoutingApi, StatusAndEnabledDecideTraffic) {
   RoutingApi api = makeApi();
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   auto eu = region("eu-west-1", 53.35, -6.26);
   eu["status"] = {{"phase", "Failed"}, {"healthScore", 0}};
   auto us = region("us-east-1", 38.13, -78.45);
@@ -214,7 +216,7 @@ TEST(RoutingApi, StatusAndEnabledDecideTraffic) {
 
 TEST(RoutingApi, RebuildKeepsLiveStateOfRegionsThatStay) {
   RoutingApi api = makeApi();
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
   store.upsert(region("us-east-1", 38.13, -78.45));
   api.rebuild(store);
@@ -236,7 +238,7 @@ TEST(RoutingApi, WarnsOncePerResourceVersion) {
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs)));
   RoutingApi api = makeApi();
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
   store.upsert(region("ap-south-1", 95, 72.88, "10"));
   auto count = [&logs] {
@@ -259,19 +261,19 @@ TEST(RoutingApi, WarnsOncePerResourceVersion) {
 
 TEST(RoutingApi, HandlerRebuildsOnEveryChange) {
   RoutingApi api = makeApi();
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   auto handler = api.regionHandler(store);
   auto eu = region("eu-west-1", 53.35, -6.26);
   store.upsert(eu);
-  handler.onAdd(eu);
+  handler.onAdd(*store.decode(eu));
   EXPECT_EQ(api.table().snapshot()->regions().size(), 1u);
   auto changed = eu;
   changed["spec"]["enabled"] = false;
   store.upsert(changed);
-  handler.onUpdate(eu, changed);
+  handler.onUpdate(*store.decode(eu), *store.decode(changed));
   EXPECT_FALSE(find(*api.table().snapshot(), "eu-west-1")->acceptsTraffic);
   store.erase("eu-west-1");
-  handler.onDelete(changed);
+  handler.onDelete(*store.decode(changed));
   EXPECT_TRUE(api.table().snapshot()->regions().empty());
 }
 
@@ -286,7 +288,7 @@ TEST(RoutingApi, ServesOverHttp) {
   auto response = httpRequest(*port, "POST", "/v1/route", request);
   EXPECT_EQ(response.rfind("HTTP/1.1 503", 0), 0u) << response;
 
-  kube::Store store;
+  kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
   store.upsert(region("us-east-1", 38.13, -78.45));
   api.rebuild(store);

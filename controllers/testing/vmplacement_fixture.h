@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 #include <gtest/gtest.h>
+#include "controllers/testing/cached.h"
 #include "kube/testing/fake_transport.h"
 #include "controllers/vmplacement_controller.h"
 
@@ -439,7 +440,7 @@ class VMPlacementControllerTest : public ::testing::Test {
     const json gone = api_.server(keyOf(name));
     api_.removeFromServer(keyOf(name));
     vms_.erase(keyOf(name));
-    vmHandler_.onDelete(gone);
+    vmHandler_.onDelete(*vms_.decode(gone));
   }
 
   std::shared_ptr<kube::FakeTransport> transport_;
@@ -449,8 +450,8 @@ class VMPlacementControllerTest : public ::testing::Test {
   kube::Client client_;
   kube::FakeClock clock_;
   kube::Discovery discovery_;
-  kube::Store regions_;
-  kube::Store vms_;
+  kube::Store regions_{regionDecoder()};
+  kube::Store vms_{vmPlacementDecoder()};
   FakeApi api_;
   std::unique_ptr<VMPlacementController> controller_;
   kube::EventHandler vmHandler_;
