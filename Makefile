@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 REGION ?= us-east-1
 
-.PHONY: all deps tools configure build test unit-test e2e-test run bench-runtime clean help test-asan test-tsan
+.PHONY: all deps tools configure build test unit-test e2e-test run bench-runtime clean help test-asan test-tsan lint lint-changed
 
 all: build
 
@@ -18,6 +18,8 @@ help:
 	@echo "make e2e-test       integration tests only"
 	@echo "make test-asan      unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 	@echo "make test-tsan      runtime and controller unit tests under ThreadSanitizer (build-tsan/)"
+	@echo "make lint           clang-tidy (.clang-tidy) on every C++ source (~20 min on 2 cores)"
+	@echo "make lint-changed   clang-tidy on the sources changed since LINT_BASE (default HEAD~1); part of make test"
 	@echo "make bench-runtime  cold-start benchmark (10,000 VMPlacements)"
 
 deps:
@@ -40,10 +42,19 @@ unit-test: build
 e2e-test: build tools
 	bash e2e/run.sh
 
-# Every test CI runs: the unit tests, the integration tests, then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer and the runtime's and controllers' under
-# ThreadSanitizer (their own build directories; ~25 min of the first run's build time).
-test: unit-test e2e-test test-asan test-tsan
+# Every test CI runs: the unit tests, clang-tidy on what the last commit changed, the integration
+# tests, then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer and the
+# runtime's and controllers' under ThreadSanitizer (their own build directories; ~25 min of the
+# first run's build time).
+test: unit-test lint-changed e2e-test test-asan test-tsan
+
+# clang-tidy: make lint checks every source; make lint-changed those changed since LINT_BASE.
+LINT_BASE ?= HEAD~1
+lint: configure
+	bash hack/lint.sh
+
+lint-changed: configure
+	bash hack/lint.sh --changed $(LINT_BASE)
 
 # Sanitizer builds live beside the normal one; `unit-tests` builds only what ctest runs.
 build-asan/build.ninja:

@@ -42,7 +42,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CityPair{"Frankfurt-Mumbai", {50.11, 8.68}, {19.08, 72.88}, 6569.9},
                       CityPair{"Auckland-Honolulu", {-36.8485, 174.7633}, {21.3069, -157.8583}, 7050.1}));
 
-TEST(GreatCircle, AntimeridianIsTheShortWay) {
+TEST(GreatCircleDistanceTest, AntimeridianIsTheShortWay) {
   // Two points one degree apart on the equator, either side of 180 degrees.
   const double km = greatCircleKm(GeoPoint{0, 179.5}, GeoPoint{0, -179.5});
   EXPECT_NEAR(km, 111.195, 0.01);
@@ -51,7 +51,7 @@ TEST(GreatCircle, AntimeridianIsTheShortWay) {
   EXPECT_NEAR(greatCircleKm(GeoPoint{10, 180}, GeoPoint{10, -180}), 0.0, 1e-6);
 }
 
-TEST(GreatCircle, ZeroPolesAndAntipodes) {
+TEST(GreatCircleDistanceTest, ZeroPolesAndAntipodes) {
   EXPECT_DOUBLE_EQ(greatCircleKm(GeoPoint{48.0, 11.0}, GeoPoint{48.0, 11.0}), 0.0);
   // Every longitude at a pole is the same point.
   EXPECT_NEAR(greatCircleKm(GeoPoint{90, 0}, GeoPoint{90, 123}), 0.0, 1e-6);
@@ -61,7 +61,7 @@ TEST(GreatCircle, ZeroPolesAndAntipodes) {
   EXPECT_NEAR(greatCircleKm(toUnitVector({0, 0}), toUnitVector({0, 180})), halfCircumference, 1e-6);
 }
 
-TEST(EstimateRtt, GrowsWithDistance) {
+TEST(EstimateRttTest, GrowsWithDistance) {
   EXPECT_DOUBLE_EQ(estimateRttMs(0), kRttBaseMs);
   EXPECT_DOUBLE_EQ(estimateRttMs(1000), kRttBaseMs + 15.0);
   EXPECT_LT(estimateRttMs(343.9), estimateRttMs(5585.2));
@@ -70,7 +70,7 @@ TEST(EstimateRtt, GrowsWithDistance) {
 
 
 
-TEST(VincentyReference, MatchesPublishedGeodesic) {
+TEST(VincentyReferenceTest, MatchesPublishedGeodesic) {
   // Flinders Peak to Buninyong (Vincenty 1975, on GRS80/WGS84): 54 972.271 m.
   const double lat1 = -(37 + 57 / 60.0 + 3.72030 / 3600), lon1 = 144 + 25 / 60.0 + 29.52440 / 3600;
   const double lat2 = -(37 + 39 / 60.0 + 10.15610 / 3600), lon2 = 143 + 55 / 60.0 + 35.38390 / 3600;
@@ -79,7 +79,7 @@ TEST(VincentyReference, MatchesPublishedGeodesic) {
   EXPECT_NEAR(vincentyKm(0, 0, 0, 90), 10018.754, 0.01);
 }
 
-TEST(Haversine, KnownDistances) {
+TEST(HaversineTest, KnownDistances) {
   EXPECT_DOUBLE_EQ(greatCircleKm(GeoPoint{10, 20}, GeoPoint{10, 20}), 0.0);
   // One degree of arc on the mean sphere.
   EXPECT_NEAR(greatCircleKm(GeoPoint{0, 0}, GeoPoint{1, 0}), 111.195, 0.001);
@@ -91,7 +91,7 @@ TEST(Haversine, KnownDistances) {
   EXPECT_NEAR(greatCircleKm(GeoPoint{90, 0}, GeoPoint{-90, 0}), std::numbers::pi * kEarthRadiusKm, 1e-6);
 }
 
-TEST(Haversine, WithinHalfAPercentOfTheEllipsoidEverywhere) {
+TEST(HaversineTest, WithinHalfAPercentOfTheEllipsoidEverywhere) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180);
   for (int i = 0; i < 2000; ++i) {
@@ -106,7 +106,7 @@ TEST(Haversine, WithinHalfAPercentOfTheEllipsoidEverywhere) {
   }
 }
 
-TEST(Geo, ChordRoundTripsAndIsMonotonic) {
+TEST(GeoTest, ChordRoundTripsAndIsMonotonic) {
   double previous = -1;
   for (double km = 0; km <= 20000; km += 250) {
     const double chord = chordFromKm(km);
@@ -116,7 +116,7 @@ TEST(Geo, ChordRoundTripsAndIsMonotonic) {
   }
 }
 
-TEST(Geo, NormalizeAndValidate) {
+TEST(GeoTest, NormalizeAndValidate) {
   EXPECT_DOUBLE_EQ(normalizeLongitude(190), -170);
   EXPECT_DOUBLE_EQ(normalizeLongitude(-190), 170);
   EXPECT_DOUBLE_EQ(normalizeLongitude(180), -180);

@@ -5,20 +5,20 @@
 namespace dwcp::base {
 namespace {
 
-TEST(Strings, TrimRemovesAsciiWhitespaceAtBothEnds) {
+TEST(StringsTest, TrimRemovesAsciiWhitespaceAtBothEnds) {
   EXPECT_EQ(trim("  a b\t\r\n"), "a b");
   EXPECT_EQ(trim(""), "");
   EXPECT_EQ(trim(" \t "), "");
   EXPECT_EQ(trim("x"), "x");
 }
 
-TEST(Strings, SplitKeepsEmptyPieces) {
+TEST(StringsTest, SplitKeepsEmptyPieces) {
   EXPECT_EQ(split("a,,b", ','), (std::vector<std::string_view>{"a", "", "b"}));
   EXPECT_EQ(split("", ','), (std::vector<std::string_view>{""}));
   EXPECT_EQ(split("a,", ','), (std::vector<std::string_view>{"a", ""}));
 }
 
-TEST(Strings, ParseIntIsStrict) {
+TEST(StringsTest, ParseIntIsStrict) {
   EXPECT_EQ(parseInt<int>("42"), 42);
   EXPECT_EQ(parseInt<int>("-7"), -7);
   EXPECT_EQ(parseInt<uint16_t>("65535"), 65535);
@@ -30,7 +30,7 @@ TEST(Strings, ParseIntIsStrict) {
   EXPECT_EQ(parseInt<int64_t>("9223372036854775808"), std::nullopt);
 }
 
-TEST(Strings, ParseDoubleIsStrictAndFinite) {
+TEST(StringsTest, ParseDoubleIsStrictAndFinite) {
   EXPECT_EQ(parseDouble("1.5"), 1.5);
   EXPECT_EQ(parseDouble("-2"), -2.0);
   EXPECT_EQ(parseDouble("1e3"), 1000.0);
@@ -39,7 +39,7 @@ TEST(Strings, ParseDoubleIsStrictAndFinite) {
   }
 }
 
-TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
+TEST(StringsTest, SplitHostPortAcceptsNamesV4AndBracketedV6) {
   auto hp = splitHostPort("example.com:443");
   ASSERT_TRUE(hp);
   EXPECT_EQ(hp->host, "example.com");
@@ -57,7 +57,7 @@ TEST(Strings, SplitHostPortAcceptsNamesV4AndBracketedV6) {
   }
 }
 
-TEST(Strings, TruncateUtf8NeverSplitsACharacter) {
+TEST(StringsTest, TruncateUtf8NeverSplitsACharacter) {
   EXPECT_EQ(truncateUtf8("abc", 3), "abc");
   EXPECT_EQ(truncateUtf8("abcd", 3), "abc");
   EXPECT_EQ(truncateUtf8("", 0), "");
@@ -67,7 +67,7 @@ TEST(Strings, TruncateUtf8NeverSplitsACharacter) {
   EXPECT_EQ(truncateUtf8("\xE2\x82\xAC", 2), "");
 }
 
-TEST(Strings, IsCamelCaseIsStrict) {
+TEST(StringsTest, IsCamelCaseIsStrict) {
   EXPECT_TRUE(isCamelCase("A"));
   EXPECT_TRUE(isCamelCase("RegionFailedOver2"));
   EXPECT_FALSE(isCamelCase("regionFailedOver"));

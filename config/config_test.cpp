@@ -208,7 +208,7 @@ TEST(ConfigTest, ShippedExampleParses) {
 }
 
 // The routing section as the routing API takes it (dwcp-router --config reads the same parser).
-TEST(RoutingSection, IsReadIntoTheRoutingApisOwnOptions) {
+TEST(RoutingSectionTest, IsReadIntoTheRoutingApisOwnOptions) {
   auto c = parseConfig(R"(
 federation: {placement: {algorithm: hybrid}}
 routing:
@@ -232,14 +232,14 @@ routing:
   for (const auto& policy : c->routing.routerConfig().classes) EXPECT_EQ(policy.algorithm, routing::Algorithm::kLatency);
 }
 
-TEST(RoutingSection, TheRepositoryConfigSetsEveryClassToHybrid) {
+TEST(RoutingSectionTest, TheRepositoryConfigSetsEveryClassToHybrid) {
   auto c = loadConfig(std::string(DWCP_SOURCE_DIR) + "/config/dwcp-operator.yaml");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->routing.algorithm, routing::Algorithm::kHybrid);
   EXPECT_EQ(c->routing.service.rateLimiter.blacklistDuration, std::chrono::hours(1));
 }
 
-TEST(RoutingSection, ErrorsNameTheKey) {
+TEST(RoutingSectionTest, ErrorsNameTheKey) {
   const std::pair<const char*, const char*> cases[] = {
       {"routing: {global: {algorithm: fastest}}", "routing.global.algorithm: must be one of"},
       {"routing: {global: {enable_ddos_protection: perhaps}}", "routing.global.enable_ddos_protection: must be true"},

@@ -22,7 +22,7 @@ json vmObject() {
               {"status", {{"phase", "Placed"}, {"region", "eu-west-1"}, {"observedGeneration", 3}}}};
 }
 
-TEST(CachedVMPlacement, IsDecodedOnceIntoTheTypedObject) {
+TEST(CachedVMPlacementTest, IsDecodedOnceIntoTheTypedObject) {
   kube::ObjectPtr cached = cachedVMPlacement(vmObject());
   ASSERT_NE(cached, nullptr);
   const api::VMPlacement* vm = asVMPlacement(*cached);
@@ -44,7 +44,7 @@ TEST(CachedVMPlacement, IsDecodedOnceIntoTheTypedObject) {
   EXPECT_EQ(back["kind"], "VMPlacement");
 }
 
-TEST(CachedVMPlacement, AStatusWrittenAroundTheSchemaIsDroppedAndTheSpecKept) {
+TEST(CachedVMPlacementTest, AStatusWrittenAroundTheSchemaIsDroppedAndTheSpecKept) {
   json object = vmObject();
   object["status"]["phase"] = 7;
   kube::ObjectPtr cached = cachedVMPlacement(object);
@@ -54,7 +54,7 @@ TEST(CachedVMPlacement, AStatusWrittenAroundTheSchemaIsDroppedAndTheSpecKept) {
   EXPECT_EQ(vm->spec.resources.cpu, 4);
 }
 
-TEST(CachedVMPlacement, AnInvalidSpecIsKeptAsJsonWithTheFieldNamed) {
+TEST(CachedVMPlacementTest, AnInvalidSpecIsKeptAsJsonWithTheFieldNamed) {
   json object = vmObject();
   object["spec"]["resources"]["cpu"] = "four";
   kube::ObjectPtr cached = cachedVMPlacement(object);
@@ -66,7 +66,7 @@ TEST(CachedVMPlacement, AnInvalidSpecIsKeptAsJsonWithTheFieldNamed) {
   EXPECT_EQ(cached->generation(), 3);  // the header is read all the same
 }
 
-TEST(CachedRegion, ValidIsTypedAndInvalidIsKeptWithTheReason) {
+TEST(CachedRegionTest, ValidIsTypedAndInvalidIsKeptWithTheReason) {
   json region = {{"apiVersion", "federation.dwcp.io/v1alpha1"},
                  {"kind", "Region"},
                  {"metadata", {{"name", "eu-west-1"}, {"generation", 1}, {"resourceVersion", "5"}}},

@@ -26,7 +26,7 @@ api::Condition condition(const char* type) {
   return api::Condition{type, api::ConditionStatus::kTrue, "Fine", "", {}, 1};
 }
 
-TEST(StatusWriter, ApplyBodyCarriesOnlyTheOwnedFieldsAndConditionTypes) {
+TEST(StatusWriterTest, ApplyBodyCarriesOnlyTheOwnedFieldsAndConditionTypes) {
   api::RegionStatus status;
   status.phase = api::RegionPhase::kHealthy;
   status.healthScore = 90;
@@ -51,9 +51,9 @@ struct WriteCase {
 };
 void PrintTo(const WriteCase& c, std::ostream* os) { *os << c.name; }
 
-class StatusWriterOutcome : public ::testing::TestWithParam<WriteCase> {};
+class StatusWriterOutcomeTest : public ::testing::TestWithParam<WriteCase> {};
 
-TEST_P(StatusWriterOutcome, MapsTheServerAnswer) {
+TEST_P(StatusWriterOutcomeTest, MapsTheServerAnswer) {
   const WriteCase& c = GetParam();
   auto transport = std::make_shared<kube::FakeTransport>();
   const json body = {{"kind", "Status"}, {"code", c.code}, {"reason", "Scripted"}, {"message", "scripted"}};
@@ -73,14 +73,14 @@ TEST_P(StatusWriterOutcome, MapsTheServerAnswer) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, StatusWriterOutcome,
+INSTANTIATE_TEST_SUITE_P(Cases, StatusWriterOutcomeTest,
                          ::testing::Values(WriteCase{"Written", 200, StatusWrite::Outcome::kWritten},
                                            WriteCase{"ConflictIsAPromptRetry", 409, StatusWrite::Outcome::kConflict},
                                            WriteCase{"NotFoundIsDone", 404, StatusWrite::Outcome::kGone},
                                            WriteCase{"ServerErrorFails", 500, StatusWrite::Outcome::kFailed}),
                          [](const ::testing::TestParamInfo<WriteCase>& info) { return std::string(info.param.name); });
 
-TEST(StatusWriter, OwnedFieldThatSurvivesTheApplyIsRemovedUnderTheReturnedVersion) {
+TEST(StatusWriterTest, OwnedFieldThatSurvivesTheApplyIsRemovedUnderTheReturnedVersion) {
   // healthScore was written by PUT before server-side apply: the apply that leaves it out does
   // not remove it, so a guarded JSON Patch does.
   auto transport = std::make_shared<kube::FakeTransport>();
@@ -108,7 +108,7 @@ TEST(StatusWriter, OwnedFieldThatSurvivesTheApplyIsRemovedUnderTheReturnedVersio
       << "epoch is not ours: left alone";
 }
 
-TEST(StatusWriter, EqualStatusIsNotWritten) {
+TEST(StatusWriterTest, EqualStatusIsNotWritten) {
   auto transport = std::make_shared<kube::FakeTransport>();
   kube::Client client(transport);
   api::RegionStatus status;

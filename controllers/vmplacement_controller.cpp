@@ -23,7 +23,6 @@ using kube::stringAt;
 
 namespace {
 
-using api::ConditionStatus;
 using api::PlacementPhase;
 
 // The phase a cached VMPlacement shows; nullopt when it has none (new) or an unknown one. A VM

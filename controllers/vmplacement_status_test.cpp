@@ -59,9 +59,9 @@ api::VMPlacementStatus preemptedBefore() {
   return s;
 }
 
-class ComputeStatusTable : public testing::TestWithParam<Row> {};
+class ComputeStatusTableTest : public testing::TestWithParam<Row> {};
 
-TEST_P(ComputeStatusTable, PhaseRegionConditionAndMessage) {
+TEST_P(ComputeStatusTableTest, PhaseRegionConditionAndMessage) {
   const Row& row = GetParam();
   const StatusDraft draft = computeStatus(row.outcome, row.current, /*generation=*/2, kNow);
   ASSERT_TRUE(draft.error.empty()) << draft.error;
@@ -80,7 +80,7 @@ TEST_P(ComputeStatusTable, PhaseRegionConditionAndMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Outcomes, ComputeStatusTable,
+    Outcomes, ComputeStatusTableTest,
     testing::Values(
         Row{"invalid_spec_of_a_placed_vm", {Kind::kInvalidSpec, "", 0, {}, "spec.resources.cpu: must be > 0"},
             placedIn("eu-west-1"), PlacementPhase::kFailed, "eu-west-1", ConditionStatus::kFalse, "InvalidSpec",
@@ -110,7 +110,7 @@ INSTANTIATE_TEST_SUITE_P(
             PlacementPhase::kPlaced, "eu-west-1", ConditionStatus::kTrue, "Placed", "1/5 regions fit", false}),
     [](const testing::TestParamInfo<Row>& info) { return std::string(info.param.name); });
 
-TEST(ComputeStatus, PlacingRaisesTheEpochStampsWholeSecondsAndRoundsTheScore) {
+TEST(ComputeStatusTest, PlacingRaisesTheEpochStampsWholeSecondsAndRoundsTheScore) {
   const StatusDraft first = computeStatus({Kind::kPlaced, "eu-west-1", 71.23456, {}, "fits"}, {}, 1, kNow);
   EXPECT_EQ(first.status.epoch, 1);
   EXPECT_EQ(first.status.placedAt, api::parseTime("2026-03-01T12:00:00Z").value());
@@ -122,7 +122,7 @@ TEST(ComputeStatus, PlacingRaisesTheEpochStampsWholeSecondsAndRoundsTheScore) {
   EXPECT_EQ(stays.status.placedAt, again.status.placedAt);
 }
 
-TEST(ComputeStatus, AnUnchangedConditionKeepsItsTransitionTime) {
+TEST(ComputeStatusTest, AnUnchangedConditionKeepsItsTransitionTime) {
   const StatusDraft stays = computeStatus({Kind::kStillFits, "eu-west-1", 0, {}, ""}, placedIn("eu-west-1"), 2, kNow);
   ASSERT_NE(placedCondition(stays.status), nullptr);
   EXPECT_EQ(placedCondition(stays.status)->lastTransitionTime, kEarlier);
@@ -155,7 +155,7 @@ TEST(StatusDraftTest, ARefusedConditionIsKeptAsTheFirstError) {
   EXPECT_TRUE(draft.status.conditions.empty());
 }
 
-TEST(PreemptedStatus, SaysWhoAndWhereAndRaisesTheEpoch) {
+TEST(PreemptedStatusTest, SaysWhoAndWhereAndRaisesTheEpoch) {
   const StatusDraft draft = preemptedStatus(placedIn("eu-west-1"), "prod/db", 90, "eu-west-1", 1, kNow);
   ASSERT_TRUE(draft.error.empty()) << draft.error;
   const api::VMPlacementStatus& s = draft.status;

@@ -29,10 +29,8 @@ namespace dwcp::federation {
 namespace {
 using net::issueCertificate;
 using net::makeCertificateAuthority;
-using net::makeTlsContext;
 using net::PemPair;
 using net::TlsMaterial;
-using net::TlsRole;
 namespace http = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
@@ -144,7 +142,7 @@ std::vector<uint8_t> putFrame(state::ReplicaId sender, const std::string& key) {
   return state::encodeFrame(state::Frame{sender, state::DeltaBatch{1, delta}});
 }
 
-TEST(HttpsPeerTransport, ThreeRegionsConvergeOverMutualTls) {
+TEST(HttpsPeerTransportTest, ThreeRegionsConvergeOverMutualTls) {
   Federation fed;
   ASSERT_TRUE(fed.node(1).state().put("placement/vm-1", "us-east-1", {}).ok());
   ASSERT_TRUE(fed.node(2).state().put("placement/vm-2", "eu-west-1", {}).ok());
@@ -158,7 +156,7 @@ TEST(HttpsPeerTransport, ThreeRegionsConvergeOverMutualTls) {
   EXPECT_EQ(stats.framesRejectedByPeer, 0u);
 }
 
-TEST(HttpsPeerTransport, StrongFailsAcrossAnInjectedPartitionQuorumSucceedsAndThePeerCatchesUp) {
+TEST(HttpsPeerTransportTest, StrongFailsAcrossAnInjectedPartitionQuorumSucceedsAndThePeerCatchesUp) {
   Federation fed;
   FaultSettings cut;
   cut.partitionedPeers = {1, 2};
@@ -187,7 +185,7 @@ TEST(HttpsPeerTransport, StrongFailsAcrossAnInjectedPartitionQuorumSucceedsAndTh
   EXPECT_EQ(fed.node(3).state().getLocal("k/strong"), std::optional<std::string>("s"));
 }
 
-TEST(HttpsPeerTransport, LossOfEveryFrameIsCountedAndRepairedAfterwards) {
+TEST(HttpsPeerTransportTest, LossOfEveryFrameIsCountedAndRepairedAfterwards) {
   Federation fed;
   FaultSettings lossy;
   lossy.lossProbability = 1.0;
@@ -199,7 +197,7 @@ TEST(HttpsPeerTransport, LossOfEveryFrameIsCountedAndRepairedAfterwards) {
   ASSERT_TRUE(eventually([&] { return fed.converged() && fed.node(1).state().getLocal("k/lost").has_value(); }));
 }
 
-TEST(HttpsPeerTransport, KnownPeerWithValidCertificateIsServed) {
+TEST(HttpsPeerTransportTest, KnownPeerWithValidCertificateIsServed) {
   Federation fed;
   const Reply reply = request(Pki::get().material("eu-west-1"), fed.node(1).peerPort(), http::verb::get, kHealthPath, "");
   ASSERT_TRUE(reply.connected) << reply.error;
@@ -212,7 +210,7 @@ TEST(HttpsPeerTransport, KnownPeerWithValidCertificateIsServed) {
   EXPECT_EQ(fed.node(1).state().getLocal("k/direct"), std::optional<std::string>("value"));
 }
 
-TEST(HttpsPeerTransport, ClientWithoutCertificateIsRefusedAtTheHandshake) {
+TEST(HttpsPeerTransportTest, ClientWithoutCertificateIsRefusedAtTheHandshake) {
   Federation fed;
   TlsMaterial noCertificate{Pki::get().ca.certificatePem, "", ""};
   const Reply reply = request(noCertificate, fed.node(1).peerPort(), http::verb::post, kFramesPath, bytesOf(putFrame(2, "k/x")));
@@ -221,7 +219,7 @@ TEST(HttpsPeerTransport, ClientWithoutCertificateIsRefusedAtTheHandshake) {
   EXPECT_TRUE(eventually([&] { return fed.node(1).transport().stats().handshakeFailures >= 1; }));
 }
 
-TEST(HttpsPeerTransport, CertificateFromAnotherCaIsRefusedAtTheHandshake) {
+TEST(HttpsPeerTransportTest, CertificateFromAnotherCaIsRefusedAtTheHandshake) {
   Federation fed;
   const Reply reply = request(Pki::get().material("rogue"), fed.node(1).peerPort(), http::verb::post, kFramesPath,
                               bytesOf(putFrame(2, "k/x")));
@@ -230,7 +228,7 @@ TEST(HttpsPeerTransport, CertificateFromAnotherCaIsRefusedAtTheHandshake) {
   EXPECT_TRUE(eventually([&] { return fed.node(1).transport().stats().handshakeFailures >= 1; }));
 }
 
-TEST(HttpsPeerTransport, CertificateOfAnUnknownRegionIsForbidden) {
+TEST(HttpsPeerTransportTest, CertificateOfAnUnknownRegionIsForbidden) {
   Federation fed;
   const Reply reply = request(Pki::get().material("stranger"), fed.node(1).peerPort(), http::verb::post, kFramesPath,
                               bytesOf(putFrame(2, "k/x")));
@@ -240,7 +238,7 @@ TEST(HttpsPeerTransport, CertificateOfAnUnknownRegionIsForbidden) {
   EXPECT_FALSE(fed.node(1).state().getLocal("k/x").has_value());
 }
 
-TEST(HttpsPeerTransport, FrameClaimingAnotherSenderIsForbiddenAndChangesNothing) {
+TEST(HttpsPeerTransportTest, FrameClaimingAnotherSenderIsForbiddenAndChangesNothing) {
   Federation fed;
   // eu-west-1 (replica 2) posts a frame that says it comes from replica 3.
   const Reply reply = request(Pki::get().material("eu-west-1"), fed.node(1).peerPort(), http::verb::post, kFramesPath,
@@ -251,7 +249,7 @@ TEST(HttpsPeerTransport, FrameClaimingAnotherSenderIsForbiddenAndChangesNothing)
   EXPECT_FALSE(fed.node(1).state().getLocal("k/x").has_value());
 }
 
-TEST(HttpsPeerTransport, MalformedUnknownVersionAndOversizedFramesAreRejectedAndChangeNothing) {
+TEST(HttpsPeerTransportTest, MalformedUnknownVersionAndOversizedFramesAreRejectedAndChangeNothing) {
   Federation fed(4096);
   const TlsMaterial peer = Pki::get().material("eu-west-1");
   const uint16_t port = fed.node(1).peerPort();
@@ -289,7 +287,7 @@ TEST(HttpsPeerTransport, MalformedUnknownVersionAndOversizedFramesAreRejectedAnd
   EXPECT_GE(fed.node(1).state().metrics().framesRejected, 3u);
 }
 
-TEST(HttpsPeerTransport, ServerThatDoesNotNameTheExpectedRegionGetsNothing) {
+TEST(HttpsPeerTransportTest, ServerThatDoesNotNameTheExpectedRegionGetsNothing) {
   Federation fed;
   // Replica 1 is told that eu-west-1 lives at ap-south-1's port: the TLS chain is valid but the
   // certificate names the wrong region, so no frame is posted there.
@@ -304,7 +302,7 @@ TEST(HttpsPeerTransport, ServerThatDoesNotNameTheExpectedRegionGetsNothing) {
   EXPECT_FALSE(fed.node(3).state().getLocal("k/misdirected").has_value());
 }
 
-TEST(HttpsPeerTransport, StartFailsWithAClearErrorOnBadKeyMaterial) {
+TEST(HttpsPeerTransportTest, StartFailsWithAClearErrorOnBadKeyMaterial) {
   TransportConfig config;
   config.self = 1;
   config.region = "us-east-1";
@@ -325,7 +323,7 @@ net::HttpResponse control(ReplicaNode& node, std::string_view method, std::strin
   return node.handleControl(request);
 }
 
-TEST(ReplicaNodeControl, PutGetDigestAndBadRequests) {
+TEST(ReplicaNodeControlTest, PutGetDigestAndBadRequests) {
   Federation fed;
   auto call = [&](http::verb method, const std::string& target, std::string body = "") {
     return control(fed.node(1), method == http::verb::post ? "POST" : "GET", target, body);
@@ -341,7 +339,7 @@ TEST(ReplicaNodeControl, PutGetDigestAndBadRequests) {
   EXPECT_NE(call(http::verb::get, "/digest").body.find("\"keys\":1"), std::string::npos);
 }
 
-TEST(ReplicaNodeControl, MalformedQueryTextIsRefusedNotThrown) {
+TEST(ReplicaNodeControlTest, MalformedQueryTextIsRefusedNotThrown) {
   Federation fed;
   auto call = [&](const std::string& target) { return control(fed.node(1), "POST", target); };
   // A bad percent escape is kept as text: the key "a%zz" is stored and read back as such.
@@ -374,7 +372,7 @@ std::map<std::string, double> parseExposition(const std::string& text) {
   return samples;
 }
 
-TEST(ReplicaNodeControl, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraffic) {
+TEST(ReplicaNodeControlTest, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraffic) {
   Federation fed;
   for (int i = 0; i < 10; ++i) {
     std::promise<state::Status> done;
@@ -431,7 +429,7 @@ TEST(ReplicaNodeControl, MetricsAreAPrometheusExpositionWithSaneValuesAfterTraff
   EXPECT_NE(control(fed.node(1), "GET", "/metrics.json").body.find("\"bytesReceived\""), std::string::npos);
 }
 
-TEST(ReplicaNodeControl, FaultsSetDuplicationReorderingAndClockSkew) {
+TEST(ReplicaNodeControlTest, FaultsSetDuplicationReorderingAndClockSkew) {
   Federation fed;
   auto call = [&](const std::string& target) { return control(fed.node(1), "POST", target); };
   EXPECT_EQ(call("/faults?duplicate=0.25&reorder=0.5&clockSkewMillis=-400").status, 200);
@@ -476,7 +474,7 @@ struct TransportPair {
   std::vector<std::string> received;
 };
 
-TEST(HttpsPeerTransport, InjectedReorderingPostsAHeldFrameAfterItsSuccessor) {
+TEST(HttpsPeerTransportTest, InjectedReorderingPostsAHeldFrameAfterItsSuccessor) {
   TransportPair pair;
   FaultSettings faults;
   faults.reorderProbability = 1.0;
@@ -495,7 +493,7 @@ TEST(HttpsPeerTransport, InjectedReorderingPostsAHeldFrameAfterItsSuccessor) {
   EXPECT_EQ(pair.got().back(), "5");
 }
 
-TEST(HttpsPeerTransport, InjectedDuplicationDeliversEveryFrameTwice) {
+TEST(HttpsPeerTransportTest, InjectedDuplicationDeliversEveryFrameTwice) {
   TransportPair pair;
   FaultSettings faults;
   faults.duplicateProbability = 1.0;
@@ -509,7 +507,7 @@ TEST(HttpsPeerTransport, InjectedDuplicationDeliversEveryFrameTwice) {
       << pair.transports[0]->stats().framesDelivered;
 }
 
-TEST(HttpsPeerTransport, ReplicasConvergeDespiteDuplicationReorderingAndClockSkew) {
+TEST(HttpsPeerTransportTest, ReplicasConvergeDespiteDuplicationReorderingAndClockSkew) {
   Federation fed;
   const int64_t skews[] = {400, -400, 0};
   for (state::ReplicaId id : {1, 2, 3}) {
@@ -643,7 +641,7 @@ struct BlackHoledRegion {
   std::unique_ptr<HttpsPeerTransport> transport;
 };
 
-TEST(HttpsPeerTransport, StopReturnsWhileLinksWaitOnBlackHoledPeers) {
+TEST(HttpsPeerTransportTest, StopReturnsWhileLinksWaitOnBlackHoledPeers) {
   BlackHoledRegion region(600'000);  // only stop() itself can end these waits
   region.transport->send(2, std::vector<uint8_t>(100, 'x'));
   region.transport->send(3, std::vector<uint8_t>(100, 'x'));
@@ -652,7 +650,7 @@ TEST(HttpsPeerTransport, StopReturnsWhileLinksWaitOnBlackHoledPeers) {
   EXPECT_TRUE(region.stopReturns()) << "stop() must interrupt a connect and a TLS handshake in progress";
 }
 
-TEST(HttpsPeerTransport, ConnectAndHandshakeDeadlinesFireOnBlackHoledPeers) {
+TEST(HttpsPeerTransportTest, ConnectAndHandshakeDeadlinesFireOnBlackHoledPeers) {
   BlackHoledRegion region(200);
   region.transport->send(2, std::vector<uint8_t>(100, 'x'));
   region.transport->send(3, std::vector<uint8_t>(100, 'x'));
@@ -662,7 +660,7 @@ TEST(HttpsPeerTransport, ConnectAndHandshakeDeadlinesFireOnBlackHoledPeers) {
   EXPECT_TRUE(region.stopReturns());
 }
 
-TEST(HttpsPeerTransport, QueuesAreBoundedInBytes) {
+TEST(HttpsPeerTransportTest, QueuesAreBoundedInBytes) {
   BlackHoledRegion region(600'000, 10'000);
   for (int i = 0; i < 10; ++i) region.transport->send(2, std::vector<uint8_t>(4'000, 'x'));
   // One frame may be in flight; the queue holds two more (8,000 bytes), the rest overflow.
@@ -674,7 +672,7 @@ TEST(HttpsPeerTransport, QueuesAreBoundedInBytes) {
   EXPECT_TRUE(region.stopReturns());
 }
 
-TEST(HttpsPeerTransport, FourThousandValuesOfFiveKibConvergeBetweenTwoRegions) {
+TEST(HttpsPeerTransportTest, FourThousandValuesOfFiveKibConvergeBetweenTwoRegions) {
   // One batch window for all writes: without splitting, the batch (and every digest answer)
   // is a 21 MB frame above the 16 MiB limit that the peer refuses with 413.
   Federation fed(state::kDefaultMaxFrameBytes, 2, [](ReplicaNodeConfig& config) { config.state.batchWindowMillis = 60'000; });

@@ -16,7 +16,7 @@ bool hasLine(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
 }
 
-TEST(StateExposition, HistogramBucketsAreCumulativeWithA250MillisecondBucket) {
+TEST(StateExpositionTest, HistogramBucketsAreCumulativeWithA250MillisecondBucket) {
   state::StateMetrics metrics;
   for (double seconds : {0.004, 0.2, 0.3, 20.0, -0.5}) metrics.syncLatency.observe(seconds);
   const std::string text = renderStateExposition(metrics, TransportStats{}, {});
@@ -32,7 +32,7 @@ TEST(StateExposition, HistogramBucketsAreCumulativeWithA250MillisecondBucket) {
   EXPECT_TRUE(hasLine(text, name + "_sum 20.504")) << text;
 }
 
-TEST(StateExposition, LagGaugesPerPeerCountersAndEscapedLabels) {
+TEST(StateExpositionTest, LagGaugesPerPeerCountersAndEscapedLabels) {
   state::StateMetrics metrics;
   metrics.lagByPeer[2] = state::PeerLag{3, 1500};
   metrics.lagByPeer[3] = state::PeerLag{0, 0};

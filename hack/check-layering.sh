@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dependency rule (README, "Layout"), enforced: every #include "dir/..." in a layer's sources
-# must name that layer or one it may depend on. Run by ctest (Layering.*).
+# must name that layer or one it may depend on. Run by ctest (LayeringTest.*).
 #   hack/check-layering.sh [ROOT]     check the tree at ROOT (default: the repository)
 #   hack/check-layering.sh --self-test   prove the check fails on a tree that breaks the rule
 set -euo pipefail

@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl jq procps iproute2
   wrk nginx
+  clang-tidy
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

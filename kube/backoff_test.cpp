@@ -11,7 +11,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-TEST(Backoff, CapDoublesFrom800msTo30s) {
+TEST(BackoffTest, CapDoublesFrom800msTo30s) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 7});
   const std::vector<milliseconds> expected = {
@@ -26,7 +26,7 @@ TEST(Backoff, CapDoublesFrom800msTo30s) {
   EXPECT_EQ(backoff.failures(), 8);
 }
 
-TEST(Backoff, FullJitterSpreadsOverTheWholeRange) {
+TEST(BackoffTest, FullJitterSpreadsOverTheWholeRange) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 42});
   for (int i = 0; i < 10; ++i) backoff.markFailure();  // cap is now 30 s
@@ -38,7 +38,7 @@ TEST(Backoff, FullJitterSpreadsOverTheWholeRange) {
   EXPECT_LE(*high, milliseconds(30000));
 }
 
-TEST(Backoff, SameSeedSameDelays) {
+TEST(BackoffTest, SameSeedSameDelays) {
   FakeClock clock;
   Backoff a(clock, {.seed = 99});
   Backoff b(clock, {.seed = 99});
@@ -52,7 +52,7 @@ TEST(Backoff, SameSeedSameDelays) {
   EXPECT_TRUE(anyDifferent);
 }
 
-TEST(Backoff, ResetsAfterTwoMinutesOfHealth) {
+TEST(BackoffTest, ResetsAfterTwoMinutesOfHealth) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 1});
   for (int i = 0; i < 5; ++i) backoff.markFailure();
@@ -67,7 +67,7 @@ TEST(Backoff, ResetsAfterTwoMinutesOfHealth) {
   EXPECT_EQ(backoff.failures(), 1);
 }
 
-TEST(Backoff, MarkHealthyAfterTwoMinutesForgetsFailures) {
+TEST(BackoffTest, MarkHealthyAfterTwoMinutesForgetsFailures) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 1});
   backoff.markFailure();
@@ -81,7 +81,7 @@ TEST(Backoff, MarkHealthyAfterTwoMinutesForgetsFailures) {
   EXPECT_EQ(backoff.failures(), 0);
 }
 
-TEST(Backoff, AFailureRestartsTheHealthyPeriod) {
+TEST(BackoffTest, AFailureRestartsTheHealthyPeriod) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 1});
   for (int i = 0; i < 3; ++i) backoff.markFailure();
@@ -94,7 +94,7 @@ TEST(Backoff, AFailureRestartsTheHealthyPeriod) {
   EXPECT_EQ(backoff.failures(), 4);
 }
 
-TEST(Backoff, ResetForgetsAtOnce) {
+TEST(BackoffTest, ResetForgetsAtOnce) {
   FakeClock clock;
   Backoff backoff(clock, {.seed = 1});
   for (int i = 0; i < 4; ++i) backoff.markFailure();
@@ -103,7 +103,7 @@ TEST(Backoff, ResetForgetsAtOnce) {
   EXPECT_EQ(backoff.nextCap(), milliseconds(800));
 }
 
-TEST(Backoff, ConfigurableDurationsForTests) {
+TEST(BackoffTest, ConfigurableDurationsForTests) {
   FakeClock clock;
   Backoff backoff(clock, {.initial = milliseconds(1), .max = milliseconds(4), .seed = 3});
   EXPECT_LE(backoff.markFailure(), milliseconds(1));

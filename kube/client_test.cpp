@@ -59,7 +59,7 @@ TEST_F(ClientTest, WithTimeoutSetsTheRequestDeadline) {
   EXPECT_EQ(requests[1].timeout, 1500ms);
 }
 
-TEST(ClientRemove, UidPreconditionIsSentAsDeleteOptions) {
+TEST(ClientRemoveTest, UidPreconditionIsSentAsDeleteOptions) {
   auto transport = std::make_shared<FakeTransport>();
   transport->expect("DELETE", "/api/v1/namespaces/ns/configmaps/w", {200, R"({"kind":"Status","status":"Success"})"});
   Client client(transport);
@@ -76,7 +76,7 @@ TEST(ClientRemove, UidPreconditionIsSentAsDeleteOptions) {
   EXPECT_EQ(body["preconditions"], (json{{"uid", "uid-1"}}));
 }
 
-TEST(ClientRemove, FailedUidPreconditionIsAConflict) {
+TEST(ClientRemoveTest, FailedUidPreconditionIsAConflict) {
   auto transport = std::make_shared<FakeTransport>();
   const json status = {{"kind", "Status"},
                        {"status", "Failure"},
@@ -92,7 +92,7 @@ TEST(ClientRemove, FailedUidPreconditionIsAConflict) {
   EXPECT_NE(removed.error().message.find("uid-2"), std::string::npos);
 }
 
-TEST(ClientRemove, WithoutPreconditionsSendsNoBody) {
+TEST(ClientRemoveTest, WithoutPreconditionsSendsNoBody) {
   auto transport = std::make_shared<FakeTransport>();
   transport->expect("DELETE", "/api/v1/namespaces/ns/configmaps/w", {200, "{}"});
   Client client(transport);
@@ -100,7 +100,7 @@ TEST(ClientRemove, WithoutPreconditionsSendsNoBody) {
   EXPECT_TRUE(transport->requests()[0].body.empty());
 }
 
-TEST(ClientApplyStatus, IsAForcedServerSideApplyToTheStatusSubresource) {
+TEST(ClientApplyStatusTest, IsAForcedServerSideApplyToTheStatusSubresource) {
   auto transport = std::make_shared<FakeTransport>();
   transport->expect("PATCH", "/api/v1/namespaces/ns/configmaps/w/status", {200, R"({"kind":"ConfigMap"})"});
   Client client(transport);
@@ -118,7 +118,7 @@ TEST(ClientApplyStatus, IsAForcedServerSideApplyToTheStatusSubresource) {
   EXPECT_EQ(json::parse(requests[0].body), object);  // the resourceVersion travels as a precondition
 }
 
-TEST(ClientApplyStatus, StalePreconditionIsAConflict) {
+TEST(ClientApplyStatusTest, StalePreconditionIsAConflict) {
   auto transport = std::make_shared<FakeTransport>();
   const json status = {{"kind", "Status"}, {"status", "Failure"}, {"reason", "Conflict"},
                        {"message", "the object has been modified"}, {"code", 409}};

@@ -39,7 +39,7 @@ struct FinalizerTest : ::testing::Test {
   }
 };
 
-TEST(Finalizers, HasFinalizer) {
+TEST(FinalizersTest, HasFinalizer) {
   EXPECT_TRUE(hasFinalizer(vm({"a.io/x", kName}), kName));
   EXPECT_FALSE(hasFinalizer(vm({"a.io/x"}), kName));
   EXPECT_FALSE(hasFinalizer(vm(), kName));

@@ -102,7 +102,7 @@ std::optional<std::string> readFile(const fs::path& path, std::string& whyNot) {
 class KubeconfigParser {
  public:
   KubeconfigParser(std::string path, YAML::Node root)
-      : path_(std::move(path)), root_(std::move(root)),
+      : path_(std::move(path)), root_(root),  // a YAML::Node is a handle: copying shares it
         baseDir_(fs::absolute(fs::path(path_)).parent_path()) {}
 
   Result<RestConfig> parse(const std::string& requestedContext) {

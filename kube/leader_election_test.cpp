@@ -489,7 +489,7 @@ TEST_F(LeaderElectionTest, LivenessFailsWhileTheElectorIsStuck) {
   EXPECT_TRUE(a.elector->checkProgress().ok());
 }
 
-TEST(LeaderElectionConfig, RejectsInconsistentDurations) {
+TEST(LeaderElectionConfigTest, RejectsInconsistentDurations) {
   auto transport = std::make_shared<FakeTransport>();
   Client client(transport);
   FakeClock clock;
@@ -511,7 +511,7 @@ TEST(LeaderElectionConfig, RejectsInconsistentDurations) {
   EXPECT_TRUE(transport->requests().empty());
 }
 
-TEST(LeaderElectionIdentity, IsHostPidRandomAndUnique) {
+TEST(LeaderElectionIdentityTest, IsHostPidRandomAndUnique) {
   std::string a = defaultLeaderIdentity();
   std::string b = defaultLeaderIdentity();
   EXPECT_NE(a, b);

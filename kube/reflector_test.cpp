@@ -323,7 +323,7 @@ TEST_F(ReflectorTest, OtherErrorEventBacksOffAndRelists) {
 // A server that answers every watch with 410 must not get a LIST storm: each relist after a 410
 // waits for the backoff (0.8 s doubling to 30 s, full jitter), so a simulated minute sees a
 // handful of LISTs, not thousands.
-TEST(ReflectorGoneStorm, EveryWatchGoneRelistsThroughTheBackoff) {
+TEST(ReflectorGoneStormTest, EveryWatchGoneRelistsThroughTheBackoff) {
   auto transport = std::make_shared<FakeTransport>();
   transport->setFallback([](const Request& request) {
     if (request.path.find("watch=1") != std::string::npos) return Response{410, expiredStatus().dump()};
@@ -687,7 +687,7 @@ TEST_F(ReflectorTest, StreamingListEndingEarlyFallsBackToList) {
   EXPECT_EQ(watchQuery(1)["resourceVersion"], "10");
 }
 
-TEST(Informer, WaitsForSyncAndScopesByNamespaceAndLabels) {
+TEST(InformerTest, WaitsForSyncAndScopesByNamespaceAndLabels) {
   auto transport = std::make_shared<FakeTransport>();
   Client client(transport);
   FakeClock clock;
@@ -715,7 +715,7 @@ TEST(Informer, WaitsForSyncAndScopesByNamespaceAndLabels) {
   informer.stop();
 }
 
-TEST(Informer, WaitForSyncTimesOutWhileListsFail) {
+TEST(InformerTest, WaitForSyncTimesOutWhileListsFail) {
   auto transport = std::make_shared<FakeTransport>();
   transport->setFallback([](const Request&) {
     return Response{403, R"({"kind":"Status","code":403,"reason":"Forbidden"})"};

@@ -20,7 +20,7 @@ json object(const std::string& ns, const std::string& name, const std::string& r
   return o;
 }
 
-TEST(StoreObjectKey, NamespacedClusterScopedAndInvalid) {
+TEST(StoreObjectKeyTest, NamespacedClusterScopedAndInvalid) {
   EXPECT_EQ(objectKey(object("team-a", "web", "1")), "team-a/web");
   EXPECT_EQ(objectKey(object("", "us-east-1", "1")), "us-east-1");
   EXPECT_EQ(objectKey(json{{"metadata", {{"namespace", "x"}}}}), "");
@@ -29,7 +29,7 @@ TEST(StoreObjectKey, NamespacedClusterScopedAndInvalid) {
   EXPECT_EQ(objectKey(json{{"metadata", "nope"}}), "");
 }
 
-TEST(Store, UpsertGetEraseReturnPrevious) {
+TEST(StoreTest, UpsertGetEraseReturnPrevious) {
   Store store;
   EXPECT_EQ(store.upsert(object("ns", "a", "1")), nullptr);
   auto previous = store.upsert(object("ns", "a", "2"));
@@ -46,13 +46,13 @@ TEST(Store, UpsertGetEraseReturnPrevious) {
   EXPECT_EQ(store.size(), 0u);
 }
 
-TEST(Store, UpsertIgnoresObjectsWithoutName) {
+TEST(StoreTest, UpsertIgnoresObjectsWithoutName) {
   Store store;
   EXPECT_EQ(store.upsert(json{{"metadata", json::object()}}), nullptr);
   EXPECT_EQ(store.size(), 0u);
 }
 
-TEST(Store, ListAndKeysAreOrderedByKey) {
+TEST(StoreTest, ListAndKeysAreOrderedByKey) {
   Store store;
   store.upsert(object("b", "x", "1"));
   store.upsert(object("a", "y", "1"));
@@ -64,7 +64,7 @@ TEST(Store, ListAndKeysAreOrderedByKey) {
   EXPECT_EQ(items[2]->key(), "cluster");
 }
 
-TEST(Store, ReplaceReportsAddedUpdatedAndDeletedButNotUnchanged) {
+TEST(StoreTest, ReplaceReportsAddedUpdatedAndDeletedButNotUnchanged) {
   Store store;
   store.upsert(object("ns", "kept", "1"));
   store.upsert(object("ns", "changed", "1"));
@@ -95,7 +95,7 @@ TEST(Store, ReplaceReportsAddedUpdatedAndDeletedButNotUnchanged) {
   EXPECT_EQ(store.get("ns/gone"), nullptr);
 }
 
-TEST(Store, ReplaceComparesContentWhenThereIsNoResourceVersion) {
+TEST(StoreTest, ReplaceComparesContentWhenThereIsNoResourceVersion) {
   Store store;
   store.replace({json{{"metadata", {{"name", "a"}}}, {"spec", 1}},
                  json{{"metadata", {{"name", "b"}}}, {"spec", 1}}});
@@ -106,14 +106,14 @@ TEST(Store, ReplaceComparesContentWhenThereIsNoResourceVersion) {
   EXPECT_EQ(changes[0].kind, StoreChange::Kind::kUpdated);
 }
 
-TEST(Store, ReplaceSkipsNamelessItems) {
+TEST(StoreTest, ReplaceSkipsNamelessItems) {
   Store store;
   auto changes = store.replace({json{{"metadata", json::object()}}, object("", "a", "1")});
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(store.size(), 1u);
 }
 
-TEST(Store, SnapshotsSurviveLaterChanges) {
+TEST(StoreTest, SnapshotsSurviveLaterChanges) {
   Store store;
   store.upsert(object("ns", "a", "1"));
   ObjectPtr snapshot = store.get("ns/a");
@@ -125,7 +125,7 @@ TEST(Store, SnapshotsSurviveLaterChanges) {
   EXPECT_EQ(all[0]->toJson()["metadata"]["resourceVersion"], "1");
 }
 
-TEST(Store, SyncedAfterFirstReplaceEvenWhenEmpty) {
+TEST(StoreTest, SyncedAfterFirstReplaceEvenWhenEmpty) {
   Store store;
   store.upsert(object("ns", "a", "1"));
   EXPECT_FALSE(store.hasSynced());
@@ -158,7 +158,7 @@ IndexFunc byRegion() {
   };
 }
 
-TEST(StoreIndex, FollowsUpsertsErasesAndReplaces) {
+TEST(StoreIndexTest, FollowsUpsertsErasesAndReplaces) {
   Store store;
   store.upsert(placed("before", "1", "r1"));
   store.addIndex("region", byRegion());
@@ -188,7 +188,7 @@ TEST(StoreIndex, FollowsUpsertsErasesAndReplaces) {
   EXPECT_TRUE(store.byIndex("no-such-index", "r1").empty());
 }
 
-TEST(StoreIndex, AgreesWithAFullScanOverRandomWrites) {
+TEST(StoreIndexTest, AgreesWithAFullScanOverRandomWrites) {
   for (unsigned seed = 1; seed <= 20; ++seed) {
     std::mt19937 rng(seed);
     Store store;
@@ -218,7 +218,7 @@ TEST(StoreIndex, AgreesWithAFullScanOverRandomWrites) {
   }
 }
 
-TEST(Store, ReadersSeeTheOldOrTheNewListNeverAMix) {
+TEST(StoreTest, ReadersSeeTheOldOrTheNewListNeverAMix) {
   Store store;
   constexpr size_t kItems = 200;
   std::vector<json> full;
@@ -271,7 +271,7 @@ json sized(const std::string& name, const json& size, const std::string& resourc
   return o;
 }
 
-TEST(StoreDecoder, DecodesOnceIntoTheTypedValueAndReadsTheHeader) {
+TEST(StoreDecoderTest, DecodesOnceIntoTheTypedValueAndReadsTheHeader) {
   Store store(typedDecoder<Sized>(parseSized));
   json deleting = sized("b", 3, "7");
   deleting["metadata"]["generation"] = 4;
@@ -296,7 +296,7 @@ TEST(StoreDecoder, DecodesOnceIntoTheTypedValueAndReadsTheHeader) {
   EXPECT_EQ(b->as<std::string>(), nullptr);  // asked for another type
 }
 
-TEST(StoreDecoder, RefusedObjectsAreKeptAsJsonWithTheReason) {
+TEST(StoreDecoderTest, RefusedObjectsAreKeptAsJsonWithTheReason) {
   Store store(typedDecoder<Sized>(parseSized));
   store.upsert(sized("bad", "three"));
   ObjectPtr bad = store.get("ns/bad");
@@ -314,7 +314,7 @@ TEST(StoreDecoder, RefusedObjectsAreKeptAsJsonWithTheReason) {
   EXPECT_EQ(store.get("ns/bad")->decodeError(), "");
 }
 
-TEST(StoreDecoder, ADecoderThatThrowsOrReturnsNothingKeepsTheJson) {
+TEST(StoreDecoderTest, ADecoderThatThrowsOrReturnsNothingKeepsTheJson) {
   Store throwing([](const json&, std::string&) -> ObjectPtr { throw std::runtime_error("boom"); });
   ObjectPtr kept = throwing.decode(sized("a", 1));
   ASSERT_NE(kept, nullptr);
@@ -330,7 +330,7 @@ TEST(StoreDecoder, ADecoderThatThrowsOrReturnsNothingKeepsTheJson) {
   EXPECT_EQ(throwing.decode(json{{"metadata", json::object()}}), nullptr);  // no name: not an object to cache
 }
 
-TEST(StoreDecoder, ReplaceComparesTypedObjectsWithoutAResourceVersionByContent) {
+TEST(StoreDecoderTest, ReplaceComparesTypedObjectsWithoutAResourceVersionByContent) {
   Store store(typedDecoder<Sized>(parseSized));
   auto noVersion = [](const std::string& name, int size) {
     json o = sized(name, size);
@@ -346,7 +346,7 @@ TEST(StoreDecoder, ReplaceComparesTypedObjectsWithoutAResourceVersionByContent) 
   EXPECT_EQ(changes[0].after->as<Sized>()->size, 2);
 }
 
-TEST(StoreDecoder, IndexesReadTheTypedValue) {
+TEST(StoreDecoderTest, IndexesReadTheTypedValue) {
   Store store(typedDecoder<Sized>(parseSized));
   store.addIndex("size", [](const CachedObject& o) -> std::vector<std::string> {
     const Sized* s = o.as<Sized>();

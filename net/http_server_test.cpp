@@ -148,7 +148,7 @@ class TlsClient {
   boost::system::error_code ec_;
 };
 
-TEST(HttpServer, IdleTcpConnectionsAreClosedAtTheHandshakeDeadline) {
+TEST(HttpServerTest, IdleTcpConnectionsAreClosedAtTheHandshakeDeadline) {
   HttpServerOptions options = tlsOptions();
   options.handshakeTimeout = std::chrono::milliseconds(200);
   auto server = makeHttpServer(options, echoNames);
@@ -162,7 +162,7 @@ TEST(HttpServer, IdleTcpConnectionsAreClosedAtTheHandshakeDeadline) {
   EXPECT_EQ(TlsClient(server->port()).get().first, 200u) << "the server still serves afterwards";
 }
 
-TEST(HttpServer, IdlePlainConnectionsAreClosedAtTheReadDeadline) {
+TEST(HttpServerTest, IdlePlainConnectionsAreClosedAtTheReadDeadline) {
   HttpServerOptions options;
   options.readTimeout = std::chrono::milliseconds(200);
   auto server = makeHttpServer(options, echoNames);
@@ -173,7 +173,7 @@ TEST(HttpServer, IdlePlainConnectionsAreClosedAtTheReadDeadline) {
   closeAll(idle);
 }
 
-TEST(HttpServer, KeptAliveConnectionIsClosedAtTheIdleDeadline) {
+TEST(HttpServerTest, KeptAliveConnectionIsClosedAtTheIdleDeadline) {
   HttpServerOptions options = tlsOptions();
   options.idleTimeout = std::chrono::milliseconds(200);
   auto server = makeHttpServer(options, echoNames);
@@ -185,7 +185,7 @@ TEST(HttpServer, KeptAliveConnectionIsClosedAtTheIdleDeadline) {
   EXPECT_EQ(closedByServer({client.fd()}), 1u) << "a kept-alive connection with no next request must be closed";
 }
 
-TEST(HttpServer, ConnectionsAboveTheCapAreClosedAtOnceWhileACertifiedPeerIsServed) {
+TEST(HttpServerTest, ConnectionsAboveTheCapAreClosedAtOnceWhileACertifiedPeerIsServed) {
   HttpServerOptions options = tlsOptions();
   options.maxConnections = 4;
   options.handshakeTimeout = std::chrono::minutes(10);  // only the cap can close a connection here
@@ -213,7 +213,7 @@ TEST(HttpServer, ConnectionsAboveTheCapAreClosedAtOnceWhileACertifiedPeerIsServe
   EXPECT_EQ(TlsClient(server->port()).get().first, 200u) << "room again once the idle sockets left";
 }
 
-TEST(HttpServer, AThrowingHandlerIsAnsweredWith500AndTheServerCarriesOn) {
+TEST(HttpServerTest, AThrowingHandlerIsAnsweredWith500AndTheServerCarriesOn) {
   std::atomic<int> calls{0};
   auto server = makeHttpServer(tlsOptions(), [&](const HttpRequest& request, HttpResponse& response) {
     if (++calls == 1) throw std::runtime_error("handler bug");
@@ -226,7 +226,7 @@ TEST(HttpServer, AThrowingHandlerIsAnsweredWith500AndTheServerCarriesOn) {
   EXPECT_EQ(TlsClient(server->port()).get().first, 200u);
 }
 
-TEST(HttpServer, StopClosesIdleConnectionsAndReturns) {
+TEST(HttpServerTest, StopClosesIdleConnectionsAndReturns) {
   HttpServerOptions options = tlsOptions();
   options.handshakeTimeout = std::chrono::minutes(10);
   auto server = makeHttpServer(options, echoNames);
@@ -239,7 +239,7 @@ TEST(HttpServer, StopClosesIdleConnectionsAndReturns) {
   closeAll(idle);
 }
 
-TEST(HttpServer, OversizedBodiesAndHeadersAreAnsweredUnreadNamingThePart) {
+TEST(HttpServerTest, OversizedBodiesAndHeadersAreAnsweredUnreadNamingThePart) {
   HttpServerOptions options = tlsOptions();
   options.bodyLimitBytes = 1024;
   options.headerLimitBytes = 2048;
@@ -274,7 +274,7 @@ TEST(HttpServer, OversizedBodiesAndHeadersAreAnsweredUnreadNamingThePart) {
   EXPECT_EQ(TlsClient(server->port()).get().first, 200u);
 }
 
-TEST(HttpServer, AReplacedTlsContextServesNewConnectionsWhileOpenOnesKeepTheirs) {
+TEST(HttpServerTest, AReplacedTlsContextServesNewConnectionsWhileOpenOnesKeepTheirs) {
   const PemPair rotated = issueCertificate(TestPki::get().ca, "us-east-1-rotated").value();
   HttpServerOptions options = tlsOptions();
   auto server = makeHttpServer(options, echoNames);
@@ -291,7 +291,7 @@ TEST(HttpServer, AReplacedTlsContextServesNewConnectionsWhileOpenOnesKeepTheirs)
   EXPECT_EQ(reply.first, 200u) << "the connection opened before the rotation is still served: " << reply.second;
 }
 
-TEST(HttpServer, ATakenPortIsAnErrorNamingTheAddressAndStartCanBeRetried) {
+TEST(HttpServerTest, ATakenPortIsAnErrorNamingTheAddressAndStartCanBeRetried) {
   for (const bool reusePort : {true, false}) {
     SCOPED_TRACE(reusePort ? "one listener per thread (SO_REUSEPORT)" : "one listener");
     HttpServerOptions options;
@@ -319,7 +319,7 @@ TEST(HttpServer, ATakenPortIsAnErrorNamingTheAddressAndStartCanBeRetried) {
   }
 }
 
-TEST(HttpServer, AnAddressThatIsNeitherIpNorAResolvableNameIsRefusedByName) {
+TEST(HttpServerTest, AnAddressThatIsNeitherIpNorAResolvableNameIsRefusedByName) {
   HttpServerOptions options;
   options.name = "metrics";
   options.address = "no such host.invalid";
@@ -330,7 +330,7 @@ TEST(HttpServer, AnAddressThatIsNeitherIpNorAResolvableNameIsRefusedByName) {
       << status.error().message;
 }
 
-TEST(HttpServer, ErrorBodiesAreEscapedJson) {
+TEST(HttpServerTest, ErrorBodiesAreEscapedJson) {
   EXPECT_EQ(errorBody("a \"quoted\" \\ line\n\x01", "spec.x"),
             R"({"error":"a \"quoted\" \\ line\n\u0001","field":"spec.x"})");
   EXPECT_EQ(errorBody("plain"), R"({"error":"plain"})");

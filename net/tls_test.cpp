@@ -133,28 +133,28 @@ const PemPair& goodServer() {
   return leaf;
 }
 
-TEST(TlsIdentity, AClientIsNamedByItsDnsSansOnlyNeverItsCommonName) {
+TEST(TlsIdentityTest, AClientIsNamedByItsDnsSansOnlyNeverItsCommonName) {
   const PemPair client = issueLeaf(testCa(), {"eu-west-1", "DNS:ap-south-1", "clientAuth"});
   const Outcome outcome = exchange(goodServer(), client);
   ASSERT_TRUE(outcome.connected) << outcome.error;
   EXPECT_EQ(outcome.names, "ap-south-1;");
 }
 
-TEST(TlsIdentity, AClientWithoutASanHasNoName) {
+TEST(TlsIdentityTest, AClientWithoutASanHasNoName) {
   const PemPair client = issueLeaf(testCa(), {"eu-west-1", "", "clientAuth"});
   const Outcome outcome = exchange(goodServer(), client);
   ASSERT_TRUE(outcome.connected) << outcome.error;
   EXPECT_EQ(outcome.names, "") << "the CN is not an identity";
 }
 
-TEST(TlsIdentity, AClientCertificateWithoutClientAuthIsRefused) {
+TEST(TlsIdentityTest, AClientCertificateWithoutClientAuthIsRefused) {
   const PemPair serverOnly = issueLeaf(testCa(), {"eu-west-1", "DNS:eu-west-1", "serverAuth"});
   EXPECT_FALSE(exchange(goodServer(), serverOnly).connected);
   const PemPair noEku = issueLeaf(testCa(), {"eu-west-1", "DNS:eu-west-1", ""});
   EXPECT_FALSE(exchange(goodServer(), noEku).connected) << "a certificate without an EKU extension is refused";
 }
 
-TEST(TlsIdentity, AServerCertificateWithoutServerAuthIsRefusedByTheClient) {
+TEST(TlsIdentityTest, AServerCertificateWithoutServerAuthIsRefusedByTheClient) {
   const PemPair client = issueLeaf(testCa(), {"eu-west-1", "DNS:eu-west-1", "clientAuth"});
   const PemPair clientOnly = issueLeaf(testCa(), {"us-east-1", "DNS:us-east-1", "clientAuth"});
   EXPECT_FALSE(exchange(clientOnly, client).connected);
@@ -162,7 +162,7 @@ TEST(TlsIdentity, AServerCertificateWithoutServerAuthIsRefusedByTheClient) {
   EXPECT_FALSE(exchange(noEku, client).connected) << "a certificate without an EKU extension is refused";
 }
 
-TEST(TlsIdentity, CertificatesFromPkiCarryBothUsagesAndAreAccepted) {
+TEST(TlsIdentityTest, CertificatesFromPkiCarryBothUsagesAndAreAccepted) {
   const PemPair server = issueCertificate(testCa(), "us-east-1").value();
   const PemPair client = issueCertificate(testCa(), "eu-west-1").value();
   const Outcome outcome = exchange(server, client);

@@ -76,7 +76,7 @@ kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
       {"--log-level", &o.logLevel},
   };
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
+    const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
       o.showHelp = true;
       return o;

@@ -83,7 +83,7 @@ nlohmann::json regionObject() {
   })");
 }
 
-TEST(RoutingRegionOf, ConvertsTheCachedObject) {
+TEST(RoutingRegionOfTest, ConvertsTheCachedObject) {
   auto spec = routingRegionOf(regionObject());
   ASSERT_TRUE(spec.ok()) << spec.error().message;
   EXPECT_EQ(spec->name, "eu-west-1");
@@ -96,7 +96,7 @@ TEST(RoutingRegionOf, ConvertsTheCachedObject) {
   EXPECT_DOUBLE_EQ(spec->healthScore, 64.5);
 }
 
-TEST(RoutingRegionOf, NoStatusYetIsHealthyAndDisabledWins) {
+TEST(RoutingRegionOfTest, NoStatusYetIsHealthyAndDisabledWins) {
   auto object = regionObject();
   object.erase("status");
   auto spec = routingRegionOf(object);
@@ -126,9 +126,9 @@ struct BadResource {
 };
 void PrintTo(const BadResource& c, std::ostream* os) { *os << c.name; }
 
-class RoutingRegionOfBad : public testing::TestWithParam<BadResource> {};
+class RoutingRegionOfBadTest : public testing::TestWithParam<BadResource> {};
 
-TEST_P(RoutingRegionOfBad, NamesTheField) {
+TEST_P(RoutingRegionOfBadTest, NamesTheField) {
   auto object = regionObject();
   const auto& c = GetParam();
   const nlohmann::json::json_pointer pointer(c.pointer);
@@ -144,7 +144,7 @@ TEST_P(RoutingRegionOfBad, NamesTheField) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, RoutingRegionOfBad,
+    Table, RoutingRegionOfBadTest,
     testing::Values(
         BadResource{"lat_range", "/spec/location/latitude", "95", "spec.location.latitude"},
         BadResource{"lat_string", "/spec/location/latitude", "\"53.35\"", "spec.location.latitude"},
@@ -159,13 +159,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadResource{"spec_not_object", "/spec", "[1]", "spec"}),
     [](const testing::TestParamInfo<BadResource>& info) { return std::string(info.param.name); });
 
-TEST(RoutingRegionOf, NotAnObject) {
+TEST(RoutingRegionOfTest, NotAnObject) {
   auto spec = routingRegionOf(nlohmann::json::array());
   ASSERT_FALSE(spec.ok());
   EXPECT_NE(spec.error().message.find("object"), std::string::npos) << spec.error().message;
 }
 
-TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
+TEST(RoutingApiTest, RebuildSkipsABadRegionAndKeepsTheOthers) {
   RoutingApi api = makeApi();
   kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
@@ -196,7 +196,7 @@ TEST(RoutingApi, RebuildSkipsABadRegionAndKeepsTheOthers) {
   EXPECT_EQ(find(*snapshot, "us-east-1"), nullptr);
 }
 
-TEST(RoutingApi, StatusAndEnabledDecideTraffic) {
+TEST(RoutingApiTest, StatusAndEnabledDecideTraffic) {
   RoutingApi api = makeApi();
   kube::Store store(controllers::regionDecoder());
   auto eu = region("eu-west-1", 53.35, -6.26);
@@ -214,7 +214,7 @@ TEST(RoutingApi, StatusAndEnabledDecideTraffic) {
   EXPECT_TRUE(find(*snapshot, "eu-central-1")->acceptsTraffic);  // a remote region before its peer reports
 }
 
-TEST(RoutingApi, RebuildKeepsLiveStateOfRegionsThatStay) {
+TEST(RoutingApiTest, RebuildKeepsLiveStateOfRegionsThatStay) {
   RoutingApi api = makeApi();
   kube::Store store(controllers::regionDecoder());
   store.upsert(region("eu-west-1", 53.35, -6.26));
@@ -232,7 +232,7 @@ TEST(RoutingApi, RebuildKeepsLiveStateOfRegionsThatStay) {
   EXPECT_EQ(find(*after, "us-east-1")->live.get(), find(*before, "us-east-1")->live.get());
 }
 
-TEST(RoutingApi, WarnsOncePerResourceVersion) {
+TEST(RoutingApiTest, WarnsOncePerResourceVersion) {
   std::ostringstream logs;
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(
@@ -259,7 +259,7 @@ TEST(RoutingApi, WarnsOncePerResourceVersion) {
   spdlog::set_default_logger(previous);
 }
 
-TEST(RoutingApi, HandlerRebuildsOnEveryChange) {
+TEST(RoutingApiTest, HandlerRebuildsOnEveryChange) {
   RoutingApi api = makeApi();
   kube::Store store(controllers::regionDecoder());
   auto handler = api.regionHandler(store);
@@ -277,7 +277,7 @@ TEST(RoutingApi, HandlerRebuildsOnEveryChange) {
   EXPECT_TRUE(api.table().snapshot()->regions().empty());
 }
 
-TEST(RoutingApi, ServesOverHttp) {
+TEST(RoutingApiTest, ServesOverHttp) {
   RoutingApi api = makeApi();
   auto port = api.start("127.0.0.1:0");
   ASSERT_TRUE(port.ok()) << port.error().message;
@@ -310,7 +310,7 @@ TEST(RoutingApi, ServesOverHttp) {
   EXPECT_EQ(httpRequest(*port, "GET", "/healthz"), "connect failed");
 }
 
-TEST(RoutingApi, BindAddressForms) {
+TEST(RoutingApiTest, BindAddressForms) {
   RoutingApi api = makeApi();
   auto port = api.start("localhost:0");  // a host name is resolved
   ASSERT_TRUE(port.ok()) << port.error().message;

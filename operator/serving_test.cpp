@@ -35,7 +35,7 @@ Reply get(int port, const std::string& target, http::verb method = http::verb::g
   return {response.result_int(), std::string(response[http::field::content_type]), response.body()};
 }
 
-TEST(OperatorServing, MetricsAreTheRegistryAsPrometheusTextAndNothingElse) {
+TEST(OperatorServingTest, MetricsAreTheRegistryAsPrometheusTextAndNothingElse) {
   OperatorMetrics metrics;
   metrics.setLeader(true);
   metrics.setRegionHealth("eu-west-1", 87);
@@ -51,7 +51,7 @@ TEST(OperatorServing, MetricsAreTheRegistryAsPrometheusTextAndNothingElse) {
   EXPECT_EQ(get(*port, "/metricsx").status, 404u);
 }
 
-TEST(OperatorServing, ProbesRunTheirChecksAndRefuseOtherMethods) {
+TEST(OperatorServingTest, ProbesRunTheirChecksAndRefuseOtherMethods) {
   std::atomic<bool> ready{false};
   HealthServer health({{"ping", [] { return kube::okStatus(); }}},
                       {{"caches", [&]() -> kube::Status {
@@ -70,7 +70,7 @@ TEST(OperatorServing, ProbesRunTheirChecksAndRefuseOtherMethods) {
   EXPECT_EQ(get(*port, "/nothing").status, 404u);
 }
 
-TEST(OperatorServing, ATakenPortIsAnErrorNamingTheFlag) {
+TEST(OperatorServingTest, ATakenPortIsAnErrorNamingTheFlag) {
   OperatorMetrics first;
   auto port = first.serve("127.0.0.1:0");
   ASSERT_TRUE(port.ok());

@@ -10,7 +10,7 @@ namespace {
 
 using routing::RegionPhase;
 
-TEST(ParseRegions, PlainYamlList) {
+TEST(ParseRegionsTest, PlainYamlList) {
   auto specs = parseRegions(R"(
 - name: eu-west-1
   endpoint: https://eu.example.com
@@ -41,14 +41,14 @@ TEST(ParseRegions, PlainYamlList) {
   EXPECT_DOUBLE_EQ(us.costPerCpuHour, 0.04);
 }
 
-TEST(ParseRegions, JsonObjectWithRegionsList) {
+TEST(ParseRegionsTest, JsonObjectWithRegionsList) {
   auto specs = parseRegions(R"({"regions": [{"name": "a", "latitude": 1, "longitude": 2, "phase": "Failed"}]})");
   ASSERT_TRUE(specs.ok()) << specs.error().toString();
   ASSERT_EQ(specs->size(), 1u);
   EXPECT_EQ((*specs)[0].phase, RegionPhase::kFailed);
 }
 
-TEST(ParseRegions, RegionResourcesLikeTheExamples) {
+TEST(ParseRegionsTest, RegionResourcesLikeTheExamples) {
   auto specs = parseRegions(R"(
 apiVersion: federation.dwcp.io/v1alpha1
 kind: Region
@@ -78,7 +78,7 @@ spec:
   EXPECT_EQ((*specs)[1].phase, RegionPhase::kDisabled);
 }
 
-TEST(ParseRegions, TheRepositoryExampleLoads) {
+TEST(ParseRegionsTest, TheRepositoryExampleLoads) {
   auto specs = loadRegionsFile(std::string(DWCP_SOURCE_DIR) + "/examples/regions.yaml");
   ASSERT_TRUE(specs.ok()) << specs.error().toString();
   EXPECT_GE(specs->size(), 3u);
@@ -91,16 +91,16 @@ struct BadFile {
 };
 void PrintTo(const BadFile& c, std::ostream* os) { *os << c.name; }
 
-class ParseRegionsBad : public testing::TestWithParam<BadFile> {};
+class ParseRegionsBadTest : public testing::TestWithParam<BadFile> {};
 
-TEST_P(ParseRegionsBad, NamesTheField) {
+TEST_P(ParseRegionsBadTest, NamesTheField) {
   auto specs = parseRegions(GetParam().text);
   ASSERT_FALSE(specs.ok());
   EXPECT_EQ(specs.error().field, GetParam().field) << specs.error().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, ParseRegionsBad,
+    Table, ParseRegionsBadTest,
     testing::Values(
         BadFile{"empty", "", "regions"},
         BadFile{"not_yaml", "- name: [a", "file"},
@@ -126,7 +126,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const testing::TestParamInfo<BadFile>& info) { return std::string(info.param.name); });
 
 // A Region as the API server returns it (what dwcp-operator's informer cache holds).
-TEST(LoadRegionsFile, MissingFileNamesTheFlag) {
+TEST(LoadRegionsFileTest, MissingFileNamesTheFlag) {
   auto specs = loadRegionsFile("/nonexistent/regions.yaml");
   ASSERT_FALSE(specs.ok());
   EXPECT_EQ(specs.error().field, "--regions");

@@ -11,7 +11,7 @@ TrustedProxies trusted(const std::vector<std::string>& entries) {
   return parsed.ok() ? *parsed : TrustedProxies{};
 }
 
-TEST(TrustedProxies, AddressesAndNetworks) {
+TEST(TrustedProxiesTest, AddressesAndNetworks) {
   const auto proxies = trusted({"10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1", "172.16.0.0/12"});
   EXPECT_FALSE(proxies.empty());
   for (const char* inside : {"10.0.0.1", "10.255.255.255", "192.0.2.7", "fd12::34", "::1", "172.31.0.9",
@@ -27,7 +27,7 @@ TEST(TrustedProxies, AddressesAndNetworks) {
   EXPECT_TRUE(trusted({}).empty());
 }
 
-TEST(TrustedProxies, BadEntriesNameTheirIndex) {
+TEST(TrustedProxiesTest, BadEntriesNameTheirIndex) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {{"10.0.0.0/8", "proxy.example.com"}, "[1]"},
       {{"10.0.0.0/33"}, "[0]"},
@@ -53,7 +53,7 @@ struct SourceCase {
   const char* expected;
 };
 
-TEST(RequestSource, ForwardedForCountsOnlyFromTrustedProxies) {
+TEST(RequestSourceTest, ForwardedForCountsOnlyFromTrustedProxies) {
   const auto proxies = trusted({"10.0.0.0/8", "2001:db8:1::/48"});
   const SourceCase cases[] = {
       // An untrusted peer: whatever it forwards is ignored.
@@ -84,7 +84,7 @@ TEST(RequestSource, ForwardedForCountsOnlyFromTrustedProxies) {
   EXPECT_EQ(requestSource("10.0.0.2", "198.51.100.1", TrustedProxies{}), "10.0.0.2");
 }
 
-TEST(RequestSource, AnyForwardedForYieldsAnAddressOfTheChain) {
+TEST(RequestSourceTest, AnyForwardedForYieldsAnAddressOfTheChain) {
   const auto proxies = trusted({"0.0.0.0/0", "::/0"});
   std::string huge;
   for (int i = 0; i < 4000; ++i) huge += std::string(i ? "," : "") + "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256);

@@ -20,9 +20,9 @@ struct BadCase {
 };
 void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
-class ParseRouteRequestBad : public testing::TestWithParam<BadCase> {};
+class ParseRouteRequestBadTest : public testing::TestWithParam<BadCase> {};
 
-TEST_P(ParseRouteRequestBad, NamesTheField) {
+TEST_P(ParseRouteRequestBadTest, NamesTheField) {
   const auto& c = GetParam();
   auto parsed = parseRouteRequest(c.body);
   ASSERT_FALSE(parsed.ok()) << c.body;
@@ -34,7 +34,7 @@ TEST_P(ParseRouteRequestBad, NamesTheField) {
 const std::string kLoc = R"("location":{"latitude":1,"longitude":2})";
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, ParseRouteRequestBad,
+    Table, ParseRouteRequestBadTest,
     testing::Values(
         BadCase{"empty", "", "body", "empty body"},
         BadCase{"malformed", R"({"location":)", "body", "malformed JSON"},
@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"location_string", R"({"location":"Dublin"})", "location", "must be an object, not a string"}),
     [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
-TEST(ParseRouteRequest, FullRequest) {
+TEST(ParseRouteRequestTest, FullRequest) {
   auto parsed = parseRouteRequest(
       R"({"clientAddress":"203.0.113.7","location":{"latitude":48.1,"longitude":-11.6},"regionHint":"eu-west-1",)"
       R"("trafficClass":"interactive","requestBytes":2048,"algorithm":"geo-proximity","maxLatencyMs":80})");
@@ -111,7 +111,7 @@ TEST(ParseRouteRequest, FullRequest) {
   EXPECT_EQ(engine.algorithm, Algorithm::kGeoProximity);
 }
 
-TEST(ParseRouteRequest, DefaultsAndAddressOnly) {
+TEST(ParseRouteRequestTest, DefaultsAndAddressOnly) {
   auto parsed = parseRouteRequest(R"({"clientAddress":"2001:db8::1"})");
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_FALSE(parsed->location.has_value());
@@ -121,7 +121,7 @@ TEST(ParseRouteRequest, DefaultsAndAddressOnly) {
   EXPECT_FALSE(parsed->maxLatencyMs.has_value());
 }
 
-TEST(ParseRouteRequest, BoundaryCoordinatesAccepted) {
+TEST(ParseRouteRequestTest, BoundaryCoordinatesAccepted) {
   for (const char* body : {R"({"location":{"latitude":90,"longitude":180}})",
                            R"({"location":{"latitude":-90,"longitude":-180}})",
                            R"({"location":{"latitude":0,"longitude":0}})"}) {
@@ -129,7 +129,7 @@ TEST(ParseRouteRequest, BoundaryCoordinatesAccepted) {
   }
 }
 
-TEST(ParseRouteRequest, ValuesOfSkippedContainersAreNotMistakenForFields) {
+TEST(ParseRouteRequestTest, ValuesOfSkippedContainersAreNotMistakenForFields) {
   // "trafficClass" inside an array of an unknown-typed value must not set the class; the first
   // error (the array) is what the client hears.
   auto parsed = parseRouteRequest(R"({"regionHint":[{"trafficClass":"bulk"}],"location":{"latitude":1,"longitude":2}})");
@@ -137,7 +137,7 @@ TEST(ParseRouteRequest, ValuesOfSkippedContainersAreNotMistakenForFields) {
   EXPECT_EQ(parsed.error().field, "regionHint");
 }
 
-TEST(ParseRouteRequest, LastDuplicateWinsAndLocationNeedsBothCoordinates) {
+TEST(ParseRouteRequestTest, LastDuplicateWinsAndLocationNeedsBothCoordinates) {
   auto parsed = parseRouteRequest(R"({"trafficClass":"bulk","trafficClass":"realtime","location":{"latitude":5,"longitude":6}})");
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->trafficClass, TrafficClass::kRealtime);
@@ -170,7 +170,7 @@ struct Collect {
   }
 };
 
-TEST(JsonScanner, AcceptsWhatNlohmannAcceptsAndNothingElse) {
+TEST(JsonScannerTest, AcceptsWhatNlohmannAcceptsAndNothingElse) {
   const std::vector<std::string> inputs = {
       "{}", "[]", " \t\r\n{ } ", "\xEF\xBB\xBF{}", "{\"a\":1}", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[1,]", "[,1]",
       "01", "-", "-0", "1.", ".5", "1e", "1e+", "1E-2", "+1", "1.5e308", "1e309", "-1e309", "1e-400",
@@ -194,7 +194,7 @@ TEST(JsonScanner, AcceptsWhatNlohmannAcceptsAndNothingElse) {
   }
 }
 
-TEST(RenderError, EscapesAndStaysValidJson) {
+TEST(RenderErrorTest, EscapesAndStaysValidJson) {
   const std::string nasty = std::string("quote \" backslash \\ newline \n tab \t bell \x07 bad \xff\xfe ok \xc3\xa9 end");
   auto parsed = nlohmann::json::parse(renderError(nasty, "a\"b"));
   EXPECT_EQ(parsed["field"], "a\"b");
@@ -209,7 +209,7 @@ TEST(RenderError, EscapesAndStaysValidJson) {
   }
 }
 
-TEST(RenderError, NamesFieldOnlyWhenGiven) {
+TEST(RenderErrorTest, NamesFieldOnlyWhenGiven) {
   auto withField = nlohmann::json::parse(renderError("must be a number", "location.latitude"));
   EXPECT_EQ(withField["error"], "must be a number");
   EXPECT_EQ(withField["field"], "location.latitude");
@@ -217,7 +217,7 @@ TEST(RenderError, NamesFieldOnlyWhenGiven) {
   EXPECT_FALSE(without.contains("field"));
 }
 
-TEST(RenderDecision, NamesRegionEndpointAndAlternatives) {
+TEST(RenderDecisionTest, NamesRegionEndpointAndAlternatives) {
   routing::RegionTable table;
   std::vector<routing::RegionSpec> specs(2);
   specs[0].name = "eu-west-1";

@@ -440,7 +440,7 @@ class GateClock final : public base::Clock {
   bool released_ = false;
 };
 
-TEST(RoutingServerShaping, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
+TEST(RoutingServerShapingTest, ShedClassGets503WithRetryAfterWhileTheQueueIsFull) {
   base::FakeClock clock;
   GateClock gate;
   routing::RegionTable table;

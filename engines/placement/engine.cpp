@@ -84,7 +84,7 @@ void fillCandidates(Decision& decision, std::vector<Evaluated>& ranked, const Sn
 
 }  // namespace
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)) {}
+Engine::Engine(EngineConfig config) : config_(config) {}
 
 Decision Engine::place(const Snapshot& snapshot, const Request& request) const {
   Decision decision;

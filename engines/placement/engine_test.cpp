@@ -117,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-TEST(Filter, UnknownPhaseAndDegradedAreCandidates) {
+TEST(FilterRulesTest, UnknownPhaseAndDegradedAreCandidates) {
   auto regions = fiveRegions();
   regions[0].phase = RegionPhase::kUnknown;
   regions[1].phase = RegionPhase::kDegraded;
@@ -130,7 +130,7 @@ TEST(Filter, UnknownPhaseAndDegradedAreCandidates) {
   }
 }
 
-TEST(Filter, MeasuredRttWinsOverDistance) {
+TEST(FilterRulesTest, MeasuredRttWinsOverDistance) {
   Snapshot snapshot = build(fiveRegions(), {{"us-east-1", "eu-west-1", 400.0}});
   Request request = makeRequest("ns/vm");
   request.constraints.origin = Origin{"us-east-1", std::nullopt};
@@ -260,7 +260,7 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-TEST(Scores, FactorsAreInRangeAndWeighted) {
+TEST(ScoresTest, FactorsAreInRangeAndWeighted) {
   Snapshot snapshot = build(fiveRegions());
   Request request = makeRequest("ns/vm");
   request.weights = Weights{.priority = 1};
@@ -293,7 +293,7 @@ std::vector<RegionInfo> twoSmallRegions() {
   return regions;
 }
 
-TEST(Preemption, ChoosesFewestThenLowestVictims) {
+TEST(EnginePreemptionTest, ChoosesFewestThenLowestVictims) {
   auto regions = twoSmallRegions();
   // us-east-1: 8 cpu used by four 2-cpu VMs of priority 10, 20, 30, 40.
   // us-west-2: 8 cpu used by one 8-cpu VM of priority 45 and nothing else.
@@ -326,7 +326,7 @@ TEST(Preemption, ChoosesFewestThenLowestVictims) {
   EXPECT_EQ(d2.victims[1].key, "ns/b20");
 }
 
-TEST(Preemption, OneLargerVictimBeatsTwoLowerOnes) {
+TEST(EnginePreemptionTest, OneLargerVictimBeatsTwoLowerOnes) {
   auto regions = twoSmallRegions();
   regions.resize(1);
   regions[0].allocated = {8, 3072, 0, 3};
@@ -342,7 +342,7 @@ TEST(Preemption, OneLargerVictimBeatsTwoLowerOnes) {
   EXPECT_EQ(d.victims[0].key, "ns/p30");
 }
 
-TEST(Preemption, NeverEqualOrHigherPriorityNorWhenDisabled) {
+TEST(EnginePreemptionTest, NeverEqualOrHigherPriorityNorWhenDisabled) {
   auto regions = twoSmallRegions();
   regions[0].allocated = {8, 1024, 0, 1};
   regions[1].allocated = {8, 1024, 0, 1};
@@ -366,7 +366,7 @@ TEST(Preemption, NeverEqualOrHigherPriorityNorWhenDisabled) {
   EXPECT_EQ(d.outcome, Outcome::kUnschedulable);
 }
 
-TEST(Preemption, OtherConstraintsStillHold) {
+TEST(EnginePreemptionTest, OtherConstraintsStillHold) {
   auto regions = twoSmallRegions();
   regions[0].allocated = {8, 1024, 0, 1};
   std::vector<PlacedVM> vms = {{"ns/low", "us-east-1", {8, 1024, 0}, 1, true, ""}};
@@ -386,7 +386,7 @@ TEST(Preemption, OtherConstraintsStillHold) {
 
 // ---- Re-placement, batch, snapshot. ----
 
-TEST(Engine, AlreadyPlacedVmIsEvaluatedAsIfRemoved) {
+TEST(EngineTest, AlreadyPlacedVmIsEvaluatedAsIfRemoved) {
   auto regions = twoSmallRegions();
   regions[0].allocated = {8, 4096, 10, 1};
   regions[1].allocated = {8, 4096, 10, 1};
@@ -410,7 +410,7 @@ TEST(Engine, AlreadyPlacedVmIsEvaluatedAsIfRemoved) {
   EXPECT_EQ(snapshot.region(0).allocated, (RegionAllocation{8, 4096, 10, 1}));  // moved in place, not doubled
 }
 
-TEST(Engine, BatchPlacesByPriorityWithoutOverCommit) {
+TEST(EngineTest, BatchPlacesByPriorityWithoutOverCommit) {
   auto regions = twoSmallRegions();  // 16 cpu in total
   Snapshot snapshot = build(regions);
   std::vector<Request> requests;
@@ -433,7 +433,7 @@ TEST(Engine, BatchPlacesByPriorityWithoutOverCommit) {
   EXPECT_EQ(snapshot.placedVMs().size(), 4u);
 }
 
-TEST(Engine, InvalidRequests) {
+TEST(EngineTest, InvalidRequests) {
   Snapshot snapshot = build(fiveRegions());
   const Engine engine;
   struct Case {
@@ -478,7 +478,7 @@ TEST(Engine, InvalidRequests) {
   EXPECT_EQ(unknown.error().message, "region \"mars-1\" is unknown");
 }
 
-TEST(Snapshot, BuildErrorsAndTolerance) {
+TEST(SnapshotTest, BuildErrorsAndTolerance) {
   auto regions = fiveRegions();
   regions[1].name = "us-east-1";
   auto dup = Snapshot::build(regions);
@@ -497,7 +497,7 @@ TEST(Snapshot, BuildErrorsAndTolerance) {
   EXPECT_FALSE(tolerant.value().measuredRttMs(0, 1).has_value());
 }
 
-TEST(Snapshot, AddRemoveKeepAllocationAndSpread) {
+TEST(SnapshotTest, AddRemoveKeepAllocationAndSpread) {
   Snapshot snapshot = build(fiveRegions());
   ASSERT_TRUE(snapshot.add({"ns/a", "eu-west-1", {4, 2048, 10}, 50, false, "web"}).ok());
   EXPECT_FALSE(snapshot.add({"ns/a", "eu-west-1", {4, 2048, 10}, 50, false, "web"}).ok());

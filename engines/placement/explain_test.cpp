@@ -66,7 +66,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "InsufficientStorage"},
         DescribeCase{rej("r", Reason::kNoVmSlots, "", 0, 1), "no vm slots", "no vm slots", "NoVmSlots"}));
 
-TEST(Summarize, GroupsByPhraseCountDescThenText) {
+TEST(SummarizeTest, GroupsByPhraseCountDescThenText) {
   std::vector<Rejection> rejections = {
       rej("a", Reason::kCompliance, "gdpr"), rej("b", Reason::kInsufficientCpu),   rej("c", Reason::kCompliance, "gdpr"),
       rej("d", Reason::kCompliance, "gdpr"), rej("e", Reason::kInsufficientCpu),   rej("f", Reason::kExcluded),
@@ -77,12 +77,12 @@ TEST(Summarize, GroupsByPhraseCountDescThenText) {
             "1 excluded, 1 lack compliance hipaa");
 }
 
-TEST(Summarize, NoRejections) {
+TEST(SummarizeTest, NoRejections) {
   EXPECT_EQ(summarize(5, 5, {}), "5/5 regions fit");
   EXPECT_EQ(summarize(0, 0, {}), "0/0 regions fit");
 }
 
-TEST(Explain, IssueExampleEndToEnd) {
+TEST(ExplainTest, IssueExampleEndToEnd) {
   auto snapshot = Snapshot::build(fiveRegions());
   ASSERT_TRUE(snapshot.ok());
   Request request = makeRequest("default/big", 3000, 8192, 10);
@@ -98,7 +98,7 @@ TEST(Explain, IssueExampleEndToEnd) {
   EXPECT_TRUE(d.region.empty());
 }
 
-TEST(Explain, PlacedDecisionSummarizesTheRest) {
+TEST(ExplainTest, PlacedDecisionSummarizesTheRest) {
   auto snapshot = Snapshot::build(fiveRegions());
   ASSERT_TRUE(snapshot.ok());
   Request request = makeRequest("default/eu");

@@ -221,7 +221,7 @@ int minimalVictims(const World& w, const Request& q, const RegionInfo& r) {
   return best;
 }
 
-TEST(Property, DecisionsRespectConstraintsAndAreCorrect) {
+TEST(PropertyTest, DecisionsRespectConstraintsAndAreCorrect) {
   std::mt19937_64 rng(20240611);
   const Engine engine;
   int placed = 0, unschedulable = 0, preempted = 0, ambiguousSkipped = 0;
@@ -338,7 +338,7 @@ TEST(Property, DecisionsRespectConstraintsAndAreCorrect) {
   EXPECT_LT(ambiguousSkipped, 30);
 }
 
-TEST(Property, BatchNeverOverCommits) {
+TEST(PropertyTest, BatchNeverOverCommits) {
   std::mt19937_64 rng(7);
   const Engine engine;
   int placedTotal = 0;

@@ -20,7 +20,8 @@ std::uint32_t ClientAreaGrid::areaOf(const GeoPoint& p) const {
 
 GeoPoint ClientAreaGrid::centreOf(std::uint32_t area) const {
   if (area >= unknownArea()) return {};
-  const double lat = -90.0 + (area / columns_ + 0.5) * cellDegrees_;
+  const std::uint32_t row = area / columns_;
+  const double lat = -90.0 + (row + 0.5) * cellDegrees_;
   const double lon = -180.0 + (area % columns_ + 0.5) * cellDegrees_;
   return {std::min(lat, 90.0), base::normalizeLongitude(lon)};
 }

@@ -7,7 +7,7 @@
 namespace dwcp::routing {
 namespace {
 
-TEST(ClientAreaGrid, MapsPointsToCellsAndBack) {
+TEST(ClientAreaGridTest, MapsPointsToCellsAndBack) {
   ClientAreaGrid grid(15);
   EXPECT_EQ(grid.areaCount(), 12u * 24u + 1u);
   EXPECT_EQ(grid.areaOf({std::nan(""), 0}), grid.unknownArea());

@@ -20,7 +20,7 @@ RateLimiterConfig noBlacklist() {
   return config;
 }
 
-TEST(SourceRateLimiter, RequestRateWithinOnePercent) {
+TEST(SourceRateLimiterTest, RequestRateWithinOnePercent) {
   base::FakeClock clock;
   SourceRateLimiter limiter(noBlacklist(), clock);  // 1000 requests/s, burst 1 s
   long admitted = 0;
@@ -33,7 +33,7 @@ TEST(SourceRateLimiter, RequestRateWithinOnePercent) {
   EXPECT_NEAR(admitted, expected, expected * 0.01);
 }
 
-TEST(SourceRateLimiter, ByteRateWithinOnePercent) {
+TEST(SourceRateLimiterTest, ByteRateWithinOnePercent) {
   base::FakeClock clock;
   RateLimiterConfig config = noBlacklist();
   config.maxBytesPerSec = 1'000'000;
@@ -48,7 +48,7 @@ TEST(SourceRateLimiter, ByteRateWithinOnePercent) {
   EXPECT_NEAR(static_cast<double>(bytes), expected, expected * 0.01);
 }
 
-TEST(SourceRateLimiter, RejectionsCarryRetryAfterAndOversizedRequestsAre413) {
+TEST(SourceRateLimiterTest, RejectionsCarryRetryAfterAndOversizedRequestsAre413) {
   base::FakeClock clock;
   RateLimiterConfig config = noBlacklist();
   config.maxRequestsPerSec = 2;
@@ -67,7 +67,7 @@ TEST(SourceRateLimiter, RejectionsCarryRetryAfterAndOversizedRequestsAre413) {
   EXPECT_TRUE(limiter.admit("a", 1).admitted());
 }
 
-TEST(SourceRateLimiter, SustainedAbuseIsBlacklistedUntilTheDurationEnds) {
+TEST(SourceRateLimiterTest, SustainedAbuseIsBlacklistedUntilTheDurationEnds) {
   base::FakeClock clock;
   SourceRateLimiter limiter(RateLimiterConfig{}, clock);  // 1000/s, 10 s sustained, 1 h blacklist
   int newlyBlacklisted = 0;
@@ -97,7 +97,7 @@ TEST(SourceRateLimiter, SustainedAbuseIsBlacklistedUntilTheDurationEnds) {
   EXPECT_EQ(limiter.blacklistedSources(), 0u);
 }
 
-TEST(SourceRateLimiter, ModestOverrunOrBriefBurstsAreNotBlacklisted) {
+TEST(SourceRateLimiterTest, ModestOverrunOrBriefBurstsAreNotBlacklisted) {
   base::FakeClock clock;
   SourceRateLimiter limiter(RateLimiterConfig{}, clock);
   // 1.5 x the limit for a minute: rejected at 500/s, under the abuse factor of 1 x 1000/s.
@@ -117,7 +117,7 @@ TEST(SourceRateLimiter, ModestOverrunOrBriefBurstsAreNotBlacklisted) {
   EXPECT_FALSE(limiter.isBlacklisted("b"));
 }
 
-TEST(SourceRateLimiter, MemoryStaysBoundedUnderManySources) {
+TEST(SourceRateLimiterTest, MemoryStaysBoundedUnderManySources) {
   base::FakeClock clock;
   RateLimiterConfig config;
   config.maxTrackedSources = 10000;
@@ -140,7 +140,7 @@ TEST(SourceRateLimiter, MemoryStaysBoundedUnderManySources) {
   EXPECT_TRUE(limiter.isBlacklisted("attacker"));
 }
 
-TEST(SourceRateLimiter, ThreadSafeAndExactUnderContention) {
+TEST(SourceRateLimiterTest, ThreadSafeAndExactUnderContention) {
   base::FakeClock clock;  // time stands still: exactly the burst is admitted, whoever asks
   SourceRateLimiter limiter(noBlacklist(), clock);
   std::atomic<int> admitted{0};
@@ -158,7 +158,7 @@ TEST(SourceRateLimiter, ThreadSafeAndExactUnderContention) {
   EXPECT_EQ(limiter.trackedSources(), 1u + 4 * 50);
 }
 
-TEST(SourceRateLimiter, ValidateNamesTheField) {
+TEST(SourceRateLimiterTest, ValidateNamesTheField) {
   EXPECT_TRUE(validate(RateLimiterConfig{}).ok());
   RateLimiterConfig c;
   c.maxRequestsPerSec = 0;

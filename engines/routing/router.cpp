@@ -91,7 +91,7 @@ Status validate(const RouterConfig& config) {
 }
 
 Router::Router(const RegionTable& table, RouterConfig config, const base::Clock& clock)
-    : table_(table), config_(std::move(config)), clock_(clock), rngState_(config_.seed) {}
+    : table_(table), config_(config), clock_(clock), rngState_(config_.seed) {}
 
 std::uint64_t Router::nextRandom() const {
   return mix(rngState_.fetch_add(0x9E3779B97F4A7C15ULL, std::memory_order_relaxed) + 0x9E3779B97F4A7C15ULL);

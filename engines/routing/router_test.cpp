@@ -545,7 +545,7 @@ TEST_F(RouterTest, TrafficClassesChooseTheirDefaultAlgorithm) {
   EXPECT_EQ(router.route(request)->algorithm, Algorithm::kLoadBalanced);
 }
 
-TEST(RouterConfig, ValidateNamesTheField) {
+TEST(RouterConfigTest, ValidateNamesTheField) {
   EXPECT_TRUE(validate(RouterConfig{}).ok());
   RouterConfig c;
   c.hybridWeights.cost = -1;
@@ -564,7 +564,7 @@ TEST(RouterConfig, ValidateNamesTheField) {
   EXPECT_EQ(validate(c).error().field, "outlier.maxEjection");
 }
 
-TEST(RoutingTypes, NamesRoundTrip) {
+TEST(RoutingTypesTest, NamesRoundTrip) {
   for (int i = 0; i < kAlgorithmCount; ++i) {
     EXPECT_EQ(parseAlgorithm(toString(static_cast<Algorithm>(i))), static_cast<Algorithm>(i));
   }

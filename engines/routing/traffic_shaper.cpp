@@ -16,7 +16,7 @@ Status validate(const ShaperConfig& config) {
   return okStatus();
 }
 
-TrafficShaper::TrafficShaper(ShaperConfig config) : config_(std::move(config)) {
+TrafficShaper::TrafficShaper(ShaperConfig config) : config_(config) {
   for (const auto& policy : config_.classes) weightSum_ += policy.queueWeight;
 }
 

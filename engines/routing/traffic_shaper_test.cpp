@@ -19,7 +19,7 @@ ShaperConfig roomy() {
   return config;
 }
 
-TEST(TrafficShaper, ServesClassesInProportionToTheirWeights) {
+TEST(TrafficShaperTest, ServesClassesInProportionToTheirWeights) {
   TrafficShaper shaper(roomy());  // weights 8:4:2:1
   std::uint64_t id = 0;
   for (int i = 0; i < 200; ++i) {
@@ -36,7 +36,7 @@ TEST(TrafficShaper, ServesClassesInProportionToTheirWeights) {
   EXPECT_EQ(served, (std::array<int, 4>{80, 40, 20, 10}));
 }
 
-TEST(TrafficShaper, FifoWithinAClassAndWorkConserving) {
+TEST(TrafficShaperTest, FifoWithinAClassAndWorkConserving) {
   TrafficShaper shaper(roomy());
   EXPECT_FALSE(shaper.next().has_value());
   for (std::uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(shaper.offer({id, TrafficClass::kBulk, 1}).queued());
@@ -45,7 +45,7 @@ TEST(TrafficShaper, FifoWithinAClassAndWorkConserving) {
   EXPECT_EQ(shaper.depth(), 0u);
 }
 
-TEST(TrafficShaper, LargerRequestsCostMoreOfTheDeficit) {
+TEST(TrafficShaperTest, LargerRequestsCostMoreOfTheDeficit) {
   TrafficShaper shaper(roomy());
   for (std::uint64_t id = 0; id < 40; ++id) {
     ASSERT_TRUE(shaper.offer({id, TrafficClass::kRealtime, 4}).queued());  // 4 units each
@@ -58,7 +58,7 @@ TEST(TrafficShaper, LargerRequestsCostMoreOfTheDeficit) {
   EXPECT_EQ(served[1], 20);
 }
 
-TEST(TrafficShaper, ShedsTheLowestClassesFirstWith503) {
+TEST(TrafficShaperTest, ShedsTheLowestClassesFirstWith503) {
   ShaperConfig config;
   config.capacity = 100;  // shed bulk at 50, standard at 75, interactive at 90, realtime at 100
   TrafficShaper shaper(config);
@@ -80,7 +80,7 @@ TEST(TrafficShaper, ShedsTheLowestClassesFirstWith503) {
   EXPECT_EQ(shaper.depth(), 100u);
 }
 
-TEST(TrafficShaper, FullClassQueueGets429WithRetryAfter) {
+TEST(TrafficShaperTest, FullClassQueueGets429WithRetryAfter) {
   ShaperConfig config;
   config.classes[2].queueLimit = 3;
   config.serviceRatePerSec = 1;
@@ -94,7 +94,7 @@ TEST(TrafficShaper, FullClassQueueGets429WithRetryAfter) {
   EXPECT_TRUE(shaper.offer({10, TrafficClass::kRealtime, 1}).queued());
 }
 
-TEST(TrafficShaper, ValidateNamesTheField) {
+TEST(TrafficShaperTest, ValidateNamesTheField) {
   EXPECT_TRUE(validate(ShaperConfig{}).ok());
   ShaperConfig c;
   c.capacity = 0;

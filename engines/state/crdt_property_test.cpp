@@ -91,7 +91,7 @@ void expectSemilattice(const std::vector<T>& states, uint64_t seed) {
   }
 }
 
-TEST(CrdtProperties, GCounter) {
+TEST(CrdtPropertiesTest, GCounter) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<GCounter>(
         seed, [](ReplicaId) { return GCounter{}; },
@@ -106,7 +106,7 @@ TEST(CrdtProperties, GCounter) {
   }
 }
 
-TEST(CrdtProperties, PNCounter) {
+TEST(CrdtPropertiesTest, PNCounter) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<PNCounter>(
         seed, [](ReplicaId) { return PNCounter{}; },
@@ -123,7 +123,7 @@ TEST(CrdtProperties, PNCounter) {
   }
 }
 
-TEST(CrdtProperties, GSet) {
+TEST(CrdtPropertiesTest, GSet) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<GSet>(
         seed, [](ReplicaId) { return GSet{}; },
@@ -139,7 +139,7 @@ TEST(CrdtProperties, GSet) {
   }
 }
 
-TEST(CrdtProperties, ORSet) {
+TEST(CrdtPropertiesTest, ORSet) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<ORSet>(
         seed, [](ReplicaId) { return ORSet{}; },
@@ -165,7 +165,7 @@ TEST(CrdtProperties, ORSet) {
   }
 }
 
-TEST(CrdtProperties, LWWRegister) {
+TEST(CrdtPropertiesTest, LWWRegister) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<LWWRegister>(
         seed, [](ReplicaId) { return LWWRegister{}; },
@@ -178,7 +178,7 @@ TEST(CrdtProperties, LWWRegister) {
   }
 }
 
-TEST(CrdtProperties, LWWMap) {
+TEST(CrdtPropertiesTest, LWWMap) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<LWWMap>(
         seed, [](ReplicaId) { return LWWMap{}; },
@@ -193,7 +193,7 @@ TEST(CrdtProperties, LWWMap) {
   }
 }
 
-TEST(CrdtProperties, ReplicatedStore) {
+TEST(CrdtPropertiesTest, ReplicatedStore) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     auto states = evolve<StoreState>(
         seed, [](ReplicaId r) { return StoreState(r); },
@@ -215,7 +215,7 @@ TEST(CrdtProperties, ReplicatedStore) {
   }
 }
 
-TEST(CrdtProperties, VersionVectorAndDotContext) {
+TEST(CrdtPropertiesTest, VersionVectorAndDotContext) {
   std::mt19937_64 rng(42);
   for (int i = 0; i < 200; ++i) {
     DotContext a, b, c;
@@ -239,7 +239,7 @@ TEST(CrdtProperties, VersionVectorAndDotContext) {
   }
 }
 
-TEST(CrdtSemantics, ORSetAddWinsOverConcurrentRemove) {
+TEST(CrdtSemanticsTest, ORSetAddWinsOverConcurrentRemove) {
   ORSet a, b;
   b.join(a.add(1, "x"));
   ORSet removal = b.remove("x");  // b saw the first add
@@ -255,7 +255,7 @@ TEST(CrdtSemantics, ORSetAddWinsOverConcurrentRemove) {
   EXPECT_TRUE(b.entries().empty());
 }
 
-TEST(CrdtSemantics, StoreKeepsConcurrentWritesAndReadsHighestHlc) {
+TEST(CrdtSemanticsTest, StoreKeepsConcurrentWritesAndReadsHighestHlc) {
   ReplicatedStore a(1), b(2);
   StoreDelta da = a.put("k", "from-a", HlcTimestamp{100, 0, 1});
   StoreDelta db = b.put("k", "from-b", HlcTimestamp{90, 5, 2});
@@ -272,7 +272,7 @@ TEST(CrdtSemantics, StoreKeepsConcurrentWritesAndReadsHighestHlc) {
   EXPECT_TRUE(a.sameContent(b));
 }
 
-TEST(CrdtSemantics, CausalOverwriteBeatsFutureSkewedTimestamp) {
+TEST(CrdtSemanticsTest, CausalOverwriteBeatsFutureSkewedTimestamp) {
   // Region 1's clock runs far ahead. Region 2 sees its write and overwrites it with a smaller
   // physical time: causality, not the wall clock, decides.
   ReplicatedStore a(1), b(2);
@@ -283,7 +283,7 @@ TEST(CrdtSemantics, CausalOverwriteBeatsFutureSkewedTimestamp) {
   EXPECT_EQ(b.get("k", 0), "new");
 }
 
-TEST(CrdtSemantics, StoreTtlAndGarbageCollection) {
+TEST(CrdtSemanticsTest, StoreTtlAndGarbageCollection) {
   ReplicatedStore a(1), b(2);
   b.apply(a.put("k", "v", HlcTimestamp{1000, 0, 1}, /*expiresAtMillis=*/1500));
   EXPECT_EQ(b.get("k", 1499), "v");

@@ -29,7 +29,7 @@ WriteCallback record(Outcome& outcome) {
   };
 }
 
-TEST(GeoState, EventualWriteIsLocalAtOnceAndReplicatesWithinMilliseconds) {
+TEST(GeoStateTest, EventualWriteIsLocalAtOnceAndReplicatesWithinMilliseconds) {
   FederationHarness fed(5, 1, baseConfig());
   Outcome outcome;
   ASSERT_TRUE(fed.region(1).put("k", "v", WriteOptions{}, record(outcome)).ok());
@@ -45,7 +45,7 @@ TEST(GeoState, EventualWriteIsLocalAtOnceAndReplicatesWithinMilliseconds) {
   for (const auto& [peer, lag] : metrics.lagByPeer) EXPECT_EQ(lag.unacknowledgedWrites, 0u) << peer;
 }
 
-TEST(GeoState, QuorumWriteSucceedsWithAMajority) {
+TEST(GeoStateTest, QuorumWriteSucceedsWithAMajority) {
   FederationHarness fed(5, 2, baseConfig());
   fed.network().partition({{1, 2, 3}, {4, 5}});
   Outcome outcome;
@@ -56,7 +56,7 @@ TEST(GeoState, QuorumWriteSucceedsWithAMajority) {
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error().message;
 }
 
-TEST(GeoState, QuorumWriteInAMinorityFailsWithAClearErrorAndStillConverges) {
+TEST(GeoStateTest, QuorumWriteInAMinorityFailsWithAClearErrorAndStillConverges) {
   FederationHarness fed(5, 3, baseConfig());
   fed.network().partition({{1, 2}, {3, 4, 5}});
   Outcome outcome;
@@ -81,7 +81,7 @@ TEST(GeoState, QuorumWriteInAMinorityFailsWithAClearErrorAndStillConverges) {
   EXPECT_EQ(fed.region(1).metrics().lagByPeer.at(3).lagMillis, 0);
 }
 
-TEST(GeoState, StrongWriteNeedsEveryLiveRegion) {
+TEST(GeoStateTest, StrongWriteNeedsEveryLiveRegion) {
   FederationHarness fed(5, 4, baseConfig());
   Outcome all;
   fed.region(2).put("a", "1", WriteOptions{Consistency::kStrong}, record(all));
@@ -108,7 +108,7 @@ TEST(GeoState, StrongWriteNeedsEveryLiveRegion) {
   EXPECT_TRUE(declared.status.ok());
 }
 
-TEST(GeoState, ReadAfterAcknowledgedStrongWriteSeesIt) {
+TEST(GeoStateTest, ReadAfterAcknowledgedStrongWriteSeesIt) {
   FederationHarness fed(5, 5, baseConfig());
   Outcome written;
   fed.region(1).put("reservation/vm-7", "eu-west-1", WriteOptions{Consistency::kStrong}, record(written));
@@ -126,7 +126,7 @@ TEST(GeoState, ReadAfterAcknowledgedStrongWriteSeesIt) {
   EXPECT_EQ(read->value(), "eu-west-1");
 }
 
-TEST(GeoState, StrongReadConsultsEveryLiveRegion) {
+TEST(GeoStateTest, StrongReadConsultsEveryLiveRegion) {
   GeoStateConfig config = baseConfig();
   config.batchWindowMillis = 10'000;  // region 5's write stays unpushed
   config.antiEntropyIntervalMillis = 10'000;
@@ -146,7 +146,7 @@ TEST(GeoState, StrongReadConsultsEveryLiveRegion) {
   EXPECT_EQ(strong->value(), "only-in-5");
 }
 
-TEST(GeoState, QuorumReadInAMinorityFails) {
+TEST(GeoStateTest, QuorumReadInAMinorityFails) {
   FederationHarness fed(5, 7, baseConfig());
   fed.network().partition({{1, 2}, {3, 4, 5}});
   std::optional<Result<std::optional<std::string>>> read;
@@ -169,7 +169,7 @@ class FailingLog final : public DurableLog {
   int calls = 0;
 };
 
-TEST(GeoState, LocalLevelIsDurableBeforeTheAcknowledgement) {
+TEST(GeoStateTest, LocalLevelIsDurableBeforeTheAcknowledgement) {
   base::FakeClock clock;
   SimulatedNetwork net(1, clock);
   FailingLog log;
@@ -190,7 +190,7 @@ TEST(GeoState, LocalLevelIsDurableBeforeTheAcknowledgement) {
   EXPECT_EQ(state.getLocal("k"), "v1") << "nothing applied";
 }
 
-TEST(GeoState, TtlExpiresEntries) {
+TEST(GeoStateTest, TtlExpiresEntries) {
   FederationHarness fed(3, 8, baseConfig());
   fed.region(1).put("heartbeat/us-east-1", "alive", WriteOptions{Consistency::kEventual, /*ttlMillis=*/100});
   fed.run(50);
@@ -202,7 +202,7 @@ TEST(GeoState, TtlExpiresEntries) {
   for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).snapshot().entryCount(), 0u) << "region " << r;
 }
 
-TEST(GeoState, DeletionMarkersAreCollectedOnceEveryRegionHasSeenThem) {
+TEST(GeoStateTest, DeletionMarkersAreCollectedOnceEveryRegionHasSeenThem) {
   FederationHarness fed(3, 9, baseConfig());
   fed.region(1).put("k", "v", WriteOptions{});
   fed.run(20);
@@ -214,7 +214,7 @@ TEST(GeoState, DeletionMarkersAreCollectedOnceEveryRegionHasSeenThem) {
   for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).snapshot().entryCount(), 0u) << "region " << r;
 }
 
-TEST(GeoState, ReturningPeerReceivesOnlyWhatItMissed) {
+TEST(GeoStateTest, ReturningPeerReceivesOnlyWhatItMissed) {
   GeoStateConfig config = baseConfig();
   config.retransmitGiveUpMillis = 50;  // the partition outlasts retransmission: anti-entropy repairs
   FederationHarness fed(3, 10, config);
@@ -236,7 +236,7 @@ TEST(GeoState, ReturningPeerReceivesOnlyWhatItMissed) {
   EXPECT_TRUE(fed.region(3).snapshot().sameContent(fed.region(1).snapshot()));
 }
 
-TEST(GeoState, RejectsFramesFromUnknownOrSpoofedPeers) {
+TEST(GeoStateTest, RejectsFramesFromUnknownOrSpoofedPeers) {
   FederationHarness fed(3, 11, baseConfig());
   const auto frame = encodeFrame(Frame{2, DigestRequest{1, {}}});
   auto unknown = fed.region(1).receive(9, frame);
@@ -249,7 +249,7 @@ TEST(GeoState, RejectsFramesFromUnknownOrSpoofedPeers) {
   EXPECT_TRUE(fed.region(1).receive(2, frame).ok());
 }
 
-TEST(GeoState, LostBatchesAreRetransmittedSoQuorumSurvivesLoss) {
+TEST(GeoStateTest, LostBatchesAreRetransmittedSoQuorumSurvivesLoss) {
   FederationHarness fed(5, 12, baseConfig());
   fed.network().setFaults(FaultProfile{1, 5, 0.4, 0.0});
   int ok = 0;
@@ -264,7 +264,7 @@ TEST(GeoState, LostBatchesAreRetransmittedSoQuorumSurvivesLoss) {
   EXPECT_GT(fed.region(1).metrics().retransmissions, 0u);
 }
 
-TEST(GeoState, PutRefusesAValueAboveTheLimitNamingTheKeyAndTheLimit) {
+TEST(GeoStateTest, PutRefusesAValueAboveTheLimitNamingTheKeyAndTheLimit) {
   GeoStateConfig config = baseConfig();
   config.maxValueBytes = 1000;
   FederationHarness fed(3, 13, config);
@@ -281,7 +281,7 @@ TEST(GeoState, PutRefusesAValueAboveTheLimitNamingTheKeyAndTheLimit) {
   EXPECT_TRUE(fed.region(1).put("placement/big", std::string(1000, 'x'), WriteOptions{}).ok());
 }
 
-TEST(GeoState, PutRefusesAnEntryThatCouldNotFitAPeerFrame) {
+TEST(GeoStateTest, PutRefusesAnEntryThatCouldNotFitAPeerFrame) {
   GeoStateConfig config = baseConfig();
   config.maxFrameBytes = 4096;  // maxValueBytes (1 MiB by default) is above what a frame carries
   FederationHarness fed(3, 14, config);
@@ -299,7 +299,7 @@ GeoStateConfig smallFrames() {
   return config;
 }
 
-TEST(GeoState, BatchesAboveTheFrameLimitAreSplitAndConverge) {
+TEST(GeoStateTest, BatchesAboveTheFrameLimitAreSplitAndConverge) {
   GeoStateConfig config = smallFrames();
   config.batchWindowMillis = 1'000;
   FederationHarness fed(3, 15, config);
@@ -317,7 +317,7 @@ TEST(GeoState, BatchesAboveTheFrameLimitAreSplitAndConverge) {
   EXPECT_GT(fed.region(1).metrics().batchesSent, 3u);
 }
 
-TEST(GeoState, DigestAnswersAboveTheFrameLimitAreSplitAndConverge) {
+TEST(GeoStateTest, DigestAnswersAboveTheFrameLimitAreSplitAndConverge) {
   GeoStateConfig config = smallFrames();
   config.retransmitGiveUpMillis = 50;  // only anti-entropy can repair region 3
   FederationHarness fed(3, 16, config);

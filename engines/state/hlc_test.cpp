@@ -7,7 +7,7 @@
 namespace dwcp::state {
 namespace {
 
-TEST(Hlc, MonotonicWhenThePhysicalClockStallsOrGoesBack) {
+TEST(HlcTest, MonotonicWhenThePhysicalClockStallsOrGoesBack) {
   base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock);
   const HlcTimestamp a = hlc.now();
@@ -21,7 +21,7 @@ TEST(Hlc, MonotonicWhenThePhysicalClockStallsOrGoesBack) {
   EXPECT_EQ(hlc.now(), (HlcTimestamp{2000, 0, 1}));
 }
 
-TEST(Hlc, NextTimestampFollowsEveryObservedOne) {
+TEST(HlcTest, NextTimestampFollowsEveryObservedOne) {
   base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock);
   const HlcTimestamp remote{1400, 7, 2};  // a peer 400 ms ahead
@@ -32,13 +32,13 @@ TEST(Hlc, NextTimestampFollowsEveryObservedOne) {
   EXPECT_EQ(hlc.maxObservedSkewMillis(), 400);
 }
 
-TEST(Hlc, ReplicaIdBreaksTies) {
+TEST(HlcTest, ReplicaIdBreaksTies) {
   EXPECT_LT((HlcTimestamp{5, 1, 1}), (HlcTimestamp{5, 1, 2}));
   EXPECT_LT((HlcTimestamp{5, 1, 9}), (HlcTimestamp{5, 2, 1}));
   EXPECT_LT((HlcTimestamp{4, 9, 9}), (HlcTimestamp{5, 0, 0}));
 }
 
-TEST(Hlc, FarFutureTimestampDoesNotDragTheClock) {
+TEST(HlcTest, FarFutureTimestampDoesNotDragTheClock) {
   base::FakeClock clock(1000);
   HybridLogicalClock hlc(1, clock, /*maxForwardDriftMillis=*/60'000);
   hlc.observe(HlcTimestamp{1000 + 3'600'000, 0, 2});

@@ -166,7 +166,7 @@ void runSeed(uint64_t seed, SimulationTotals& totals) {
   }
 }
 
-TEST(Simulation, ConvergesWithoutLosingAcknowledgedWritesOverManySeeds) {
+TEST(SimulationTest, ConvergesWithoutLosingAcknowledgedWritesOverManySeeds) {
   SimulationTotals totals;
   uint64_t first = 1, count = 1000;
   if (const char* only = std::getenv("DWCP_SIM_SEED")) {

@@ -40,7 +40,7 @@ std::vector<Frame> sampleFrames() {
           Frame{3, DigestResponse{5, sampleDelta()}}, Frame{3, DeltaBatch{0, StoreDelta{}}}};
 }
 
-TEST(Wire, RoundTripsEveryMessageType) {
+TEST(WireTest, RoundTripsEveryMessageType) {
   for (const Frame& frame : sampleFrames()) {
     const auto bytes = encodeFrame(frame);
     auto decoded = decodeFrame(bytes);
@@ -51,7 +51,7 @@ TEST(Wire, RoundTripsEveryMessageType) {
   }
 }
 
-TEST(Wire, HeaderIsMagicVersionType) {
+TEST(WireTest, HeaderIsMagicVersionType) {
   const auto bytes = encodeFrame(sampleFrames()[1]);
   EXPECT_EQ(bytes[0], 'D');
   EXPECT_EQ(bytes[1], 'S');
@@ -59,7 +59,7 @@ TEST(Wire, HeaderIsMagicVersionType) {
   EXPECT_EQ(bytes[3], static_cast<uint8_t>(MessageType::kAck));
 }
 
-TEST(Wire, RejectsWithClearErrors) {
+TEST(WireTest, RejectsWithClearErrors) {
   const auto good = encodeFrame(sampleFrames()[0]);
   auto expectError = [](std::vector<uint8_t> bytes, ErrorCode code, const std::string& words, size_t max = kDefaultMaxFrameBytes) {
     auto decoded = decodeFrame(bytes, max);
@@ -93,7 +93,7 @@ TEST(Wire, RejectsWithClearErrors) {
   expectError(zeroBytes, ErrorCode::kMalformedMessage, "zero counter");
 }
 
-TEST(Wire, EveryTruncationIsRejected) {
+TEST(WireTest, EveryTruncationIsRejected) {
   for (const Frame& frame : sampleFrames()) {
     const auto bytes = encodeFrame(frame);
     for (size_t n = 0; n < bytes.size(); ++n) {
@@ -103,7 +103,7 @@ TEST(Wire, EveryTruncationIsRejected) {
   }
 }
 
-TEST(Wire, HugeCountsDoNotAllocate) {
+TEST(WireTest, HugeCountsDoNotAllocate) {
   // Entry count 2^60 in a tiny frame must be refused before anything is reserved.
   std::vector<uint8_t> body = {1 /*seq*/, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10};
   std::vector<uint8_t> frame = {'D', 'S', kWireVersion, 1, 3, static_cast<uint8_t>(body.size())};
@@ -119,7 +119,7 @@ class NullTransport final : public PeerTransport {
   int sent = 0;
 };
 
-TEST(Wire, FuzzedFramesNeverCrashAndRejectedOnesChangeNothing) {
+TEST(WireTest, FuzzedFramesNeverCrashAndRejectedOnesChangeNothing) {
   base::FakeClock clock;
   NullTransport transport;
   GeoStateConfig config;
@@ -203,7 +203,7 @@ std::vector<uint8_t> sharedPrefixBomb(size_t keyBytes, size_t entries) {
   return frame;
 }
 
-TEST(WireLimits, TheCraftedFrameIsAValidEncoding) {
+TEST(WireLimitsTest, TheCraftedFrameIsAValidEncoding) {
   // The bomb's encoding, small: it decodes to `entries` writes of one key, so what refuses the
   // big one below is its decoded size, not a malformation.
   auto decoded = decodeFrame(sharedPrefixBomb(5, 3));
@@ -216,7 +216,7 @@ TEST(WireLimits, TheCraftedFrameIsAValidEncoding) {
   }
 }
 
-TEST(WireLimits, SharedPrefixBombIsRefusedBeforeAllocating) {
+TEST(WireLimitsTest, SharedPrefixBombIsRefusedBeforeAllocating) {
   // 1 MiB key, 100k entries sharing it whole: 1.7 MB on the wire, 100 GiB of keys decoded.
   const auto bomb = sharedPrefixBomb(1u << 20, 100'000);
   ASSERT_LT(bomb.size(), kDefaultMaxFrameBytes);
@@ -226,7 +226,7 @@ TEST(WireLimits, SharedPrefixBombIsRefusedBeforeAllocating) {
   EXPECT_NE(decoded.error().message.find("keys and values"), std::string::npos) << decoded.error().message;
 }
 
-TEST(WireLimits, TheEngineRefusesTheBombAndChangesNothing) {
+TEST(WireLimitsTest, TheEngineRefusesTheBombAndChangesNothing) {
   base::FakeClock clock;
   NullTransport transport;
   GeoStateConfig config;
@@ -250,7 +250,7 @@ class OutOfMemoryLog final : public DurableLog {
   Status append(const StoreDelta&) override { throw std::bad_alloc(); }
 };
 
-TEST(WireLimits, RunningOutOfMemoryApplyingAFrameIsARefusal) {
+TEST(WireLimitsTest, RunningOutOfMemoryApplyingAFrameIsARefusal) {
   base::FakeClock clock;
   NullTransport transport;
   OutOfMemoryLog log;
@@ -267,7 +267,7 @@ TEST(WireLimits, RunningOutOfMemoryApplyingAFrameIsARefusal) {
   EXPECT_TRUE(state.snapshot().sameContent(before));
 }
 
-TEST(WireLimits, AreDerivedFromTheFrameLimit) {
+TEST(WireLimitsTest, AreDerivedFromTheFrameLimit) {
   const WireLimits limits = wireLimits(kDefaultMaxFrameBytes);
   EXPECT_EQ(limits.maxPayloadBytes, kDefaultMaxFrameBytes);
   EXPECT_EQ(limits.maxEntries, kDefaultMaxFrameBytes / 64);
@@ -275,7 +275,7 @@ TEST(WireLimits, AreDerivedFromTheFrameLimit) {
   EXPECT_EQ(limits.maxCloudDots, 1u << 20);
 }
 
-TEST(WireLimits, KeysAndValuesAreCountedWhole) {
+TEST(WireLimitsTest, KeysAndValuesAreCountedWhole) {
   // 4 entries sharing a 1000-byte key are 4000 bytes of keys: within a 4096-byte frame's limit;
   // a fifth is over it, though the frame itself stays near 1 KB.
   auto decoded = decodeFrame(sharedPrefixBomb(1000, 4), 4096);
@@ -306,7 +306,7 @@ TEST(WireLimits, KeysAndValuesAreCountedWhole) {
       << decoded.error().message;
 }
 
-TEST(WireLimits, EntriesOverTheLimitAreRefused) {
+TEST(WireLimitsTest, EntriesOverTheLimitAreRefused) {
   ReplicatedStore store(3);
   StoreDelta delta;
   for (int i = 0; i < 11; ++i) {
@@ -324,7 +324,7 @@ TEST(WireLimits, EntriesOverTheLimitAreRefused) {
       << decoded.error().message;
 }
 
-TEST(WireLimits, VersionCountersOverTheLimitAreRefused) {
+TEST(WireLimitsTest, VersionCountersOverTheLimitAreRefused) {
   VersionVector seen;
   for (ReplicaId r = 1; r <= 100; ++r) seen.raise(r, 1);
   const auto ack = encodeFrame(Frame{3, Ack{1, seen}});
@@ -384,7 +384,7 @@ class AddressSpaceLimit {
 #endif
 #endif
 
-TEST(WireLimits, RunningOutOfMemoryWhileDecodingIsARefusal) {
+TEST(WireLimitsTest, RunningOutOfMemoryWhileDecodingIsARefusal) {
 #ifdef DWCP_SANITIZED
   GTEST_SKIP() << "sanitizers reserve more address space than RLIMIT_AS leaves";
 #else

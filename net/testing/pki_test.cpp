@@ -44,7 +44,7 @@ std::vector<std::string> sanNames(const std::string& pem) {
   return names;
 }
 
-TEST(Pki, IssuesCertificatesForDnsLabelRegionNames) {
+TEST(PkiTest, IssuesCertificatesForDnsLabelRegionNames) {
   const std::vector<std::string> names = {"us-east-1", "a", "0", "eu-west-1-b2", std::string(63, 'r')};
   for (const std::string& name : names) {
     auto leaf = issueCertificate(testCa(), name);
@@ -53,7 +53,7 @@ TEST(Pki, IssuesCertificatesForDnsLabelRegionNames) {
   }
 }
 
-TEST(Pki, RefusesRegionNamesThatAreNotDnsLabels) {
+TEST(PkiTest, RefusesRegionNamesThatAreNotDnsLabels) {
   struct Case {
     std::string name;
     std::string reason;
@@ -109,7 +109,7 @@ class FailingSerials {
   const RAND_METHOD* previous_ = nullptr;
 };
 
-TEST(Pki, AFailingRandomSourceIsAnErrorNotAFixedSerial) {
+TEST(PkiTest, AFailingRandomSourceIsAnErrorNotAFixedSerial) {
   const PemPair& ca = testCa();
   Result<PemPair> leaf = Error{};
   Result<PemPair> authority = Error{};

@@ -53,9 +53,8 @@ void SimulatedNetwork::send(ReplicaId from, ReplicaId to, std::vector<uint8_t> f
   std::uniform_int_distribution<int64_t> latency(faults_.minLatencyMillis, std::max(faults_.minLatencyMillis, faults_.maxLatencyMillis));
   const int copies = chance(rng_) < faults_.duplicateProbability ? 2 : 1;
   if (copies == 2) ++duplicated_;
-  for (int i = 0; i < copies; ++i) {
-    queue_.push(InFlight{clock_.wallMillis() + latency(rng_), sequence_++, from, to, i + 1 < copies ? frame : std::move(frame)});
-  }
+  if (copies == 2) queue_.push(InFlight{clock_.wallMillis() + latency(rng_), sequence_++, from, to, frame});
+  queue_.push(InFlight{clock_.wallMillis() + latency(rng_), sequence_++, from, to, std::move(frame)});
 }
 
 size_t SimulatedNetwork::runUntil(int64_t untilMillis) {
