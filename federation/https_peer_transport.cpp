@@ -150,7 +150,8 @@ class HttpsPeerTransport::PeerLink {
     error_code ec;
     const auto address = asio::ip::make_address(endpoint.host, ec);
     if (ec) return fail("peer address " + endpoint.host + " is not an IP address");
-    stream_ = std::make_unique<TlsStream>(io_, *owner_.clientTls_);
+    streamTls_ = owner_.clientTls_->current();  // a rotated certificate from the next connection on
+    stream_ = std::make_unique<TlsStream>(io_, *streamTls_);
     SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.region.c_str());
     auto& tcpStream = beast::get_lowest_layer(*stream_);
     tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.connectTimeoutMillis));  // connect and handshake
@@ -223,6 +224,7 @@ class HttpsPeerTransport::PeerLink {
 
   HttpsPeerTransport& owner_;
   asio::io_context io_{1};
+  std::shared_ptr<ssl::context> streamTls_;  // the context stream_ was made with, kept alive with it
   std::unique_ptr<TlsStream> stream_;  // used on the link thread only (and by closeSocket)
   beast::flat_buffer buffer_;
   uint64_t failuresLogged_ = 0;
@@ -251,11 +253,16 @@ void HttpsPeerTransport::setReceiver(Receiver receiver) {
 }
 
 state::Status HttpsPeerTransport::start() {
-  auto serverTls = net::makeTlsContext(config_.tls, net::TlsRole::kServer);
-  if (!serverTls.ok()) return state::Error{state::ErrorCode::kInvalidArgument, serverTls.error().message};
-  auto clientTls = net::makeTlsContext(config_.tls, net::TlsRole::kClient);
-  if (!clientTls.ok()) return state::Error{state::ErrorCode::kInvalidArgument, clientTls.error().message};
-  clientTls_ = clientTls.value();
+  std::shared_ptr<net::TlsContextSource> serverTls = config_.serverTls;
+  clientTls_ = config_.clientTls;
+  if (!serverTls || !clientTls_) {
+    auto server = net::makeTlsContext(config_.tls, net::TlsRole::kServer);
+    if (!server.ok()) return state::Error{state::ErrorCode::kInvalidArgument, server.error().message};
+    auto client = net::makeTlsContext(config_.tls, net::TlsRole::kClient);
+    if (!client.ok()) return state::Error{state::ErrorCode::kInvalidArgument, client.error().message};
+    serverTls = std::make_shared<net::TlsContextSource>(server.value());
+    clientTls_ = std::make_shared<net::TlsContextSource>(client.value());
+  }
   net::HttpServerOptions serverOptions;
   serverOptions.name = "peers";
   serverOptions.address = config_.listenHost;
@@ -269,7 +276,7 @@ state::Status HttpsPeerTransport::start() {
   serverOptions.readTimeout = std::chrono::milliseconds(std::max<int64_t>(config_.ioTimeoutMillis, 30'000));
   serverOptions.writeTimeout = std::chrono::milliseconds(config_.ioTimeoutMillis);
   serverOptions.idleTimeout = std::chrono::milliseconds(config_.inboundIdleTimeoutMillis);
-  serverOptions.tls = std::make_shared<net::TlsContextSource>(serverTls.value());
+  serverOptions.tls = serverTls;
   server_ = net::makeHttpServer(serverOptions, [this](const net::HttpRequest& request, net::HttpResponse& response) {
     handle(request, response);
   });

@@ -50,6 +50,11 @@ struct TransportConfig {
   uint16_t listenPort = 0;  // 0: ephemeral, see listenPort()
   std::vector<PeerEndpoint> peers;
   net::TlsMaterial tls;
+  // Contexts that may be replaced while running (net::TlsFiles: certificates rotated on disk).
+  // When both are set they are used instead of `tls`: new inbound connections and every new
+  // outbound connection take the current context; open connections keep theirs.
+  std::shared_ptr<net::TlsContextSource> serverTls;
+  std::shared_ptr<net::TlsContextSource> clientTls;
   size_t maxFrameBytes = state::kDefaultMaxFrameBytes;
   int64_t connectTimeoutMillis = 5'000;  // TCP connect plus TLS handshake to a peer
   int64_t ioTimeoutMillis = 5'000;       // each request write and response read; inbound handshakes
@@ -121,7 +126,7 @@ class HttpsPeerTransport final : public state::PeerTransport {
   const PeerEndpoint* peerByNames(const std::vector<std::string>& names) const;
 
   TransportConfig config_;
-  std::shared_ptr<boost::asio::ssl::context> clientTls_;
+  std::shared_ptr<net::TlsContextSource> clientTls_;
   std::unique_ptr<net::HttpServer> server_;
   std::map<state::ReplicaId, std::unique_ptr<PeerLink>> links_;
 

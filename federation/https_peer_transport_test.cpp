@@ -3,12 +3,16 @@
 // the real transport, and every refusal: no client certificate, another CA, an unknown region,
 // a server naming the wrong region, malformed, unknown-version and oversized frames.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <cmath>
 #include <map>
 #include <functional>
@@ -24,6 +28,7 @@
 #include "federation/https_peer_transport.h"
 #include "net/testing/pki.h"
 #include "federation/replica_node.h"
+#include "net/tls_files.h"
 
 namespace dwcp::federation {
 namespace {
@@ -689,6 +694,71 @@ TEST(HttpsPeerTransportTest, FourThousandValuesOfFiveKibConvergeBetweenTwoRegion
       << ", last refusal: " << fed.node(2).transport().stats().lastRefusal;
   EXPECT_EQ(fed.node(1).transport().stats().framesRejectedByPeer, 0u);
   EXPECT_EQ(fed.node(2).state().metrics().framesRejected, 0u);
+}
+
+// The certificate (PEM) a server on 127.0.0.1:port presents to a fresh connection.
+std::string presentedCertificate(uint16_t port) {
+  ssl::context context(ssl::context::tls_client);
+  const TlsMaterial client = Pki::get().material("us-east-1");
+  boost::system::error_code ec;
+  context.add_certificate_authority(boost::asio::buffer(client.caPem), ec);
+  context.use_certificate_chain(boost::asio::buffer(client.certificatePem), ec);
+  context.use_private_key(boost::asio::buffer(client.privateKeyPem), ssl::context::pem, ec);
+  context.set_verify_mode(ssl::verify_none);
+  boost::asio::io_context io;
+  ssl::stream<tcp::socket> stream(io, context);
+  stream.lowest_layer().connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
+  if (!ec) stream.handshake(ssl::stream_base::client, ec);
+  if (ec) return "";
+  X509* cert = SSL_get1_peer_certificate(stream.native_handle());
+  if (cert == nullptr) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  X509_free(cert);
+  boost::system::error_code ignored;
+  stream.shutdown(ignored);
+  return pem;
+}
+
+// With contexts from net::TlsFiles, a certificate rotated on disk is what the next connection
+// gets, without restarting the transport.
+TEST(HttpsPeerTransportTest, ARotatedCertificateIsPresentedToNewConnections) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dwcp-peer-rotation-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const Pki& pki = Pki::get();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / (name + ".next"), std::ios::binary) << text;
+    fs::rename(dir / (name + ".next"), dir / name);
+  };
+  write("ca.crt", pki.ca.certificatePem);
+  write("tls.crt", pki.leaves.at("eu-west-1").certificatePem);
+  write("tls.key", pki.leaves.at("eu-west-1").privateKeyPem);
+  auto files = net::TlsFiles::load({(dir / "ca.crt").string(), (dir / "tls.crt").string(), (dir / "tls.key").string()});
+  ASSERT_TRUE(files.ok()) << files.error().message;
+
+  TransportConfig config;
+  config.self = 1;
+  config.region = "eu-west-1";
+  config.serverTls = files.value()->server();
+  config.clientTls = files.value()->client();
+  HttpsPeerTransport transport(config);
+  ASSERT_TRUE(transport.start().ok());
+  EXPECT_EQ(presentedCertificate(transport.listenPort()), pki.leaves.at("eu-west-1").certificatePem);
+
+  const PemPair renewed = issueCertificate(pki.ca, "eu-west-1").value();
+  write("tls.crt", renewed.certificatePem);
+  write("tls.key", renewed.privateKeyPem);
+  auto reloaded = files.value()->reloadIfChanged();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  ASSERT_TRUE(reloaded.value());
+  EXPECT_EQ(presentedCertificate(transport.listenPort()), renewed.certificatePem);
+  transport.stop();
+  fs::remove_all(dir);
 }
 
 }  // namespace

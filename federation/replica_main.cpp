@@ -6,7 +6,8 @@
 //       [--latency-ms 0] [--clock-skew-ms 0] [--log-level info]
 // --clock-skew-ms shifts this replica's clock (fault injection; may be negative, also settable
 // with POST /faults?clockSkewMillis=N on the control API).
-// Runs until SIGINT/SIGTERM.
+// The --ca, --cert and --key files are read again when they change (a rotated certificate is
+// used from the next connection on, without a restart). Runs until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -17,6 +18,7 @@
 
 #include "base/strings.h"
 #include "federation/replica_node.h"
+#include "net/tls_files.h"
 
 namespace {
 
@@ -100,10 +102,13 @@ int main(int argc, char** argv) {
     if (!latencyMillis || *latencyMillis < 0) return usage("--latency-ms must be a whole number of milliseconds");
   }
 
-  // Files last: every flag is checked before anything is read.
-  auto material = dwcp::net::loadTlsMaterial(flags["ca"], flags["cert"], flags["key"]);
-  if (!material.ok()) return usage(material.error().message);
-  config.transport.tls = material.value();
+  // Files last: every flag is checked before anything is read. They are read again when they
+  // change (checked every 10 s), so a rotated certificate needs no restart.
+  auto tlsFiles = dwcp::net::TlsFiles::load({flags["ca"], flags["cert"], flags["key"]});
+  if (!tlsFiles.ok()) return usage(tlsFiles.error().message);
+  config.transport.serverTls = tlsFiles.value()->server();
+  config.transport.clientTls = tlsFiles.value()->client();
+  tlsFiles.value()->watch(std::chrono::seconds(10));
 
   ReplicaNode node(config);
   auto started = node.start();
