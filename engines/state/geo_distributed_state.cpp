@@ -265,6 +265,47 @@ void GeoDistributedState::setRegionLive(ReplicaId region, bool live) {
   }
 }
 
+void GeoDistributedState::setPeers(std::vector<ReplicaId> peers) {
+  std::sort(peers.begin(), peers.end());
+  peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+  std::erase(peers, config_.self);
+  Completions completions;
+  {
+    std::lock_guard lock(mu_);
+    std::vector<ReplicaId> current = config_.peers;
+    std::sort(current.begin(), current.end());
+    if (current == peers) return;
+    std::vector<ReplicaId> removed, added;
+    std::set_difference(current.begin(), current.end(), peers.begin(), peers.end(), std::back_inserter(removed));
+    std::set_difference(peers.begin(), peers.end(), current.begin(), current.end(), std::back_inserter(added));
+    config_.peers = peers;
+    for (ReplicaId gone : removed) {
+      peerSeen_.erase(gone);
+      downRegions_.erase(gone);
+      for (auto& [seq, sent] : sentBatches_) sent.unacknowledged.erase(gone);
+      for (PendingWrite& pending : pendingWrites_) {
+        if (pending.level != Consistency::kStrong || pending.required.erase(gone) == 0) continue;
+        pending.needed = pending.required.size() + 1;
+        pending.regions = pending.needed;
+      }
+      for (auto& [id, pending] : pendingReads_) {
+        if (pending.level != Consistency::kStrong || pending.required.erase(gone) == 0) continue;
+        pending.needed = pending.required.size() + 1;
+        pending.regions = pending.needed;
+      }
+    }
+    // Quorums decided from now on count the new membership; those in flight keep theirs.
+    startDigestRoundLocked(0, std::set<ReplicaId>(added.begin(), added.end()));
+    settleLocked(clock_.wallMillis(), completions);
+  }
+  run(completions);
+}
+
+std::vector<ReplicaId> GeoDistributedState::peers() const {
+  std::lock_guard lock(mu_);
+  return config_.peers;
+}
+
 std::set<ReplicaId> GeoDistributedState::livePeersLocked() const {
   std::set<ReplicaId> live;
   for (ReplicaId peer : config_.peers) {

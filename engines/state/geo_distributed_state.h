@@ -113,6 +113,15 @@ class GeoDistributedState {
   // quorum denominator (a majority of all regions).
   void setRegionLive(ReplicaId region, bool live);
 
+  // Changes the federation's membership while running (a Region created or deleted): `peers` are
+  // every other region from now on (self and duplicates are ignored). A region added is asked
+  // for what it has and receives what it lacks through anti-entropy; garbage collection waits
+  // until it has answered. A region removed is no longer sent to, its frames are refused as from
+  // an unknown peer, and writes and reads in flight stop waiting for it (a strong one needs the
+  // remaining live peers; a quorum keeps the acknowledgements it had, against the new count).
+  void setPeers(std::vector<ReplicaId> peers);
+  std::vector<ReplicaId> peers() const;
+
   StateMetrics metrics() const;
   // A copy of the replica, for tests and diagnostics.
   ReplicatedStore snapshot() const;
@@ -169,7 +178,7 @@ class GeoDistributedState {
   void observeLocked(const StoreDelta& delta);
   static void run(Completions& completions);
 
-  const GeoStateConfig config_;
+  GeoStateConfig config_;  // peers change under mu_ (setPeers); the rest is fixed
   const base::Clock& clock_;
   PeerTransport& transport_;
   DurableLog* durableLog_;

@@ -108,6 +108,58 @@ TEST(GeoStateTest, StrongWriteNeedsEveryLiveRegion) {
   EXPECT_TRUE(declared.status.ok());
 }
 
+// Membership changes while running: a Region created joins, a Region deleted leaves.
+TEST(GeoStateTest, ARegionAddedLaterReceivesWhatWasWrittenBeforeAndTakesPart) {
+  FederationHarness fed(3, 11, baseConfig());
+  fed.region(1).setPeers({2});
+  fed.region(2).setPeers({1});
+  fed.region(3).setPeers({});
+  fed.region(1).put("before", "1", WriteOptions{});
+  fed.run(300);
+  EXPECT_EQ(fed.region(2).getLocal("before"), "1");
+  EXPECT_EQ(fed.region(3).getLocal("before"), std::nullopt);  // not a member yet
+  EXPECT_EQ(fed.region(1).metrics().lagByPeer.count(3), 0u);
+
+  fed.region(1).setPeers({2, 3, 1, 3});  // self and duplicates are ignored
+  fed.region(2).setPeers({1, 3});
+  fed.region(3).setPeers({1, 2});
+  EXPECT_EQ(fed.region(1).peers(), (std::vector<ReplicaId>{2, 3}));
+  fed.run(600);
+  EXPECT_EQ(fed.region(3).getLocal("before"), "1");
+  // A strong write now needs the new member too, and gets it.
+  Outcome strong;
+  fed.region(3).put("after", "2", WriteOptions{Consistency::kStrong}, record(strong));
+  fed.run(50);
+  ASSERT_TRUE(strong.called);
+  EXPECT_TRUE(strong.status.ok()) << strong.status.error().message;
+  EXPECT_EQ(fed.region(1).getLocal("after"), "2");
+}
+
+TEST(GeoStateTest, ARemovedRegionIsNoLongerAwaitedAndItsFramesAreRefused) {
+  FederationHarness fed(3, 12, baseConfig());
+  fed.network().partition({{1, 2}, {3}});
+  Outcome strong;
+  fed.region(1).put("k", "v", WriteOptions{Consistency::kStrong, 0, 5'000}, record(strong));
+  fed.run(50);
+  EXPECT_FALSE(strong.called);  // waits for region 3, cut off
+
+  fed.region(1).setPeers({2});  // region 3's Region was deleted
+  fed.run(5);
+  ASSERT_TRUE(strong.called);  // long before its 5 s deadline
+  EXPECT_TRUE(strong.status.ok()) << strong.status.error().message;
+
+  // Every region drops it (its Region is gone everywhere); it still sends, and is refused.
+  fed.region(2).setPeers({1});
+  fed.network().heal();
+  const uint64_t rejectedBefore = fed.region(1).metrics().framesRejected;
+  fed.region(3).put("from-3", "x", WriteOptions{});
+  fed.run(400);
+  EXPECT_GT(fed.region(1).metrics().framesRejected, rejectedBefore);
+  EXPECT_EQ(fed.region(1).getLocal("from-3"), std::nullopt);
+  EXPECT_EQ(fed.region(2).getLocal("from-3"), std::nullopt);
+  EXPECT_EQ(fed.region(1).metrics().lagByPeer.count(3), 0u);
+}
+
 TEST(GeoStateTest, ReadAfterAcknowledgedStrongWriteSeesIt) {
   FederationHarness fed(5, 5, baseConfig());
   Outcome written;
