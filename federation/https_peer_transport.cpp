@@ -242,7 +242,10 @@ class HttpsPeerTransport::PeerLink {
 };
 
 HttpsPeerTransport::HttpsPeerTransport(TransportConfig config) : config_(std::move(config)) {
-  for (const PeerEndpoint& peer : config_.peers) links_.emplace(peer.id, std::make_unique<PeerLink>(*this, peer));
+  for (const PeerEndpoint& peer : config_.peers) {
+    peers_[peer.id] = peer;
+    links_[peer.id] = std::make_shared<PeerLink>(*this, peer);
+  }
 }
 
 HttpsPeerTransport::~HttpsPeerTransport() { stop(); }
@@ -283,30 +286,97 @@ state::Status HttpsPeerTransport::start() {
   if (auto listening = server_->start(); !listening.ok()) {
     return state::Error{state::ErrorCode::kInvalidArgument, listening.error().message};
   }
-  for (auto& [id, link] : links_) link->start();
+  {
+    std::lock_guard lock(linksMu_);
+    started_ = true;
+    for (auto& [id, link] : links_) link->start();
+  }
   spdlog::info("federation: region {} (replica {}) listening on {}:{} for {} peers", config_.region, config_.self,
-               config_.listenHost, server_->port(), config_.peers.size());
+               config_.listenHost, server_->port(), peers().size());
   return state::okStatus();
 }
 
 void HttpsPeerTransport::stop() {
   if (server_) server_->stop();
-  for (auto& [id, link] : links_) link->stop();
+  std::vector<std::shared_ptr<PeerLink>> links;
+  {
+    std::lock_guard lock(linksMu_);
+    started_ = false;
+    for (auto& [id, link] : links_) links.push_back(link);
+  }
+  for (auto& link : links) link->stop();
+}
+
+std::shared_ptr<HttpsPeerTransport::PeerLink> HttpsPeerTransport::linkTo(ReplicaId peer) const {
+  std::lock_guard lock(linksMu_);
+  auto it = links_.find(peer);
+  return it == links_.end() ? nullptr : it->second;
+}
+
+void HttpsPeerTransport::addPeer(PeerEndpoint peer) {
+  std::shared_ptr<PeerLink> replaced;
+  {
+    std::lock_guard lock(linksMu_);
+    auto known = peers_.find(peer.id);
+    if (known != peers_.end() && known->second.region == peer.region) {
+      if (known->second.host == peer.host && known->second.port == peer.port) return;
+      known->second = peer;
+      links_.at(peer.id)->setAddress(peer.host, peer.port);
+      return;
+    }
+    if (known != peers_.end()) replaced = links_.at(peer.id);  // another region under this id
+    peers_[peer.id] = peer;
+    auto link = std::make_shared<PeerLink>(*this, peer);
+    links_[peer.id] = link;
+    if (started_) link->start();
+  }
+  if (replaced) replaced->stop();
+  spdlog::info("federation: region {} now peers with region {} at {}:{}", config_.region, peer.region, peer.host,
+               peer.port);
+}
+
+void HttpsPeerTransport::removePeer(ReplicaId peer) {
+  std::shared_ptr<PeerLink> link;
+  std::string region;
+  {
+    std::lock_guard lock(linksMu_);
+    auto known = peers_.find(peer);
+    if (known == peers_.end()) return;
+    region = known->second.region;
+    peers_.erase(known);
+    auto it = links_.find(peer);
+    link = std::move(it->second);
+    links_.erase(it);
+  }
+  link->stop();  // outside the lock: it joins the sender thread
+  spdlog::info("federation: region {} no longer peers with region {}", config_.region, region);
+}
+
+std::vector<PeerEndpoint> HttpsPeerTransport::peers() const {
+  std::lock_guard lock(linksMu_);
+  std::vector<PeerEndpoint> out;
+  for (const auto& [id, peer] : peers_) out.push_back(peer);
+  return out;
 }
 
 uint16_t HttpsPeerTransport::listenPort() const { return server_ ? server_->port() : 0; }
 
 void HttpsPeerTransport::setPeerAddress(ReplicaId peer, const std::string& host, uint16_t port) {
-  if (auto it = links_.find(peer); it != links_.end()) it->second->setAddress(host, port);
+  std::lock_guard lock(linksMu_);
+  auto known = peers_.find(peer);
+  if (known == peers_.end()) return;
+  known->second.host = host;
+  known->second.port = port;
+  links_.at(peer)->setAddress(host, port);
 }
 
 void HttpsPeerTransport::send(ReplicaId to, std::vector<uint8_t> frame) {
-  auto it = links_.find(to);
+  const std::shared_ptr<PeerLink> link = linkTo(to);  // kept alive while used, even if removed meanwhile
   Outgoing outgoing;
   bool duplicate = false;
   {
     std::lock_guard lock(mu_);
-    if (it == links_.end() || faults_.partitionedPeers.count(to) > 0) {
+    if (!link || faults_.partitionedPeers.count(to) > 0) {
       ++stats_.framesDroppedByFaults;
       return;
     }
@@ -326,8 +396,8 @@ void HttpsPeerTransport::send(ReplicaId to, std::vector<uint8_t> frame) {
   outgoing.frame = std::move(frame);
   std::optional<Outgoing> copy;
   if (duplicate) copy = Outgoing{outgoing.due, outgoing.frame, false, 0};
-  size_t overflow = it->second->enqueue(std::move(outgoing)) ? 0 : 1;
-  if (copy && !it->second->enqueue(std::move(*copy))) ++overflow;
+  size_t overflow = link->enqueue(std::move(outgoing)) ? 0 : 1;
+  if (copy && !link->enqueue(std::move(*copy))) ++overflow;
   if (overflow > 0) {
     std::lock_guard lock(mu_);
     stats_.framesDroppedOverflow += overflow;
@@ -352,11 +422,12 @@ TransportStats HttpsPeerTransport::stats() const {
   return stats;
 }
 
-const PeerEndpoint* HttpsPeerTransport::peerByNames(const std::vector<std::string>& names) const {
-  for (const PeerEndpoint& peer : config_.peers) {
-    if (std::find(names.begin(), names.end(), peer.region) != names.end()) return &peer;
+std::optional<PeerEndpoint> HttpsPeerTransport::peerByNames(const std::vector<std::string>& names) const {
+  std::lock_guard lock(linksMu_);
+  for (const auto& [id, peer] : peers_) {
+    if (std::find(names.begin(), names.end(), peer.region) != names.end()) return peer;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void HttpsPeerTransport::handle(const net::HttpRequest& request, net::HttpResponse& response) {
@@ -374,8 +445,8 @@ void HttpsPeerTransport::handle(const net::HttpRequest& request, net::HttpRespon
     answer(status, std::move(message));
   };
   const std::vector<std::string>& names = *request.peerNames;
-  const PeerEndpoint* peer = peerByNames(names);
-  if (peer == nullptr) {
+  const std::optional<PeerEndpoint> peer = peerByNames(names);
+  if (!peer) {
     std::string listed;
     for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
     return refuse(403, "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region);

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <span>
@@ -106,6 +107,13 @@ class HttpsPeerTransport final : public state::PeerTransport {
   uint16_t listenPort() const;
   // Moves a peer (tests start every region on an ephemeral port, then tell the others).
   void setPeerAddress(state::ReplicaId peer, const std::string& host, uint16_t port);
+  // Membership while running (a Region created or deleted): addPeer() admits a region's
+  // certificate name and starts sending to it (an existing id is moved, or replaced when its
+  // region name changed); removePeer() stops its sender, drops what was queued for it and
+  // refuses its frames from then on (403). Both are no-ops when nothing changes.
+  void addPeer(PeerEndpoint peer);
+  void removePeer(state::ReplicaId peer);
+  std::vector<PeerEndpoint> peers() const;
 
   void send(state::ReplicaId to, std::vector<uint8_t> frame) override;
 
@@ -123,12 +131,17 @@ class HttpsPeerTransport final : public state::PeerTransport {
   class PeerLink;
 
   void handle(const net::HttpRequest& request, net::HttpResponse& response);
-  const PeerEndpoint* peerByNames(const std::vector<std::string>& names) const;
+  std::optional<PeerEndpoint> peerByNames(const std::vector<std::string>& names) const;
+  std::shared_ptr<PeerLink> linkTo(state::ReplicaId peer) const;
 
-  TransportConfig config_;
+  const TransportConfig config_;  // config_.peers: the peers at construction only
   std::shared_ptr<net::TlsContextSource> clientTls_;
   std::unique_ptr<net::HttpServer> server_;
-  std::map<state::ReplicaId, std::unique_ptr<PeerLink>> links_;
+
+  mutable std::mutex linksMu_;  // guards peers_, links_ and started_; never held while a link stops
+  std::map<state::ReplicaId, PeerEndpoint> peers_;
+  std::map<state::ReplicaId, std::shared_ptr<PeerLink>> links_;
+  bool started_ = false;
 
   mutable std::mutex mu_;
   Receiver receiver_;

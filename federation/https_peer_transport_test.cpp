@@ -696,6 +696,64 @@ TEST(HttpsPeerTransportTest, FourThousandValuesOfFiveKibConvergeBetweenTwoRegion
   EXPECT_EQ(fed.node(2).state().metrics().framesRejected, 0u);
 }
 
+// Membership while running: a peer added is admitted and sent to, a peer removed is refused and
+// no longer sent to, without restarting either transport.
+TEST(HttpsPeerTransportTest, PeersAddedAndRemovedWhileRunning) {
+  auto transportFor = [](state::ReplicaId id, const std::string& region) {
+    TransportConfig config;
+    config.self = id;
+    config.region = region;
+    config.tls = Pki::get().material(region);
+    return std::make_unique<HttpsPeerTransport>(config);
+  };
+  auto a = transportFor(1, "eu-west-1");
+  auto b = transportFor(2, "us-east-1");
+  std::mutex mu;
+  std::vector<std::string> receivedByB;
+  b->setReceiver([&](state::ReplicaId from, std::span<const uint8_t> frame) -> state::Status {
+    std::lock_guard lock(mu);
+    receivedByB.push_back(std::to_string(from) + ":" + std::string(frame.begin(), frame.end()));
+    return state::okStatus();
+  });
+  a->setReceiver([](state::ReplicaId, std::span<const uint8_t>) -> state::Status { return state::okStatus(); });
+  ASSERT_TRUE(a->start().ok());
+  ASSERT_TRUE(b->start().ok());
+  auto received = [&] {
+    std::lock_guard lock(mu);
+    return receivedByB;
+  };
+
+  a->send(2, {'x'});  // not a peer yet: dropped
+  EXPECT_EQ(a->stats().framesDroppedByFaults, 1u);
+  // B does not know A yet: A's certificate is refused.
+  Reply unknown = request(Pki::get().material("eu-west-1"), b->listenPort(), http::verb::get, kHealthPath, "");
+  ASSERT_TRUE(unknown.connected) << unknown.error;
+  EXPECT_EQ(unknown.status, 403u);
+
+  a->addPeer({2, "us-east-1", "127.0.0.1", b->listenPort()});
+  b->addPeer({1, "eu-west-1", "127.0.0.1", a->listenPort()});
+  a->addPeer({2, "us-east-1", "127.0.0.1", b->listenPort()});  // unchanged: a no-op
+  EXPECT_EQ(a->peers().size(), 1u);
+  a->send(2, {'h', 'i'});
+  EXPECT_TRUE(eventually([&] { return received() == std::vector<std::string>{"1:hi"}; }));
+
+  b->removePeer(1);
+  EXPECT_TRUE(b->peers().empty());
+  Reply removed = request(Pki::get().material("eu-west-1"), b->listenPort(), http::verb::get, kHealthPath, "");
+  EXPECT_EQ(removed.status, 403u);
+  a->send(2, {'n', 'o'});
+  EXPECT_TRUE(eventually([&] { return a->stats().framesRejectedByPeer >= 1; }));
+  EXPECT_EQ(received(), std::vector<std::string>{"1:hi"});
+
+  a->removePeer(2);
+  a->removePeer(2);  // already gone: a no-op
+  const uint64_t dropped = a->stats().framesDroppedByFaults;
+  a->send(2, {'z'});
+  EXPECT_EQ(a->stats().framesDroppedByFaults, dropped + 1);
+  a->stop();
+  b->stop();
+}
+
 // The certificate (PEM) a server on 127.0.0.1:port presents to a fresh connection.
 std::string presentedCertificate(uint16_t port) {
   ssl::context context(ssl::context::tls_client);
