@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <atomic>
 #include <optional>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -126,7 +128,44 @@ class HttpsPeerTransport::PeerLink {
 
   // On the link's io_context only (the link thread inside await(), or stop()'s post).
   void closeSocket() {
+    if (resolving_ != nullptr) resolving_->cancel();
     if (stream_) beast::get_lowest_layer(*stream_).close();
+  }
+
+  // The peer's addresses: its IP address, or every address its host name resolves to now
+  // (addresses change; a Region's spec.endpoint usually names a host), within the connect
+  // deadline. Connecting tries them in order.
+  std::optional<std::vector<tcp::endpoint>> resolve(const PeerEndpoint& endpoint) {
+    error_code ec;
+    const auto address = asio::ip::make_address(endpoint.host, ec);
+    if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(address, endpoint.port)};
+    tcp::resolver resolver(io_);
+    asio::steady_timer deadline(io_, std::chrono::milliseconds(owner_.config_.connectTimeoutMillis));
+    error_code resolved = asio::error::timed_out;
+    std::optional<std::vector<tcp::endpoint>> found;
+    io_.restart();
+    if (stopping_.load()) return std::nullopt;
+    resolving_ = &resolver;
+    resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                           [&](error_code result, const tcp::resolver::results_type& results) {
+                             resolved = result;
+                             if (!result && !results.empty()) {
+                               found.emplace();
+                               for (const auto& entry : results) found->push_back(entry.endpoint());
+                             }
+                             deadline.cancel();
+                           });
+    deadline.async_wait([&](error_code result) {
+      if (!result) resolver.cancel();  // the deadline passed first
+    });
+    io_.run();
+    resolving_ = nullptr;
+    if (!found) {
+      const bool timedOut = resolved == asio::error::timed_out ||
+                            (resolved == asio::error::operation_aborted && !stopping_.load());
+      fail("cannot resolve " + endpoint.host + ": " + (timedOut ? std::string("timed out") : resolved.message()));
+    }
+    return found;
   }
 
   // Runs one asynchronous operation to completion; its deadline (the stream's expiry) or
@@ -148,14 +187,14 @@ class HttpsPeerTransport::PeerLink {
   bool connect(const PeerEndpoint& endpoint) {
     stream_.reset();
     error_code ec;
-    const auto address = asio::ip::make_address(endpoint.host, ec);
-    if (ec) return fail("peer address " + endpoint.host + " is not an IP address");
+    const std::optional<std::vector<tcp::endpoint>> targets = resolve(endpoint);
+    if (!targets) return false;  // resolve() said why
     streamTls_ = owner_.clientTls_->current();  // a rotated certificate from the next connection on
     stream_ = std::make_unique<TlsStream>(io_, *streamTls_);
     SSL_set_tlsext_host_name(stream_->native_handle(), endpoint.region.c_str());
     auto& tcpStream = beast::get_lowest_layer(*stream_);
     tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.connectTimeoutMillis));  // connect and handshake
-    ec = await([&](auto handler) { tcpStream.async_connect(tcp::endpoint(address, endpoint.port), std::move(handler)); });
+    ec = await([&](auto handler) { tcpStream.async_connect(*targets, std::move(handler)); });
     if (ec) return fail("connect: " + describe(ec));
     tcpStream.socket().set_option(tcp::no_delay(true), ec);
     ec = await([&](auto handler) { stream_->async_handshake(ssl::stream_base::client, std::move(handler)); });
@@ -224,6 +263,7 @@ class HttpsPeerTransport::PeerLink {
 
   HttpsPeerTransport& owner_;
   asio::io_context io_{1};
+  tcp::resolver* resolving_ = nullptr;  // while resolve() waits, so stop() can cancel it
   std::shared_ptr<ssl::context> streamTls_;  // the context stream_ was made with, kept alive with it
   std::unique_ptr<TlsStream> stream_;  // used on the link thread only (and by closeSocket)
   beast::flat_buffer buffer_;

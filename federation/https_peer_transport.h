@@ -40,7 +40,7 @@ inline constexpr const char* kHealthPath = "/v1/state/health";
 struct PeerEndpoint {
   state::ReplicaId id = 0;
   std::string region;  // the name its certificate must carry
-  std::string host;    // an IP address
+  std::string host;    // an IP address, or a host name resolved at each connect
   uint16_t port = 0;
 };
 

@@ -754,6 +754,38 @@ TEST(HttpsPeerTransportTest, PeersAddedAndRemovedWhileRunning) {
   b->stop();
 }
 
+// A Region's endpoint usually names a host: it is resolved at each connect, within the connect
+// deadline, and a name that does not resolve drops the frame and counts a failure.
+TEST(HttpsPeerTransportTest, PeersAtHostNamesAreResolved) {
+  TransportConfig configA;
+  configA.self = 1;
+  configA.region = "eu-west-1";
+  configA.tls = Pki::get().material("eu-west-1");
+  configA.connectTimeoutMillis = 500;
+  TransportConfig configB;
+  configB.self = 2;
+  configB.region = "us-east-1";
+  configB.tls = Pki::get().material("us-east-1");
+  HttpsPeerTransport a(configA), b(configB);
+  std::atomic<int> received{0};
+  b.setReceiver([&](state::ReplicaId, std::span<const uint8_t>) -> state::Status {
+    ++received;
+    return state::okStatus();
+  });
+  ASSERT_TRUE(a.start().ok());
+  ASSERT_TRUE(b.start().ok());
+  b.addPeer({1, "eu-west-1", "127.0.0.1", a.listenPort()});
+  a.addPeer({2, "us-east-1", "localhost", b.listenPort()});
+  a.send(2, {'h', 'i'});
+  EXPECT_TRUE(eventually([&] { return received.load() == 1; }));
+
+  a.addPeer({3, "ap-south-1", "no-such-peer.invalid", 7443});
+  a.send(3, {'x'});
+  EXPECT_TRUE(eventually([&] { return a.stats().sendFailures >= 1; }));
+  a.stop();
+  b.stop();
+}
+
 // The certificate (PEM) a server on 127.0.0.1:port presents to a fresh connection.
 std::string presentedCertificate(uint16_t port) {
   ssl::context context(ssl::context::tls_client);
