@@ -19,9 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The DNS name of the certificate a context presents.
+// The DNS name of the certificate a context presents. The context is held while it is read: a
+// reload on the watch thread may replace it meanwhile.
 std::string presentedName(const std::shared_ptr<TlsContextSource>& source) {
-  X509* cert = SSL_CTX_get0_certificate(source->current()->native_handle());
+  const std::shared_ptr<boost::asio::ssl::context> context = source->current();
+  X509* cert = SSL_CTX_get0_certificate(context->native_handle());
   if (cert == nullptr) return "";
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   std::string out;
