@@ -36,13 +36,15 @@ api::ConditionStatus trueIf(bool ok) { return ok ? api::ConditionStatus::kTrue :
 // spec does not parse, so a VM that turned invalid still wakes the region it was counted in.
 std::string placedRegionOf(const kube::CachedObject& vm) {
   if (const api::VMPlacement* placed = asVMPlacement(vm)) return placed->status.region.value_or("");
-  return std::string(memberString(member(*vm.json(), "status"), "region"));
+  const json* raw = vm.json();
+  return raw ? std::string(memberString(member(*raw, "status"), "region")) : std::string();
 }
 
 // spec.endpoint of a cached Region, typed or kept as JSON.
 std::string endpointOf(const kube::CachedObject& region) {
   if (const api::Region* typed = asRegion(region)) return typed->spec.endpoint;
-  return std::string(memberString(member(*region.json(), "spec"), "endpoint"));
+  const json* raw = region.json();
+  return raw ? std::string(memberString(member(*raw, "spec"), "endpoint")) : std::string();
 }
 
 }  // namespace
@@ -230,7 +232,7 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   if (const api::Region* typed = asRegion(*object)) {
     in.region = *typed;
   } else {
-    const json& region = *object->json();
+    const json region = object->toJson();  // kept as JSON: the reason is in decodeError()
     in.invalidSpec = object->decodeError();
     auto meta = api::parseObjectMeta(region.value("metadata", json::object()));
     if (!meta.ok()) return kube::ReconcileResult::failure("region " + key + ": " + meta.error().message);

@@ -30,7 +30,8 @@ using api::PlacementPhase;
 std::optional<PlacementPhase> phaseOf(const kube::CachedObject& object) {
   if (const api::VMPlacement* vm = asVMPlacement(object)) return vm->status.phase;
   static const json::json_pointer kPhase("/status/phase");
-  return api::parsePlacementPhase(stringAt(*object.json(), kPhase));
+  const json* raw = object.json();
+  return raw ? api::parsePlacementPhase(stringAt(*raw, kPhase)) : std::nullopt;
 }
 
 bool holdsCapacity(const std::optional<PlacementPhase>& phase) { return phase && api::holdsCapacity(*phase); }
@@ -63,7 +64,8 @@ api::VMPlacementStatus statusOf(const json& object) {
 
 api::VMPlacementStatus statusOf(const kube::CachedObject& object) {
   if (const api::VMPlacement* vm = asVMPlacement(object)) return vm->status;
-  return statusOf(*object.json());
+  const json* raw = object.json();
+  return raw ? statusOf(*raw) : api::VMPlacementStatus{};
 }
 
 // Region fields that change where VMs may go; allocation figures are ours and are not.
