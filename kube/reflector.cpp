@@ -190,13 +190,13 @@ Reflector::Next Reflector::list() {
       // List items carry no apiVersion/kind; give handlers whole objects.
       if (!item.contains("apiVersion")) item["apiVersion"] = type_.apiVersion();
       if (!item.contains("kind") && !type_.kind.empty()) item["kind"] = type_.kind;
+      // Moved out: the page's tree shrinks as its objects are decoded.
       ObjectPtr decoded = store_.decode(std::move(item));
       if (!decoded) {
         spdlog::warn("reflector {}: skipping a listed object without metadata.name", type_.resource);
         continue;
       }
       items.push_back(std::move(decoded));
-      item = json();  // the page's tree shrinks as its objects are decoded
     }
   }
   finishInitialList(std::move(items), metadataString(body, "resourceVersion"));
