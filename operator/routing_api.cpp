@@ -64,7 +64,9 @@ kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object) 
 
 kube::Result<routing::RegionSpec> routingRegionOf(const kube::CachedObject& object) {
   if (const api::Region* region = object.as<api::Region>()) return validatedRegionOf(*region);
-  if (const nlohmann::json* raw = object.json()) return routingRegionOf(*raw);  // the reason, again
+  // Refused by the cache's decoder: its reason is parseRegion's, already at hand.
+  if (!object.decodeError().empty()) return kube::Error{0, "Invalid", object.decodeError()};
+  if (const nlohmann::json* raw = object.json()) return routingRegionOf(*raw);  // a cache with no decoder
   return kube::Error{0, "Invalid", "not a Region"};
 }
 
