@@ -101,11 +101,12 @@ const char* toString(Consistency level) {
 GeoDistributedState::GeoDistributedState(GeoStateConfig config, const base::Clock& clock, PeerTransport& transport,
                                          DurableLog* durableLog)
     : config_(std::move(config)),
+      writer_(config_.writer != 0 ? config_.writer : config_.self),
       clock_(clock),
       transport_(transport),
       durableLog_(durableLog),
-      hlc_(config_.self, clock, config_.maxForwardDriftMillis),
-      store_(config_.self) {
+      hlc_(writer_, clock, config_.maxForwardDriftMillis),
+      store_(writer_) {
   nextAntiEntropyMillis_ = clock_.wallMillis() + config_.antiEntropyIntervalMillis;
 }
 
@@ -250,6 +251,16 @@ std::optional<std::string> GeoDistributedState::getLocal(const std::string& key)
   return store_.get(key, clock_.wallMillis());
 }
 
+std::vector<std::string> GeoDistributedState::keysWithPrefix(std::string_view prefix) const {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.wallMillis();
+  std::vector<std::string> out;
+  for (std::string& key : store_.keys()) {
+    if (key.starts_with(prefix) && store_.get(key, now)) out.push_back(std::move(key));
+  }
+  return out;
+}
+
 void GeoDistributedState::sync() {
   std::lock_guard lock(mu_);
   flushLocked(clock_.wallMillis());
@@ -281,6 +292,8 @@ void GeoDistributedState::setPeers(std::vector<ReplicaId> peers) {
     config_.peers = peers;
     for (ReplicaId gone : removed) {
       peerSeen_.erase(gone);
+      heardFrom_.erase(gone);
+      caughtUp_.erase(gone);
       downRegions_.erase(gone);
       for (auto& [seq, sent] : sentBatches_) sent.unacknowledged.erase(gone);
       for (PendingWrite& pending : pendingWrites_) {
@@ -350,6 +363,8 @@ void GeoDistributedState::startDigestRoundLocked(uint64_t requestId, const std::
 
 Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> bytes) {
   Completions completions;
+  std::vector<std::string> changed;
+  ChangeListener listener;
   {
     std::lock_guard lock(mu_);
     metrics_.bytesReceived += bytes.size();
@@ -377,13 +392,13 @@ Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> byt
           [&](const auto& message) {
             using T = std::decay_t<decltype(message)>;
             if constexpr (std::is_same_v<T, DeltaBatch>) {
-              onDeltaBatch(from, message);
+              onDeltaBatch(from, message, changed);
             } else if constexpr (std::is_same_v<T, Ack>) {
               onAck(from, message, now, completions);
             } else if constexpr (std::is_same_v<T, DigestRequest>) {
               onDigestRequest(from, message);
             } else {
-              onDigestResponse(from, message, completions);
+              onDigestResponse(from, message, changed);
             }
           },
           frame.body);
@@ -394,9 +409,16 @@ Status GeoDistributedState::receive(ReplicaId from, std::span<const uint8_t> byt
       return reject(Error{ErrorCode::kMalformedMessage,
                           "applying a frame from region " + std::to_string(from) + " failed: " + e.what()});
     }
+    noteCaughtUpLocked(from);
     settleLocked(now, completions);
+    if (!changed.empty() && changeListener_) {
+      std::sort(changed.begin(), changed.end());
+      changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+      listener = changeListener_;
+    }
   }
   run(completions);
+  if (listener) listener(changed);
   return okStatus();
 }
 
@@ -404,10 +426,10 @@ void GeoDistributedState::observeLocked(const StoreDelta& delta) {
   for (const StoreEntry& entry : delta.entries) hlc_.observe(entry.hlc);
 }
 
-void GeoDistributedState::onDeltaBatch(ReplicaId from, const DeltaBatch& batch) {
+void GeoDistributedState::onDeltaBatch(ReplicaId from, const DeltaBatch& batch, std::vector<std::string>& changed) {
   if (durableLog_ != nullptr && !durableLog_->append(batch.delta).ok()) return;  // no ack: sender retries
   observeLocked(batch.delta);
-  store_.apply(batch.delta);
+  if (store_.apply(batch.delta, &changed) == 0 && !batch.delta.entries.empty()) ++metrics_.batchesReplayed;
   sendLocked(from, encodeFrame(Frame{config_.self, Ack{batch.batchSeq, store_.context().compact()}}));
 }
 
@@ -448,17 +470,35 @@ void GeoDistributedState::onDigestRequest(ReplicaId from, const DigestRequest& r
   for (StoreDelta& piece : pieces) sendLocked(from, encodeFrame(Frame{config_.self, DigestResponse{0, std::move(piece)}}));
 }
 
-void GeoDistributedState::onDigestResponse(ReplicaId from, const DigestResponse& response, Completions&) {
+void GeoDistributedState::onDigestResponse(ReplicaId from, const DigestResponse& response,
+                                           std::vector<std::string>& changed) {
   if (durableLog_ != nullptr && !durableLog_->append(response.delta).ok()) return;
   observeLocked(response.delta);
-  metrics_.antiEntropyRepairs += store_.apply(response.delta);
+  metrics_.antiEntropyRepairs += store_.apply(response.delta, &changed);
   notePeerSeen(from, response.delta.context.compact());
   if (auto it = pendingReads_.find(response.requestId); response.requestId != 0 && it != pendingReads_.end()) {
     it->second.answered.insert(from);
   }
 }
 
+void GeoDistributedState::noteCaughtUpLocked(ReplicaId peer) {
+  if (caughtUp_.count(peer) > 0 || heardFrom_.count(peer) == 0) return;
+  auto it = peerSeen_.find(peer);
+  if (it != peerSeen_.end() && store_.context().compact().dominates(it->second)) caughtUp_.insert(peer);
+}
+
+void GeoDistributedState::setChangeListener(ChangeListener listener) {
+  std::lock_guard lock(mu_);
+  changeListener_ = std::move(listener);
+}
+
+bool GeoDistributedState::caughtUpWith(ReplicaId peer) const {
+  std::lock_guard lock(mu_);
+  return caughtUp_.count(peer) > 0;
+}
+
 void GeoDistributedState::notePeerSeen(ReplicaId peer, const VersionVector& seen) {
+  heardFrom_.insert(peer);
   VersionVector& known = peerSeen_[peer];
   known.merge(seen);
   for (PendingWrite& pending : pendingWrites_) {
@@ -546,10 +586,11 @@ void GeoDistributedState::tick() {
       ++it;
     }
     while (!ownWriteTimes_.empty() && std::all_of(config_.peers.begin(), config_.peers.end(), [&](ReplicaId peer) {
-             return peerSeen_[peer].get(config_.self) >= ownWriteTimes_.front().first;
+             return peerSeen_[peer].get(writer_) >= ownWriteTimes_.front().first;
            })) {
       ownWriteTimes_.pop_front();
     }
+    for (ReplicaId peer : config_.peers) noteCaughtUpLocked(peer);
     if (now >= nextAntiEntropyMillis_) {
       nextAntiEntropyMillis_ = now + config_.antiEntropyIntervalMillis;
       // One peer per round, in turn: a returning region then receives what it missed once,
@@ -573,11 +614,11 @@ StateMetrics GeoDistributedState::metrics() const {
   StateMetrics out = metrics_;
   out.syncLatencySeconds.assign(latencySamplesSeconds_.begin(), latencySamplesSeconds_.end());
   const int64_t now = clock_.wallMillis();
-  const uint64_t latest = store_.context().compact().get(config_.self);
+  const uint64_t latest = store_.context().compact().get(writer_);
   for (ReplicaId peer : config_.peers) {
     PeerLag lag;
     auto it = peerSeen_.find(peer);
-    const uint64_t seen = it == peerSeen_.end() ? 0 : it->second.get(config_.self);
+    const uint64_t seen = it == peerSeen_.end() ? 0 : it->second.get(writer_);
     lag.unacknowledgedWrites = latest > seen ? latest - seen : 0;
     for (const auto& [counter, millis] : ownWriteTimes_) {
       if (counter > seen) {

@@ -18,6 +18,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -47,7 +48,11 @@ class DurableLog {
 };
 
 struct GeoStateConfig {
-  ReplicaId self = 0;
+  ReplicaId self = 0;  // this region: the sender of its frames, the peer id others know it by
+  // The id this incarnation's writes (dots) and HLC timestamps carry; 0: `self`. A process that
+  // restarts with its state lost must write under an id it never used before (a fresh random one,
+  // say): counters restart at 1, and dots a peer already holds would be taken for old writes.
+  ReplicaId writer = 0;
   std::vector<ReplicaId> peers;           // every other region of the federation
   int64_t batchWindowMillis = 5;          // eventual/local writes wait at most this long to be pushed
   size_t maxBatchEntries = 4096;          // a batch this big is pushed at once
@@ -99,6 +104,8 @@ class GeoDistributedState {
   // what the required regions have (a digest round), then read locally.
   void get(const std::string& key, const ReadOptions& options, ReadCallback done);
   std::optional<std::string> getLocal(const std::string& key) const;
+  // The keys that hold a live value here and start with `prefix`, sorted.
+  std::vector<std::string> keysWithPrefix(std::string_view prefix) const;
 
   // Pushes pending writes now and starts an anti-entropy round with every peer (periodic
   // rounds in tick() ask one peer each, in turn).
@@ -122,11 +129,23 @@ class GeoDistributedState {
   void setPeers(std::vector<ReplicaId> peers);
   std::vector<ReplicaId> peers() const;
 
+  // Called, outside the engine's lock, with the keys a frame from a peer changed here (each once,
+  // in key order), after it was applied. Runs on the thread that called receive(): keep it short.
+  using ChangeListener = std::function<void(const std::vector<std::string>& keys)>;
+  void setChangeListener(ChangeListener listener);
+
+  // Whether this replica has held, at some point since it started, every write `peer` had seen
+  // when it last reported its context (an ack, a digest request or answer): what a restarted
+  // region waits for before it trusts an absent key. Stays true once true; false for a region
+  // that is no longer a peer.
+  bool caughtUpWith(ReplicaId peer) const;
+
   StateMetrics metrics() const;
   // A copy of the replica, for tests and diagnostics.
   ReplicatedStore snapshot() const;
   HlcTimestamp lastHlc() const { return hlc_.last(); }
   ReplicaId self() const { return config_.self; }
+  ReplicaId writer() const { return writer_; }
 
  private:
   struct PendingWrite {
@@ -166,11 +185,12 @@ class GeoDistributedState {
   void flushLocked(int64_t nowMillis);
   void sendLocked(ReplicaId to, std::vector<uint8_t> frame);
   void startDigestRoundLocked(uint64_t requestId, const std::set<ReplicaId>& peers);
-  void onDeltaBatch(ReplicaId from, const DeltaBatch& batch);
+  void onDeltaBatch(ReplicaId from, const DeltaBatch& batch, std::vector<std::string>& changed);
   void onAck(ReplicaId from, const Ack& ack, int64_t nowMillis, Completions& completions);
   void onDigestRequest(ReplicaId from, const DigestRequest& request);
-  void onDigestResponse(ReplicaId from, const DigestResponse& response, Completions& completions);
+  void onDigestResponse(ReplicaId from, const DigestResponse& response, std::vector<std::string>& changed);
   void notePeerSeen(ReplicaId peer, const VersionVector& seen);
+  void noteCaughtUpLocked(ReplicaId peer);
   void settleLocked(int64_t nowMillis, Completions& completions);
   size_t regionCount() const { return config_.peers.size() + 1; }
   size_t quorumSize() const { return regionCount() / 2 + 1; }
@@ -179,6 +199,7 @@ class GeoDistributedState {
   static void run(Completions& completions);
 
   GeoStateConfig config_;  // peers change under mu_ (setPeers); the rest is fixed
+  const ReplicaId writer_;
   const base::Clock& clock_;
   PeerTransport& transport_;
   DurableLog* durableLog_;
@@ -195,6 +216,9 @@ class GeoDistributedState {
   std::map<uint64_t, PendingRead> pendingReads_;
   std::map<ReplicaId, VersionVector> peerSeen_;
   std::set<ReplicaId> downRegions_;
+  std::set<ReplicaId> heardFrom_;  // peers that reported their context since this replica started
+  std::set<ReplicaId> caughtUp_;
+  ChangeListener changeListener_;
   std::deque<std::pair<uint64_t, int64_t>> ownWriteTimes_;  // (counter, local ms), for lag
   std::deque<double> latencySamplesSeconds_;
   int64_t nextAntiEntropyMillis_ = 0;

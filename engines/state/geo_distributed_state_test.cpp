@@ -390,5 +390,115 @@ TEST(GeoStateTest, DigestAnswersAboveTheFrameLimitAreSplitAndConverge) {
   }
 }
 
+
+// A region that crashes loses its replica; it rejoins under a writer id it never used, so the
+// writes it makes from then on are not taken for the old writes its peers already hold.
+TEST(GeoStateTest, ARestartedRegionWritingUnderAFreshWriterIdIsHeardAndConverges) {
+  FederationHarness fed(3, 21, baseConfig());
+  ASSERT_TRUE(fed.region(1).put("hb/1", "before", {}).ok());
+  ASSERT_TRUE(fed.region(1).put("other", "x", {}).ok());
+  fed.run(50);
+  ASSERT_EQ(fed.region(2).getLocal("hb/1"), "before");
+
+  fed.restart(1, /*writer=*/1'000'001);
+  EXPECT_EQ(fed.region(1).getLocal("hb/1"), std::nullopt) << "the restarted replica starts empty";
+  EXPECT_EQ(fed.region(1).writer(), 1'000'001u);
+  ASSERT_TRUE(fed.region(1).put("hb/1", "after", {}).ok());  // before it caught up: a sibling
+  fed.run(600);
+  for (ReplicaId r = 1; r <= 3; ++r) {
+    EXPECT_EQ(fed.region(r).getLocal("hb/1"), "after") << "region " << r;
+    EXPECT_EQ(fed.region(r).getLocal("other"), "x") << "region " << r << " (the old write, learned back)";
+    EXPECT_TRUE(fed.region(r).snapshot().sameContent(fed.region(2).snapshot())) << "region " << r;
+  }
+  // The next write knows both versions and replaces them: one value, no sibling left.
+  ASSERT_TRUE(fed.region(1).put("hb/1", "later", {}).ok());
+  fed.run(50);
+  for (ReplicaId r = 1; r <= 3; ++r) EXPECT_EQ(fed.region(r).snapshot().siblings("hb/1").size(), 1u) << "region " << r;
+}
+
+// What the writer id is for: a restart that reuses the region id as the writer re-issues dots
+// its peers hold already, and they take its new write for the old one.
+TEST(GeoStateTest, ARestartReusingItsWriterIdIsNotHeardByPeersThatHoldItsOldDots) {
+  FederationHarness fed(2, 22, baseConfig());
+  ASSERT_TRUE(fed.region(1).put("k", "old", {}).ok());
+  fed.run(50);
+  fed.restart(1, /*writer=*/0);
+  ASSERT_TRUE(fed.region(1).put("k", "new", {}).ok());
+  fed.run(600);
+  EXPECT_EQ(fed.region(2).getLocal("k"), "old") << "dot (1, 1) was already known to region 2";
+}
+
+TEST(GeoStateTest, TheChangeListenerGetsTheKeysAFrameChangedOnceAndNothingForReplays) {
+  GeoStateConfig config = baseConfig();
+  FederationHarness fed(2, 23, config);
+  std::vector<std::vector<std::string>> calls;
+  fed.region(2).setChangeListener([&calls](const std::vector<std::string>& keys) { calls.push_back(keys); });
+  ASSERT_TRUE(fed.region(1).put("b", "1", {}).ok());
+  ASSERT_TRUE(fed.region(1).put("a", "1", {}).ok());
+  ASSERT_TRUE(fed.region(1).put("a", "2", {}).ok());  // coalesced with the first in the batch
+  fed.run(30);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0], (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(fed.region(2).getLocal("a"), "2");
+  // Anti-entropy rounds and acknowledgements bring nothing new: no further calls.
+  fed.run(1'000);
+  EXPECT_EQ(calls.size(), 1u);
+  EXPECT_EQ(fed.region(2).metrics().batchesReplayed, 0u);
+}
+
+TEST(GeoStateTest, AReplayedDeltaBatchChangesNothingAndIsCounted) {
+  base::FakeClock clock;
+  struct Capture : PeerTransport {
+    std::vector<std::vector<uint8_t>> frames;
+    void send(ReplicaId, std::vector<uint8_t> frame) override { frames.push_back(std::move(frame)); }
+  } out1, out2;
+  GeoStateConfig c1 = baseConfig(), c2 = baseConfig();
+  c1.self = 1;
+  c1.peers = {2};
+  c2.self = 2;
+  c2.peers = {1};
+  GeoDistributedState r1(c1, clock, out1), r2(c2, clock, out2);
+  int changes = 0;
+  r2.setChangeListener([&changes](const std::vector<std::string>&) { ++changes; });
+  ASSERT_TRUE(r1.put("k", "v", {}).ok());
+  r1.sync();
+  std::vector<uint8_t> batch;
+  for (const auto& frame : out1.frames) {
+    auto decoded = decodeFrame(frame);
+    if (decoded.ok() && decoded->type() == MessageType::kDeltaBatch) batch = frame;
+  }
+  ASSERT_FALSE(batch.empty());
+  ASSERT_TRUE(r2.receive(1, batch).ok());
+  const ReplicatedStore once = r2.snapshot();
+  ASSERT_TRUE(r2.receive(1, batch).ok());
+  ASSERT_TRUE(r2.receive(1, batch).ok());
+  EXPECT_TRUE(r2.snapshot().sameContent(once));
+  EXPECT_EQ(r2.metrics().batchesReplayed, 2u);
+  EXPECT_EQ(changes, 1);
+}
+
+TEST(GeoStateTest, ARestartedRegionIsCaughtUpWithAPeerOnlyOnceItHoldsWhatThatPeerHad) {
+  FederationHarness fed(3, 24, baseConfig());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(fed.region(2).put("k" + std::to_string(i), "v", {}).ok());
+  fed.run(100);
+  fed.network().partition({{1}, {2, 3}});
+  fed.restart(1, 2'000'001);
+  EXPECT_FALSE(fed.region(1).caughtUpWith(2));
+  EXPECT_FALSE(fed.region(1).caughtUpWith(3));
+  fed.run(1'000);
+  EXPECT_FALSE(fed.region(1).caughtUpWith(2)) << "cut off: it heard nothing";
+  fed.network().heal();
+  fed.run(1'000);
+  EXPECT_TRUE(fed.region(1).caughtUpWith(2));
+  EXPECT_TRUE(fed.region(1).caughtUpWith(3));
+  EXPECT_EQ(fed.region(1).getLocal("k49"), "v");
+  fed.network().partition({{1}, {2, 3}});
+  ASSERT_TRUE(fed.region(2).put("later", "v", {}).ok());
+  fed.run(500);
+  EXPECT_TRUE(fed.region(1).caughtUpWith(2)) << "caught up once stays caught up";
+  fed.region(1).setPeers({3});
+  EXPECT_FALSE(fed.region(1).caughtUpWith(2)) << "no longer a peer";
+}
+
 }  // namespace
 }  // namespace dwcp::state

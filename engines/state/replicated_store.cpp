@@ -54,10 +54,12 @@ bool ReplicatedStore::incorporate(const StoreEntry& entry) {
   return true;
 }
 
-size_t ReplicatedStore::apply(const StoreDelta& delta) {
+size_t ReplicatedStore::apply(const StoreDelta& delta, std::vector<std::string>* freshKeys) {
   size_t fresh = 0;
   for (const StoreEntry& entry : delta.entries) {
-    if (incorporate(entry)) ++fresh;
+    if (!incorporate(entry)) continue;
+    ++fresh;
+    if (freshKeys) freshKeys->push_back(entry.key);
   }
   context_.merge(delta.context);
   return fresh;

@@ -51,8 +51,8 @@ class ReplicatedStore {
                      int64_t expiresAtMillis) const;
 
   // Joins a delta from any replica (idempotent, order-independent). Returns how many entries
-  // were new here.
-  size_t apply(const StoreDelta& delta);
+  // were new here; their keys are appended to `freshKeys` when given.
+  size_t apply(const StoreDelta& delta, std::vector<std::string>* freshKeys = nullptr);
   // Folds `later` into `batch` (same origin, later in time): entries `later` replaces leave.
   static void coalesce(StoreDelta& batch, const StoreDelta& later);
 

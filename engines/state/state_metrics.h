@@ -53,6 +53,7 @@ struct StateMetrics {
   uint64_t framesSent = 0;
   uint64_t framesReceived = 0;
   uint64_t framesRejected = 0;
+  uint64_t batchesReplayed = 0;  // delta batches that held nothing new (replays, retransmissions)
   std::string lastRejection;  // the error of the most recent rejected frame
   uint64_t batchesSent = 0;
   uint64_t retransmissions = 0;

@@ -14,7 +14,7 @@ namespace dwcp::state {
 class FederationHarness {
  public:
   FederationHarness(size_t regions, uint64_t seed, const GeoStateConfig& base, std::vector<int64_t> skewMillis = {})
-      : network_(seed, clock_) {
+      : network_(seed, clock_), base_(base) {
     for (size_t i = 0; i < regions; ++i) {
       const ReplicaId id = static_cast<ReplicaId>(i + 1);
       GeoStateConfig config = base;
@@ -31,6 +31,21 @@ class FederationHarness {
   }
 
   GeoDistributedState& region(ReplicaId id) { return *nodes_.at(id - 1); }
+
+  // A crash and restart of region `id`: its replica starts over empty (frames in flight to it
+  // arrive at the new one), writing under `writer` (0: its region id, as a careless restart would).
+  void restart(ReplicaId id, ReplicaId writer) {
+    GeoStateConfig config = base_;
+    config.self = id;
+    config.writer = writer;
+    config.peers.clear();
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      if (j + 1 != id) config.peers.push_back(static_cast<ReplicaId>(j + 1));
+    }
+    nodes_.at(id - 1) = std::make_unique<GeoDistributedState>(config, *clocks_.at(id - 1), network_.transportFor(id));
+    GeoDistributedState* node = nodes_.at(id - 1).get();
+    network_.attach(id, [node](ReplicaId from, const std::vector<uint8_t>& frame) { (void)node->receive(from, frame); });
+  }
   size_t size() const { return nodes_.size(); }
   SimulatedNetwork& network() { return network_; }
   base::FakeClock& clock() { return clock_; }
@@ -47,6 +62,7 @@ class FederationHarness {
  private:
   base::FakeClock clock_;
   SimulatedNetwork network_;
+  GeoStateConfig base_;
   std::vector<std::unique_ptr<base::SkewedClock>> clocks_;
   std::vector<std::unique_ptr<GeoDistributedState>> nodes_;
 };
