@@ -4,8 +4,11 @@
 // an asynchronous operation with a beast::tcp_stream deadline, run to completion on the link's
 // own io_context; stop() closes the socket from inside that io_context, which ends the wait at
 // once. Injected reordering parks one frame and posts it right after the next (or alone after
-// reorderMaxHoldMillis); duplication queues a copy. The server side is an HttpServer whose
-// handler maps the verified certificate to a peer and hands the body to the receiver.
+// reorderMaxHoldMillis); duplication queues a copy. A link's health is written by its thread
+// under its own lock, which linkHealth() takes inside linksMu_ (never the other way round).
+// The server side is an HttpServer whose handler maps the verified certificate to a peer and
+// hands the body to the receiver; a refusal's (sender, reason) is remembered in a bounded set
+// so that only the first is logged.
 #include "federation/https_peer_transport.h"
 
 #include <spdlog/spdlog.h>
@@ -32,11 +35,18 @@ using state::ReplicaId;
 
 namespace {
 constexpr size_t kMaxResponseBodyBytes = 64 * 1024;  // peers answer with a short text
+constexpr size_t kMaxPeerAnswerInError = 256;        // of a refusal's text, kept in lastError
+constexpr double kRttAlpha = 0.3;                    // the weight of a new sample in the smoothed RTT
+// (sender, reason) pairs remembered for logging once; beyond, refusals are only counted, so a
+// client cannot grow memory or the log.
+constexpr size_t kMaxRefusalsLogged = 1024;
 }  // namespace
 
 class HttpsPeerTransport::PeerLink {
  public:
-  PeerLink(HttpsPeerTransport& owner, PeerEndpoint endpoint) : owner_(owner), endpoint_(std::move(endpoint)) {}
+  PeerLink(HttpsPeerTransport& owner, PeerEndpoint endpoint) : owner_(owner), endpoint_(std::move(endpoint)) {
+    health_.region = endpoint_.region;  // a link never changes region: another region gets another link
+  }
   ~PeerLink() { stop(); }
 
   void start() { thread_ = std::thread([this] { run(); }); }
@@ -70,6 +80,10 @@ class HttpsPeerTransport::PeerLink {
     endpoint_.port = port;
     addressChanged_ = true;
   }
+  PeerLinkHealth health() const {
+    std::lock_guard lock(healthMu_);
+    return health_;
+  }
 
  private:
   using TlsStream = ssl::stream<beast::tcp_stream>;
@@ -85,7 +99,7 @@ class HttpsPeerTransport::PeerLink {
       const PeerEndpoint endpoint = endpoint_;
       lock.unlock();
       try {
-        post(endpoint, outgoing.frame);
+        post(endpoint, outgoing);
       } catch (const std::exception& e) {
         stream_.reset();
         fail(std::string("unexpected error: ") + e.what());
@@ -209,14 +223,35 @@ class HttpsPeerTransport::PeerLink {
 
   bool fail(const std::string& why) {
     stream_.reset();
+    {
+      std::lock_guard lock(healthMu_);
+      ++health_.consecutiveFailures;
+      health_.lastError = why;
+    }
     if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
       spdlog::warn("federation: frame to region {} dropped: {}", endpoint_.region, why);
     }
     return false;
   }
 
-  // One attempt on the kept-alive connection, one more on a fresh one.
-  void post(const PeerEndpoint& endpoint, const std::vector<uint8_t>& frame) {
+  // An answer of any status: a round-trip sample; `error` is empty for a 2xx.
+  void answered(double sampleMillis, std::string error) {
+    std::lock_guard lock(healthMu_);
+    health_.rttMillis = health_.rttMillis ? kRttAlpha * sampleMillis + (1 - kRttAlpha) * *health_.rttMillis : sampleMillis;
+    if (error.empty()) {
+      health_.lastDelivered = std::chrono::steady_clock::now();
+      health_.consecutiveFailures = 0;
+      health_.lastError.clear();
+    } else {
+      ++health_.consecutiveFailures;
+      health_.lastError = std::move(error);
+    }
+  }
+
+  // One attempt on the kept-alive connection, one more on a fresh one. The round trip is timed
+  // from the start of the write that got an answer.
+  void post(const PeerEndpoint& endpoint, const Outgoing& outgoing) {
+    const std::vector<uint8_t>& frame = outgoing.frame;
     http::request<http::string_body> request{http::verb::post, kFramesPath, 11};
     request.set(http::field::host, endpoint.region);
     request.set(http::field::content_type, "application/octet-stream");
@@ -228,6 +263,7 @@ class HttpsPeerTransport::PeerLink {
       if (fresh && !connect(endpoint)) break;
       auto& tcpStream = beast::get_lowest_layer(*stream_);
       tcpStream.expires_after(std::chrono::milliseconds(owner_.config_.ioTimeoutMillis));
+      const auto writeStarted = std::chrono::steady_clock::now();
       error_code ec = await([&](auto handler) { http::async_write(*stream_, request, std::move(handler)); });
       http::response_parser<http::string_body> response;
       response.body_limit(kMaxResponseBodyBytes);
@@ -243,17 +279,25 @@ class HttpsPeerTransport::PeerLink {
         }
         continue;  // the kept-alive connection was stale
       }
+      const std::chrono::duration<double, std::milli> roundTrip = std::chrono::steady_clock::now() - writeStarted;
       if (!response.get().keep_alive()) stream_.reset();
+      const unsigned status = response.get().result_int();
+      const bool delivered = status / 100 == 2;
+      std::string refusal;
+      if (!delivered) {
+        std::string_view text = response.get().body();
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+        refusal = "region " + endpoint.region + " answered " + std::to_string(status) + ": " +
+                  std::string(text.substr(0, kMaxPeerAnswerInError));
+      }
+      answered(roundTrip.count() + static_cast<double>(outgoing.addedLatencyMillis), refusal);
       std::lock_guard lock(owner_.mu_);
-      if (response.get().result_int() / 100 == 2) {
+      if (delivered) {
         ++owner_.stats_.framesDelivered;
         owner_.stats_.bytesSent += frame.size();
       } else {
         ++owner_.stats_.framesRejectedByPeer;
-        if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) {
-          spdlog::warn("federation: region {} answered {}: {}", endpoint.region, response.get().result_int(),
-                       response.get().body());
-        }
+        if (++failuresLogged_ <= 5 || failuresLogged_ % 1000 == 0) spdlog::warn("federation: {}", refusal);
       }
       return;
     }
@@ -268,6 +312,8 @@ class HttpsPeerTransport::PeerLink {
   std::unique_ptr<TlsStream> stream_;  // used on the link thread only (and by closeSocket)
   beast::flat_buffer buffer_;
   uint64_t failuresLogged_ = 0;
+  mutable std::mutex healthMu_;
+  PeerLinkHealth health_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -282,6 +328,7 @@ class HttpsPeerTransport::PeerLink {
 };
 
 HttpsPeerTransport::HttpsPeerTransport(TransportConfig config) : config_(std::move(config)) {
+  for (std::string_view reason : kRefusalReasons) stats_.refusedByReason.emplace(reason, 0);
   for (const PeerEndpoint& peer : config_.peers) {
     peers_[peer.id] = peer;
     links_[peer.id] = std::make_shared<PeerLink>(*this, peer);
@@ -431,11 +478,12 @@ void HttpsPeerTransport::send(ReplicaId to, std::vector<uint8_t> frame) {
     stats_.framesQueued += duplicate ? 2 : 1;
     if (duplicate) ++stats_.framesDuplicated;
     if (outgoing.holdBack) ++stats_.framesReordered;
-    outgoing.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults_.addedLatencyMillis);
+    outgoing.addedLatencyMillis = faults_.addedLatencyMillis;
+    outgoing.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(outgoing.addedLatencyMillis);
   }
   outgoing.frame = std::move(frame);
   std::optional<Outgoing> copy;
-  if (duplicate) copy = Outgoing{outgoing.due, outgoing.frame, false, 0};
+  if (duplicate) copy = Outgoing{outgoing.due, outgoing.frame, false, 0, outgoing.addedLatencyMillis};
   size_t overflow = link->enqueue(std::move(outgoing)) ? 0 : 1;
   if (copy && !link->enqueue(std::move(*copy))) ++overflow;
   if (overflow > 0) {
@@ -462,6 +510,21 @@ TransportStats HttpsPeerTransport::stats() const {
   return stats;
 }
 
+std::vector<PeerLinkHealth> HttpsPeerTransport::linkHealth() const {
+  std::lock_guard lock(linksMu_);
+  std::vector<PeerLinkHealth> out;
+  out.reserve(links_.size());
+  for (const auto& [id, link] : links_) out.push_back(link->health());
+  return out;
+}
+
+std::optional<PeerLinkHealth> HttpsPeerTransport::linkHealth(ReplicaId peer) const {
+  std::lock_guard lock(linksMu_);
+  auto it = links_.find(peer);
+  if (it == links_.end()) return std::nullopt;
+  return it->second->health();
+}
+
 std::optional<PeerEndpoint> HttpsPeerTransport::peerByNames(const std::vector<std::string>& names) const {
   std::lock_guard lock(linksMu_);
   for (const auto& [id, peer] : peers_) {
@@ -476,28 +539,26 @@ void HttpsPeerTransport::handle(const net::HttpRequest& request, net::HttpRespon
     response.contentType = "text/plain";
     response.body = std::move(message) + "\n";
   };
-  auto refuse = [&](int status, std::string message) {
-    {
-      std::lock_guard lock(mu_);
-      ++stats_.framesRefused;
-      stats_.lastRefusal = message;
-    }
-    answer(status, std::move(message));
-  };
   const std::vector<std::string>& names = *request.peerNames;
   const std::optional<PeerEndpoint> peer = peerByNames(names);
   if (!peer) {
     std::string listed;
     for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
-    return refuse(403, "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region);
+    std::string message = "the client certificate names [" + listed + "], which is not a known peer region of " + config_.region;
+    countRefusal("unknown-peer", listed.empty() ? "(no DNS name)" : listed, message);
+    return answer(403, std::move(message));
   }
+  auto refuse = [&](int status, std::string_view reason, std::string message) {
+    countRefusal(reason, peer->region, message);
+    answer(status, std::move(message));
+  };
   const std::string target(request.target);
   if (target == kHealthPath) {
-    if (request.method != "GET") return refuse(405, "use GET");
+    if (request.method != "GET") return refuse(405, "bad-request", "use GET");
     return answer(200, "region " + config_.region + " sees region " + peer->region);
   }
-  if (target != kFramesPath) return refuse(404, "no such path " + target);
-  if (request.method != "POST") return refuse(405, "use POST");
+  if (target != kFramesPath) return refuse(404, "bad-request", "no such path " + target);
+  if (request.method != "POST") return refuse(405, "bad-request", "use POST");
   Receiver receiver;
   {
     std::lock_guard lock(mu_);
@@ -509,18 +570,50 @@ void HttpsPeerTransport::handle(const net::HttpRequest& request, net::HttpRespon
     ++stats_.framesReceived;
     stats_.bytesReceived += request.body.size();
   }
-  if (!receiver) return refuse(503, "region " + config_.region + " is not ready");
+  if (!receiver) return refuse(503, "not-ready", "region " + config_.region + " is not ready");
   const auto* data = reinterpret_cast<const uint8_t*>(request.body.data());
   state::Status received = receiver(peer->id, std::span<const uint8_t>(data, request.body.size()));
   if (!received.ok()) {
     const state::Error& error = received.error();
     int status = 400;
-    if (error.code == state::ErrorCode::kMessageTooLarge) status = 413;
-    if (error.code == state::ErrorCode::kUnknownPeer) status = 403;
-    return refuse(status, "frame from region " + peer->region + " rejected: " + error.message);
+    std::string_view reason = "other";
+    switch (error.code) {
+      case state::ErrorCode::kMalformedMessage: reason = "malformed"; break;
+      case state::ErrorCode::kUnsupportedVersion: reason = "unsupported-version"; break;
+      case state::ErrorCode::kMessageTooLarge:
+        reason = "too-large";
+        status = 413;
+        break;
+      case state::ErrorCode::kUnknownPeer:
+        reason = "unknown-sender";
+        status = 403;
+        break;
+      default: break;
+    }
+    return refuse(status, reason, "frame from region " + peer->region + " rejected: " + error.message);
   }
   response.status = 204;
   response.contentType.clear();
+}
+
+void HttpsPeerTransport::countRefusal(std::string_view reason, const std::string& sender, const std::string& message) {
+  bool first = false;
+  bool nowFull = false;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.framesRefused;
+    ++stats_.refusedByReason[std::string(reason)];
+    stats_.lastRefusal = message;
+    if (refusalsLogged_.size() < kMaxRefusalsLogged) {
+      first = refusalsLogged_.emplace(sender, reason).second;
+      nowFull = first && refusalsLogged_.size() == kMaxRefusalsLogged;
+    }
+  }
+  if (first) spdlog::warn("federation: refusing region {}: {}: {}", sender, reason, message);
+  if (nowFull) {
+    spdlog::warn("federation: region {} has refused {} different (sender, reason) pairs; new ones are only counted",
+                 config_.region, kMaxRefusalsLogged);
+  }
 }
 
 }  // namespace dwcp::federation

@@ -6,11 +6,15 @@
 // with its message, changing nothing. Outgoing frames queue per peer and are posted by one
 // sender thread per peer over a kept-alive connection that checks the server names the peer;
 // connect, handshake and every exchange have deadlines, and stop() interrupts them.
+// Each link measures its peer's round trip and keeps its health (linkHealth()); every refusal
+// is counted by reason and logged once per (sender, reason), later repeats only counted.
 // Fault injection (added one-way latency, loss, duplication, reordering, partitions by peer) is
 // set at run time; clock skew belongs to the replica's clock (ReplicaNode).
 // Thread-safe; send() never blocks on the network.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -23,6 +27,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -74,6 +79,14 @@ struct FaultSettings {
   int64_t reorderMaxHoldMillis = 50;          // a held frame with no successor is posted after this
 };
 
+// Why handle() refused a request: the labels of TransportStats::refusedByReason, stable (they
+// become metric labels). unknown-peer: the client certificate names no peer region (403);
+// malformed, unsupported-version, too-large, unknown-sender: the receiver's kMalformedMessage,
+// kUnsupportedVersion, kMessageTooLarge (413), kUnknownPeer (403); not-ready: no receiver yet
+// (503); bad-request: a wrong path or method; other: any other rejection by the receiver.
+inline constexpr std::array<std::string_view, 8> kRefusalReasons = {
+    "unknown-peer", "malformed", "unsupported-version", "too-large", "unknown-sender", "not-ready", "bad-request", "other"};
+
 struct TransportStats {
   uint64_t framesQueued = 0;
   uint64_t framesDelivered = 0;     // posted and answered 2xx
@@ -84,12 +97,29 @@ struct TransportStats {
   uint64_t sendFailures = 0;        // connection, TLS or HTTP errors (the frame is dropped)
   uint64_t framesRejectedByPeer = 0;  // the peer answered 4xx
   uint64_t framesReceived = 0;
-  uint64_t framesRefused = 0;       // we answered 4xx/5xx
+  uint64_t framesRefused = 0;       // we answered 4xx/5xx (not a partitioned peer's 503)
+  // framesRefused by reason, every one of kRefusalReasons present (0 until it happens). Requests
+  // the HTTP layer answers itself never reach the transport and are not counted: a body above
+  // maxFrameBytes (its 413), oversized headers, malformed HTTP.
+  std::map<std::string, uint64_t> refusedByReason;
   uint64_t bytesSent = 0;           // frame bytes, excluding HTTP and TLS overhead
   uint64_t bytesReceived = 0;
   uint64_t handshakeFailures = 0;
   uint64_t inboundConnectionsRefused = 0;  // closed on accept: maxInboundConnections were open
   std::string lastRefusal;
+};
+
+// How the link to one peer is doing, as its sender thread last saw it.
+struct PeerLinkHealth {
+  std::string region;
+  // Smoothed (EWMA, alpha 0.3, the first sample sets it) time from writing a request to having
+  // read its whole response, any status, plus the injected one-way latency the frame waited;
+  // nullopt until the first exchange.
+  std::optional<double> rttMillis;
+  std::optional<std::chrono::steady_clock::time_point> lastDelivered;  // the last 2xx answer
+  // Frames lost to connect, TLS or HTTP failures or answered other than 2xx, since the last 2xx.
+  uint64_t consecutiveFailures = 0;
+  std::string lastError;  // why the last failure happened; "" after a 2xx
 };
 
 class HttpsPeerTransport final : public state::PeerTransport {
@@ -120,6 +150,9 @@ class HttpsPeerTransport final : public state::PeerTransport {
   void setFaults(FaultSettings faults);
   FaultSettings faults() const;
   TransportStats stats() const;
+  // One per current peer, ordered by id; a removed peer is gone, a replaced one starts afresh.
+  std::vector<PeerLinkHealth> linkHealth() const;
+  std::optional<PeerLinkHealth> linkHealth(state::ReplicaId peer) const;
 
  private:
   struct Outgoing {
@@ -127,10 +160,12 @@ class HttpsPeerTransport final : public state::PeerTransport {
     std::vector<uint8_t> frame;
     bool holdBack = false;  // fault injection: post after the next frame
     int64_t maxHoldMillis = 0;
+    int64_t addedLatencyMillis = 0;  // fault injection: how long it waited before being posted
   };
   class PeerLink;
 
   void handle(const net::HttpRequest& request, net::HttpResponse& response);
+  void countRefusal(std::string_view reason, const std::string& sender, const std::string& message);
   std::optional<PeerEndpoint> peerByNames(const std::vector<std::string>& names) const;
   std::shared_ptr<PeerLink> linkTo(state::ReplicaId peer) const;
 
@@ -148,6 +183,7 @@ class HttpsPeerTransport final : public state::PeerTransport {
   FaultSettings faults_;
   std::mt19937_64 rng_{std::random_device{}()};
   TransportStats stats_;
+  std::set<std::pair<std::string, std::string>> refusalsLogged_;  // (sender, reason), bounded
 };
 
 }  // namespace dwcp::federation

@@ -4,7 +4,8 @@
 // one buffer, one send each. Every deadline (handshake, read, idle, write) is one time point
 // that each operation moves and one timer that fires at most once per period, not a timer
 // operation per request; at the deadline the socket is closed, which ends the pending
-// operation and, with it, the connection.
+// operation and, with it, the connection. A failed handshake is logged the first time its
+// (client address, error) is seen, remembered in a bounded set.
 #include "net/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <future>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -76,6 +78,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 // Logs the first few occurrences, then one in a thousand: a flood must not flood the log.
 bool shouldLog(std::uint64_t count) { return count <= 5 || count % 1000 == 0; }
+
+// (client address, error) pairs of failed handshakes remembered to log each once; beyond,
+// failures are only counted, so clients cannot grow memory or the log.
+constexpr std::size_t kMaxHandshakeFailuresLogged = 1024;
 
 class Server;
 
@@ -194,9 +200,22 @@ class Server final : public HttpServer {
   const HttpServerOptions& options() const { return options_; }
   const HttpHandler& handler() const { return handler_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-  void handshakeFailed(const std::string& why) {
-    const std::uint64_t failures = ++handshakeFailures_;
-    if (shouldLog(failures)) spdlog::info("{}: refused a TLS connection ({} so far): {}", options_.name, failures, why);
+  void handshakeFailed(const std::string& peerAddress, const std::string& why) {
+    bool first = false;
+    bool nowFull = false;
+    if (!stopping()) {  // a handshake cut short by stop() says nothing about the client
+      std::lock_guard lock(handshakeLogMu_);
+      if (handshakeFailuresLogged_.size() < kMaxHandshakeFailuresLogged) {
+        first = handshakeFailuresLogged_.emplace(peerAddress, why).second;
+        nowFull = first && handshakeFailuresLogged_.size() == kMaxHandshakeFailuresLogged;
+      }
+    }
+    if (first) spdlog::warn("{}: TLS handshake from {} failed: {}", options_.name, peerAddress, why);
+    if (nowFull) {
+      spdlog::warn("{}: TLS handshakes failed from {} different (address, error) pairs; new ones are only counted",
+                   options_.name, kMaxHandshakeFailuresLogged);
+    }
+    ++handshakeFailures_;
   }
 
   void sessionOpened() {
@@ -223,6 +242,8 @@ class Server final : public HttpServer {
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> handshakeFailures_{0};
   std::atomic<std::uint64_t> refusedConnections_{0};
+  std::mutex handshakeLogMu_;
+  std::set<std::pair<std::string, std::string>> handshakeFailuresLogged_;
   bool started_ = false;
   std::mutex lifecycleMu_;
 
@@ -276,8 +297,12 @@ void Session::start() {
 
 void Session::onHandshake(error_code ec) {
   if (ec) {
-    // No certificate, one from another CA or without clientAuth, not TLS at all, or silence.
-    server_.handshakeFailed(ec.message());
+    // No certificate, one from another CA or without clientAuth, not TLS at all, or silence
+    // (the deadline closed the socket).
+    const bool timedOut = ec == asio::error::operation_aborted && SteadyClock::now() >= deadline_;
+    server_.handshakeFailed(peerAddress_.empty() ? "an unknown address" : peerAddress_,
+                            timedOut ? "no handshake within " + std::to_string(server_.options().handshakeTimeout.count()) + " ms"
+                                     : ec.message());
     return close();
   }
   peerNames_ = certificateNames(tls_->native_handle());

@@ -111,7 +111,9 @@ class HttpServer {
   virtual std::uint16_t port() const = 0;
   // Idempotent; also run by the destructor.
   virtual void stop() = 0;
-  // TLS handshakes that failed or timed out (no certificate, another CA, not TLS, silence).
+  // TLS handshakes that failed or timed out (no certificate, another CA, not TLS, silence),
+  // every one; each is logged (warn) only the first time its (client address, error) is seen,
+  // of at most 1024 such pairs.
   virtual std::uint64_t handshakeFailures() const = 0;
   // Connections closed on accept because maxConnections were open.
   virtual std::uint64_t refusedConnections() const = 0;
