@@ -18,6 +18,12 @@
 #include "base/vocabulary.h"
 #include "kube/result.h"
 
+namespace dwcp::api {
+struct RegionResources;
+struct VMPlacementSpec;
+struct WorkloadRef;
+}  // namespace dwcp::api
+
 namespace dwcp::api::detail {
 
 class Decoder {
@@ -51,6 +57,11 @@ void read(Decoder& d, const json& j, const std::string& path, ConditionStatus& o
 void read(Decoder& d, const json& j, const std::string& path, OwnerReference& out);
 void read(Decoder& d, const json& j, const std::string& path, ObjectMeta& out);
 void read(Decoder& d, const json& j, const std::string& path, Condition& out);
+// Defined with their kinds (region.cpp, vmplacement.cpp); the federation records reuse them.
+void read(Decoder& d, const json& j, const std::string& path, base::RegionPhase& out);
+void read(Decoder& d, const json& j, const std::string& path, RegionResources& out);
+void read(Decoder& d, const json& j, const std::string& path, VMPlacementSpec& out);
+void read(Decoder& d, const json& j, const std::string& path, WorkloadRef& out);
 
 // A list; an element that fails is reported at "path[i]" and left out.
 template <class T>

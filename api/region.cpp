@@ -21,12 +21,6 @@ bool isHttpsUrl(const std::string& text) {
   return (hostEnd == std::string::npos ? text.size() : hostEnd) > kScheme.size();
 }
 
-json toJson(const RegionResources& r) {
-  json j{{"cpu", r.cpu}, {"memoryMiB", r.memoryMiB}, {"storageGiB", r.storageGiB}};
-  detail::putOptional(j, "vms", r.vms);
-  return j;
-}
-
 }  // namespace
 
 namespace detail {
@@ -35,7 +29,7 @@ static void read(Decoder& d, const json& j, const std::string& path, Continent& 
   readEnum(d, j, path, out, kContinentNames);
 }
 
-static void read(Decoder& d, const json& j, const std::string& path, RegionPhase& out) {
+void read(Decoder& d, const json& j, const std::string& path, RegionPhase& out) {
   readEnum(d, j, path, out, kRegionPhaseNames);
 }
 
@@ -94,7 +88,7 @@ static void read(Decoder& d, const json& j, const std::string& path, RegionSpec&
   }
 }
 
-static void read(Decoder& d, const json& j, const std::string& path, RegionResources& out) {
+void read(Decoder& d, const json& j, const std::string& path, RegionResources& out) {
   Fields f(d, j, path);
   f.optional("cpu", out.cpu);
   f.optional("memoryMiB", out.memoryMiB);
@@ -171,13 +165,18 @@ void to_json(json& j, const RegionSpec& spec) {
   j["enabled"] = spec.enabled;
 }
 
+void to_json(json& j, const RegionResources& r) {
+  j = json{{"cpu", r.cpu}, {"memoryMiB", r.memoryMiB}, {"storageGiB", r.storageGiB}};
+  detail::putOptional(j, "vms", r.vms);
+}
+
 void to_json(json& j, const RegionStatus& status) {
   j = json::object();
   detail::putOptional(j, "observedGeneration", status.observedGeneration);
   if (status.phase) j["phase"] = std::string(toString(*status.phase));
   detail::putOptional(j, "healthScore", status.healthScore);
-  if (status.allocated) j["allocated"] = toJson(*status.allocated);
-  if (status.available) j["available"] = toJson(*status.available);
+  if (status.allocated) j["allocated"] = *status.allocated;
+  if (status.available) j["available"] = *status.available;
   if (!status.peers.empty()) {
     json peers = json::array();
     for (const auto& peer : status.peers) {

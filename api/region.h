@@ -112,6 +112,7 @@ struct Region {
 void to_json(json& j, const Region& region);
 void to_json(json& j, const RegionSpec& spec);
 void to_json(json& j, const RegionStatus& status);
+void to_json(json& j, const RegionResources& resources);
 // For nlohmann's j.get<Region>(): throws json::other_error with parseRegion's message. Prefer
 // parseRegion for outside input.
 void from_json(const json& j, Region& region);

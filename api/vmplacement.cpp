@@ -137,7 +137,7 @@ static void read(Decoder& d, const json& j, const std::string& path, PlacementCo
   if (out.maxCostPerHour) checkGreaterThan(d, f.at("maxCostPerHour"), *out.maxCostPerHour, 0);
 }
 
-static void read(Decoder& d, const json& j, const std::string& path, VMPlacementSpec& out) {
+void read(Decoder& d, const json& j, const std::string& path, VMPlacementSpec& out) {
   Fields f(d, j, path);
   f.required("resources", out.resources);
   f.optional("priority", out.priority);
@@ -174,13 +174,14 @@ static void read(Decoder& d, const json& j, const std::string& path, PlacementCa
   f.optional("factors", out.factors);
 }
 
-static void read(Decoder& d, const json& j, const std::string& path, WorkloadRef& out) {
+void read(Decoder& d, const json& j, const std::string& path, WorkloadRef& out) {
   Fields f(d, j, path);
   f.optional("apiVersion", out.apiVersion);
   f.optional("kind", out.kind);
   f.optional("namespace", out.namespace_);
   f.optional("name", out.name);
   f.optional("uid", out.uid);
+  f.optional("cluster", out.cluster);
 }
 
 static void read(Decoder& d, const json& j, const std::string& path, VMPlacementStatus& out) {
@@ -222,6 +223,16 @@ void to_json(json& j, const VMPlacementSpec& spec) {
   detail::putOptional(j, "template", spec.template_);
 }
 
+void to_json(json& j, const WorkloadRef& ref) {
+  j = json::object();
+  detail::putOptional(j, "apiVersion", ref.apiVersion);
+  detail::putOptional(j, "kind", ref.kind);
+  detail::putOptional(j, "namespace", ref.namespace_);
+  detail::putOptional(j, "name", ref.name);
+  detail::putOptional(j, "uid", ref.uid);
+  detail::putOptional(j, "cluster", ref.cluster);
+}
+
 void to_json(json& j, const VMPlacementStatus& status) {
   j = json::object();
   detail::putOptional(j, "observedGeneration", status.observedGeneration);
@@ -240,15 +251,7 @@ void to_json(json& j, const VMPlacementStatus& status) {
   detail::putOptional(j, "message", status.message);
   detail::putTime(j, "placedAt", status.placedAt);
   detail::putOptional(j, "epoch", status.epoch);
-  if (status.workloadRef) {
-    json ref = json::object();
-    detail::putOptional(ref, "apiVersion", status.workloadRef->apiVersion);
-    detail::putOptional(ref, "kind", status.workloadRef->kind);
-    detail::putOptional(ref, "namespace", status.workloadRef->namespace_);
-    detail::putOptional(ref, "name", status.workloadRef->name);
-    detail::putOptional(ref, "uid", status.workloadRef->uid);
-    j["workloadRef"] = std::move(ref);
-  }
+  if (status.workloadRef) j["workloadRef"] = *status.workloadRef;
   detail::putConditions(j, status.conditions);
 }
 
@@ -268,6 +271,11 @@ void from_json(const json& j, VMPlacement& placement) {
 kube::Result<VMPlacement> parseVMPlacement(const json& j) {
   return detail::decodeObject<VMPlacement>(
       j, [](detail::Decoder& d, const json& in, VMPlacement& out) { detail::read(d, in, "", out); });
+}
+
+kube::Result<VMPlacementSpec> parseVMPlacementSpec(const json& spec) {
+  return detail::decodeObject<VMPlacementSpec>(
+      spec, [](detail::Decoder& d, const json& in, VMPlacementSpec& out) { detail::read(d, in, "spec", out); });
 }
 
 kube::Result<VMPlacementStatus> parseVMPlacementStatus(const json& status) {

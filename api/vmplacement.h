@@ -93,6 +93,7 @@ struct WorkloadRef {
   std::optional<std::string> namespace_;
   std::optional<std::string> name;
   std::optional<std::string> uid;
+  std::optional<std::string> cluster = std::nullopt;  // the region whose cluster holds it, when not this VMPlacement's
   bool operator==(const WorkloadRef&) const = default;
 };
 
@@ -120,6 +121,7 @@ struct VMPlacement {
 void to_json(json& j, const VMPlacement& placement);
 void to_json(json& j, const VMPlacementSpec& spec);
 void to_json(json& j, const VMPlacementStatus& status);
+void to_json(json& j, const WorkloadRef& ref);
 // For j.get<VMPlacement>(): throws json::other_error with parseVMPlacement's message.
 void from_json(const json& j, VMPlacement& placement);
 
@@ -127,6 +129,7 @@ void from_json(const json& j, VMPlacement& placement);
 // or a point; regions and excludeRegions disjoint; weights not all zero). The Error (422 Invalid)
 // names each bad field, e.g. "spec.resources.cpu: must be an integer".
 kube::Result<VMPlacement> parseVMPlacement(const json& j);
+kube::Result<VMPlacementSpec> parseVMPlacementSpec(const json& spec);  // errors name "spec.<field>"
 kube::Result<VMPlacementStatus> parseVMPlacementStatus(const json& status);
 
 }  // namespace dwcp::api
