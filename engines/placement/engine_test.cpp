@@ -73,6 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
                    Reason::kRegionFailed, "region failed"},
         FilterCase{"draining", [](auto& r) { r[0].phase = RegionPhase::kDraining; }, noRequestChange,
                    Reason::kRegionDraining, "region draining"},
+        FilterCase{"unreachable", [](auto& r) { r[0].reachable = false; }, noRequestChange,
+                   Reason::kRegionUnreachable, "region unreachable (no heartbeat)"},
         FilterCase{"not allowed", noRegionChange, [](Request& q) { q.constraints.regions = {"eu-west-1"}; },
                    Reason::kNotAllowed, "not in allowed regions"},
         FilterCase{"excluded", noRegionChange, [](Request& q) { q.constraints.excludeRegions = {"us-east-1"}; },

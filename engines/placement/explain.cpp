@@ -38,6 +38,7 @@ std::string_view reasonCode(Reason reason) {
     case Reason::kRegionDisabled: return "RegionDisabled";
     case Reason::kRegionFailed: return "RegionFailed";
     case Reason::kRegionDraining: return "RegionDraining";
+    case Reason::kRegionUnreachable: return "RegionUnreachable";
     case Reason::kNotAllowed: return "NotAllowed";
     case Reason::kExcluded: return "Excluded";
     case Reason::kContinent: return "ContinentMismatch";
@@ -59,6 +60,7 @@ std::string describe(const Rejection& r) {
     case Reason::kRegionDisabled: return "region disabled";
     case Reason::kRegionFailed: return "region failed";
     case Reason::kRegionDraining: return "region draining";
+    case Reason::kRegionUnreachable: return "region unreachable (no heartbeat)";
     case Reason::kNotAllowed: return "not in allowed regions";
     case Reason::kExcluded: return "excluded";
     case Reason::kContinent: return "continent " + r.subject + " not allowed";
@@ -83,6 +85,7 @@ std::string summaryPhrase(const Rejection& r) {
     case Reason::kRegionDisabled: return "disabled";
     case Reason::kRegionFailed: return "failed";
     case Reason::kRegionDraining: return "draining";
+    case Reason::kRegionUnreachable: return "unreachable";
     case Reason::kNotAllowed: return "not in allowed regions";
     case Reason::kExcluded: return "excluded";
     case Reason::kContinent: return "outside allowed continents";

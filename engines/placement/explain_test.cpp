@@ -38,6 +38,8 @@ INSTANTIATE_TEST_SUITE_P(
         DescribeCase{rej("r", Reason::kRegionDisabled), "region disabled", "disabled", "RegionDisabled"},
         DescribeCase{rej("r", Reason::kRegionFailed), "region failed", "failed", "RegionFailed"},
         DescribeCase{rej("r", Reason::kRegionDraining), "region draining", "draining", "RegionDraining"},
+        DescribeCase{rej("r", Reason::kRegionUnreachable), "region unreachable (no heartbeat)", "unreachable",
+                     "RegionUnreachable"},
         DescribeCase{rej("r", Reason::kNotAllowed), "not in allowed regions", "not in allowed regions", "NotAllowed"},
         DescribeCase{rej("r", Reason::kExcluded), "excluded", "excluded", "Excluded"},
         DescribeCase{rej("r", Reason::kContinent, "asia"), "continent asia not allowed", "outside allowed continents",

@@ -131,6 +131,7 @@ std::optional<RejectionCode> filterConstraints(const Snapshot& snapshot, const R
   if (!region.enabled || region.phase == RegionPhase::kDisabled) return RejectionCode{Reason::kRegionDisabled};
   if (region.phase == RegionPhase::kFailed) return RejectionCode{Reason::kRegionFailed};
   if (region.phase == RegionPhase::kDraining) return RejectionCode{Reason::kRegionDraining};
+  if (!region.reachable) return RejectionCode{Reason::kRegionUnreachable};
   if (!resolved.allowed.empty() && !resolved.allowed[index]) return RejectionCode{Reason::kNotAllowed};
   if (!resolved.excluded.empty() && resolved.excluded[index]) return RejectionCode{Reason::kExcluded};
   if (resolved.continentMask != 0 &&

@@ -82,6 +82,7 @@ struct RegionPrices {
 struct RegionInfo {
   std::string name;  // metadata.name
   bool enabled = true;
+  bool reachable = true;  // false: nobody can admit a VM there now (a federated region not heard from)
   RegionPhase phase = RegionPhase::kUnknown;
   std::optional<double> healthScore;  // 0..100; unknown scores 0 and fails any minHealth
   int priority = 50;                  // 0..100
@@ -162,6 +163,7 @@ enum class Reason : uint8_t {
   kRegionDisabled,
   kRegionFailed,
   kRegionDraining,
+  kRegionUnreachable,  // federated: no region operator answers for it (no heartbeat)
   kNotAllowed,
   kExcluded,
   kContinent,
