@@ -47,6 +47,7 @@ class Section {
   const YAML::Node& node() const { return node_; }
   std::string child(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   std::string display() const { return path_.empty() ? "(root)" : path_; }
+  const std::string& source() const { return source_; }
 
   std::optional<Error> getBool(const std::string& key, bool& out) const {
     if (!has(key)) return std::nullopt;
@@ -142,7 +143,14 @@ const std::vector<std::string> kPlacementAlgorithms = {"hybrid", "latency", "cos
 const std::vector<std::string> kRoutingAlgorithms = {"hybrid", "latency", "cost", "load-balanced", "geo-proximity"};
 
 std::optional<Error> parseFederation(const Section& s, Config& c) {
-  DWCP_TRY(s.checkKeys({"region_defaults", "regions", "placement", "failover"}));
+  DWCP_TRY(s.checkKeys({"region_defaults", "regions", "placement", "failover", "heartbeat_interval", "suspect_after",
+                        "reservation_timeout"}));
+  DWCP_TRY(s.getDuration("heartbeat_interval", c.peers.heartbeatInterval));
+  DWCP_TRY(s.getInt("suspect_after", c.peers.suspectAfterHeartbeats, 1, 100));
+  DWCP_TRY(s.getDuration("reservation_timeout", c.peers.reservationTimeout));
+  if (c.peers.heartbeatInterval < std::chrono::milliseconds(50) || c.peers.heartbeatInterval > std::chrono::minutes(1)) {
+    return invalid(s.source(), s.child("heartbeat_interval"), "must be between 50ms and 1m");
+  }
   Section d = s.sub("region_defaults");
   DWCP_TRY(d.checkKeys({"priority", "enabled"}));
   DWCP_TRY(d.getInt("priority", c.regionDefaults.priority, 0, 100));

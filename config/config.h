@@ -68,6 +68,14 @@ struct PlacementConfig {
   std::optional<std::vector<WorkloadKindConfig>> workloadKinds;
 };
 
+// The federation's peers (federation.heartbeat_interval, suspect_after, reservation_timeout).
+struct PeersConfig {
+  std::chrono::milliseconds heartbeatInterval{500};
+  int suspectAfterHeartbeats = 3;  // a region not heard from for this many heartbeats is suspected
+  // A reservation another region has not answered for this long is reported in the VM's status.
+  std::chrono::milliseconds reservationTimeout{10'000};
+};
+
 struct FailoverConfig {
   bool autoFailover = true;
   double failoverThreshold = 70.0;  // health score below which a region is suspected
@@ -125,6 +133,7 @@ struct Config {
   RegionDefaults regionDefaults;
   std::vector<ConfigRegion> regions;
   PlacementConfig placement;
+  PeersConfig peers;
   FailoverConfig failover;
   RoutingConfig routing;
   MonitoringConfig monitoring;

@@ -7,6 +7,7 @@
 #include "api/region.h"
 #include "api/vmplacement.h"
 #include "controllers/cached_types.h"
+#include "controllers/mirror.h"
 #include "controllers/placement_mapping.h"
 
 namespace dwcp::controllers {
@@ -16,9 +17,14 @@ void PlacementLedger::seed(const kube::Store& vmPlacements) {
   for (const auto& object : vmPlacements.list()) {
     const api::VMPlacement* vm = asVMPlacement(*object);
     if (!vm) continue;  // its spec does not parse: the controller reports it
+    const std::string& key = object->key();
+    if (!mirrorHome(*vm, localRegion_).empty()) {  // a mirror holds room here from its creation on
+      seeded[key] = toPlacedVM(key, localRegion_, vm->spec);
+      continue;
+    }
     const api::VMPlacementStatus& status = vm->status;
     if (!status.region || status.region->empty() || !status.phase || !api::holdsCapacity(*status.phase)) continue;
-    const std::string& key = object->key();
+    if (federated_ && *status.region != localRegion_) continue;  // the region it is in counts it
     seeded[key] = toPlacedVM(key, *status.region, vm->spec);
   }
   std::lock_guard lock(mu_);
@@ -115,6 +121,14 @@ placement::Snapshot* PlacementLedger::snapshotLocked() {
     rtts.insert(rtts.end(), samples.begin(), samples.end());
     index[region->metadata.name] = regions.size();
     regions.push_back(toRegionInfo(*region));
+    if (federated_ && region->metadata.name != localRegion_) {
+      // Its allocation as it reports it; a region not heard from has nobody to admit a VM.
+      const std::optional<api::RegionPhase>& phase = region->status.phase;
+      regions.back().reachable = phase && *phase != api::RegionPhase::kUnknown;
+      if (const auto& reported = region->status.allocated) {
+        regions.back().allocated = {reported->cpu, reported->memoryMiB, reported->storageGiB, reported->vms.value_or(0)};
+      }
+    }
   }
   std::vector<placement::PlacedVM> vms;
   vms.reserve(ledger_.size());

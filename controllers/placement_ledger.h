@@ -3,6 +3,12 @@
 // made against the ledger (and a placement snapshot built from the Region cache plus the ledger),
 // and each placing decision is recorded in the same critical section it was made in: concurrent
 // reconciles never over-commit a region. Thread-safe.
+//
+// Federated (peers run): this region's ledger is the authority for its own capacity only; it
+// holds the VMs placed here (this cluster's own and the mirrors of other homes' VMs it admitted)
+// and the reservations this home has asked other regions for and not heard back about. A remote
+// region's allocation is what its heartbeats report (its Region status.allocated), which counts
+// the VMs it admitted, so an admitted reservation leaves this ledger (forget) when it is answered.
 #pragma once
 
 #include <map>
@@ -21,10 +27,12 @@ namespace dwcp::controllers {
 class PlacementLedger {
  public:
   // `regions`: the Region cache the snapshot is built from; it outlives the ledger.
-  explicit PlacementLedger(const kube::Store* regions) : regions_(regions) {}
+  explicit PlacementLedger(const kube::Store* regions, std::string localRegion = "", bool federated = false)
+      : regions_(regions), localRegion_(std::move(localRegion)), federated_(federated) {}
 
   // Loads every VMPlacement of the cache that holds capacity (Placed or Migrating, with a region
-  // and a valid spec). Call once the cache synced, before the first decision.
+  // and a valid spec; federated, only those in this region, and every mirror, admitted here by
+  // existing). Call once the cache synced, before the first decision.
   void seed(const kube::Store& vmPlacements);
   // Records `vm` where it is (after a restart, another writer, a spec change that still fits).
   void assume(const placement::PlacedVM& vm);
@@ -64,6 +72,8 @@ class PlacementLedger {
   void forgetLocked(const std::string& key);
 
   const kube::Store* regions_;
+  const std::string localRegion_;
+  const bool federated_;
   mutable std::mutex mu_;
   std::map<std::string, placement::PlacedVM> ledger_;
   std::optional<placement::Snapshot> snapshot_;  // built lazily; kept by assume/forget/commit

@@ -15,6 +15,7 @@
 namespace dwcp::controllers {
 
 using json = nlohmann::json;
+using namespace std::chrono_literals;
 
 using kube::member;
 using kube::memberString;
@@ -51,28 +52,136 @@ std::string endpointOf(const kube::CachedObject& region) {
 
 const StatusOwnership& regionStatusOwnership() {
   static const StatusOwnership owned{
-      {"observedGeneration", "phase", "healthScore", "allocated", "available", "routingWeight"},
+      {"observedGeneration", "phase", "healthScore", "allocated", "available", "routingWeight", "peers",
+       "lastHeartbeatTime", "epoch"},
       {"Valid", "Ready", "CapacityAvailable"}};
   return owned;
 }
 
+namespace {
+
+std::string score(double value) { return std::to_string(static_cast<int>(std::round(value))); }
+
+// A measured RTT moves a little at every sample: keep the written one while the new one is within
+// 20 % (or 1 ms) of it, so a steady link does not rewrite status. Values are written to 0.1 ms.
+std::vector<api::PeerStatus> stablePeers(const std::vector<api::PeerStatus>& current,
+                                         const std::vector<api::PeerLink>& measured) {
+  std::vector<api::PeerStatus> out;
+  out.reserve(measured.size());
+  for (const api::PeerLink& link : measured) {
+    api::PeerStatus peer;
+    peer.region = link.region;
+    peer.reachable = link.reachable;
+    if (link.rttMs) peer.latencyMs = std::round(*link.rttMs * 10) / 10;
+    auto was = std::find_if(current.begin(), current.end(), [&](const api::PeerStatus& p) { return p.region == link.region; });
+    if (was != current.end() && was->latencyMs && peer.latencyMs &&
+        std::abs(*was->latencyMs - *peer.latencyMs) <= std::max(1.0, 0.2 * *was->latencyMs)) {
+      peer.latencyMs = was->latencyMs;
+    }
+    out.push_back(std::move(peer));
+  }
+  std::sort(out.begin(), out.end(), [](const api::PeerStatus& a, const api::PeerStatus& b) { return a.region < b.region; });
+  return out;
+}
+
+// allocated, available and the CapacityAvailable condition from what the region holds; returns the
+// share of its tightest resource in use.
+double setCapacity(api::RegionStatus& status, const api::RegionCapacity& capacity, const api::RegionResources& held,
+                   const std::function<void(api::Condition)>& set, int64_t generation) {
+  const int64_t maxVMs = capacity.maxVMs.value_or(-1);
+  const int64_t vms = held.vms.value_or(0);
+  status.allocated = api::RegionResources{held.cpu, held.memoryMiB, held.storageGiB, vms};
+  api::RegionResources available{std::max<int64_t>(0, capacity.cpu - held.cpu),
+                                 std::max<int64_t>(0, capacity.memoryMiB - held.memoryMiB),
+                                 std::max<int64_t>(0, capacity.storageGiB - held.storageGiB), std::nullopt};
+  if (maxVMs >= 0) available.vms = std::max<int64_t>(0, maxVMs - vms);
+  status.available = available;
+  const double utilization =
+      std::max({ratio(held.cpu, capacity.cpu), ratio(held.memoryMiB, capacity.memoryMiB),
+                ratio(held.storageGiB, capacity.storageGiB), maxVMs > 0 ? ratio(vms, maxVMs) : 0.0});
+  const bool full = available.cpu == 0 || available.memoryMiB == 0 || available.storageGiB == 0 || available.vms == 0;
+  set(condition("CapacityAvailable", trueIf(!full), full ? "CapacityExhausted" : "CapacityFree",
+                full ? "no room left for another VM in at least one resource"
+                     : std::to_string(static_cast<int>(std::round(utilization * 100))) + "% of the tightest resource in use",
+                generation));
+  return utilization;
+}
+
+// The status of a region that is not this operator's.
+void computeRemote(const RegionInputs& in, const api::RegionStatus& current, api::RegionStatus& status,
+                   const std::function<void(api::Condition)>& set) {
+  const int64_t generation = in.region.metadata.generation;
+  const std::string& name = in.region.metadata.name;
+  auto unknown = [&](const char* reason, const std::string& message) {
+    status.phase = api::RegionPhase::kUnknown;
+    status.allocated.reset();
+    status.available.reset();
+    status.healthScore.reset();
+    status.routingWeight.reset();
+    set(condition("Ready", api::ConditionStatus::kUnknown, reason, message, generation));
+  };
+  if (!in.federated) {
+    return unknown("RemoteRegion", "status of a remote region comes from its federation peer, which is not connected yet");
+  }
+  if (!in.heard) {
+    return unknown("NoHeartbeat", "no heartbeat from region " + name + " since this operator started" +
+                                      (in.region.spec.endpoint.empty() ? "" : " (its peer endpoint is " +
+                                                                                    in.region.spec.endpoint + ")"));
+  }
+  const api::Heartbeat& beat = in.heard->heartbeat;
+  const auto heardAt = std::chrono::time_point_cast<std::chrono::seconds>(in.heard->heardAtWall);
+  if (in.steadyNow - in.heard->heardAt > in.suspectAfter) {
+    status.lastHeartbeatTime = heardAt;
+    return unknown("HeartbeatMissed", "no heartbeat from region " + name + " since " + api::formatTime(heardAt) +
+                                          " (suspected after " + std::to_string(in.suspectAfter.count()) + "ms)");
+  }
+  const double health = std::clamp(std::round(beat.healthScore), 0.0, 100.0);
+  status.phase = beat.phase;
+  status.healthScore = health;
+  status.routingWeight = beat.phase == api::RegionPhase::kHealthy ? static_cast<int>(health) : 0;
+  status.epoch = beat.epoch;
+  status.peers = stablePeers(current.peers, beat.peers);
+  setCapacity(status, in.region.spec.capacity, beat.allocated, set, generation);
+  const bool healthy = beat.phase == api::RegionPhase::kHealthy;
+  set(condition("Ready", trueIf(healthy), healthy ? "HeartbeatHealthy" : "HeartbeatUnhealthy",
+                "region " + name + " reports phase " + std::string(api::toString(beat.phase)) + " and health score " +
+                    score(health) + " in its heartbeats",
+                generation));
+  // Refreshed with any other change, and at least every kHeartbeatTimeRefresh.
+  const api::RegionStatus withOldTime = [&] {
+    api::RegionStatus s = status;
+    s.lastHeartbeatTime = current.lastHeartbeatTime;
+    return s;
+  }();
+  if (!current.lastHeartbeatTime || !(withOldTime == current) || heardAt - *current.lastHeartbeatTime >= kHeartbeatTimeRefresh) {
+    status.lastHeartbeatTime = heardAt;
+  } else {
+    status.lastHeartbeatTime = current.lastHeartbeatTime;
+  }
+}
+
+}  // namespace
+
 kube::Result<api::RegionStatus> computeRegionStatus(const RegionInputs& in, const api::RegionStatus& current,
                                                     api::Time now) {
   const int64_t generation = in.region.metadata.generation;
-  // Start from the current status: fields written by others (peers, epoch, failoverReadiness,
-  // lastHeartbeatTime, message) survive; the fields set below are this controller's.
+  // Start from the current status: fields written by others (failoverReadiness, message) survive;
+  // the fields set below are this controller's.
   api::RegionStatus status = current;
   status.observedGeneration = generation;
   kube::Status failed = kube::okStatus();
-  auto set = [&](api::Condition c) {
+  const std::function<void(api::Condition)> set = [&](api::Condition c) {
     auto changed = api::setCondition(status.conditions, std::move(c), now);
     if (!changed.ok() && failed.ok()) failed = changed.error();
+  };
+  auto done = [&]() -> kube::Result<api::RegionStatus> {
+    if (!failed.ok()) return failed.error();
+    return status;
   };
 
   if (!in.invalidSpec.empty()) {
     set(condition("Valid", api::ConditionStatus::kFalse, "InvalidSpec", in.invalidSpec, generation));
-    if (!failed.ok()) return failed.error();
-    return status;
+    return done();
   }
   if (!in.duplicateEndpointOf.empty()) {
     set(condition("Valid", api::ConditionStatus::kFalse, "DuplicateEndpoint",
@@ -84,81 +193,57 @@ kube::Result<api::RegionStatus> computeRegionStatus(const RegionInputs& in, cons
   }
 
   if (!in.local) {
-    status.phase = api::RegionPhase::kUnknown;
-    status.allocated.reset();
-    status.available.reset();
-    status.healthScore.reset();
-    status.routingWeight.reset();
-    set(condition("Ready", api::ConditionStatus::kUnknown, "RemoteRegion",
-                  "status of a remote region comes from its federation peer, which is not connected yet",
-                  generation));
-    if (!failed.ok()) return failed.error();
-    return status;
+    computeRemote(in, current, status, set);
+    return done();
   }
 
-  const api::RegionCapacity& capacity = in.region.spec.capacity;
-  const int64_t maxVMs = capacity.maxVMs.value_or(-1);
-  status.allocated = api::RegionResources{in.allocatedCpu, in.allocatedMemoryMiB, in.allocatedStorageGiB,
-                                          in.allocatedVMs};
-  api::RegionResources available{std::max<int64_t>(0, capacity.cpu - in.allocatedCpu),
-                                 std::max<int64_t>(0, capacity.memoryMiB - in.allocatedMemoryMiB),
-                                 std::max<int64_t>(0, capacity.storageGiB - in.allocatedStorageGiB), std::nullopt};
-  if (maxVMs >= 0) available.vms = std::max<int64_t>(0, maxVMs - in.allocatedVMs);
-  status.available = available;
+  const double utilization =
+      setCapacity(status, in.region.spec.capacity,
+                  api::RegionResources{in.allocatedCpu, in.allocatedMemoryMiB, in.allocatedStorageGiB, in.allocatedVMs},
+                  set, generation);
+  if (in.federated) status.peers = stablePeers(current.peers, in.links);
 
   // healthScore: 100, less up to 60 for failed reconciles, 100 when the API server does not
   // answer, 10 when it answers slowly (over 1 s), and up to 20 for capacity above 90 % in use.
-  double utilization =
-      std::max({ratio(in.allocatedCpu, capacity.cpu), ratio(in.allocatedMemoryMiB, capacity.memoryMiB),
-                ratio(in.allocatedStorageGiB, capacity.storageGiB), maxVMs > 0 ? ratio(in.allocatedVMs, maxVMs) : 0.0});
-  double score = 100.0;
-  score -= 60.0 * in.signals.errorRatio;
-  if (!in.signals.apiReachable) score -= 100.0;
-  if (in.signals.apiLatencySeconds > 1.0) score -= 10.0;
-  if (utilization > 0.9) score -= std::min(20.0, (utilization - 0.9) * 200.0);
-  score = std::clamp(std::round(score), 0.0, 100.0);
-  status.healthScore = score;
+  double health = 100.0;
+  health -= 60.0 * in.signals.errorRatio;
+  if (!in.signals.apiReachable) health -= 100.0;
+  if (in.signals.apiLatencySeconds > 1.0) health -= 10.0;
+  if (utilization > 0.9) health -= std::min(20.0, (utilization - 0.9) * 200.0);
+  health = std::clamp(std::round(health), 0.0, 100.0);
+  status.healthScore = health;
 
   api::RegionPhase phase;
   if (!in.region.spec.enabled) {
     phase = api::RegionPhase::kDisabled;
-  } else if (score >= in.failoverThreshold) {
+  } else if (health >= in.failoverThreshold) {
     phase = api::RegionPhase::kHealthy;
-  } else if (score > 0) {
+  } else if (health > 0) {
     phase = api::RegionPhase::kDegraded;
   } else {
     phase = api::RegionPhase::kFailed;
   }
   status.phase = phase;
-  status.routingWeight = phase == api::RegionPhase::kHealthy ? static_cast<int>(score) : 0;
+  status.routingWeight = phase == api::RegionPhase::kHealthy ? static_cast<int>(health) : 0;
 
   std::string readyMessage;
   const char* readyReason;
   if (phase == api::RegionPhase::kHealthy) {
     readyReason = "RegionHealthy";
-    readyMessage = "health score " + std::to_string(static_cast<int>(score)) + " is at or above the failover threshold";
+    readyMessage = "health score " + score(health) + " is at or above the failover threshold";
   } else if (phase == api::RegionPhase::kDisabled) {
     readyReason = "RegionDisabled";
     readyMessage = "spec.enabled is false: the region takes no new placements and no traffic";
   } else {
     readyReason = "HealthBelowThreshold";
-    readyMessage = "health score " + std::to_string(static_cast<int>(score)) + " is below the failover threshold " +
+    readyMessage = "health score " + score(health) + " is below the failover threshold " +
                    std::to_string(static_cast<int>(in.failoverThreshold));
     if (in.signals.errorRatio > 0) {
-      readyMessage += "; " + std::to_string(static_cast<int>(std::round(in.signals.errorRatio * 100))) +
-                      "% of recent reconciles failed";
+      readyMessage += "; " + score(in.signals.errorRatio * 100) + "% of recent reconciles failed";
     }
   }
   set(condition("Ready", trueIf(phase == api::RegionPhase::kHealthy), readyReason, readyMessage, generation));
-
-  const bool full = available.cpu == 0 || available.memoryMiB == 0 || available.storageGiB == 0 ||
-                    available.vms == 0;
-  set(condition("CapacityAvailable", trueIf(!full), full ? "CapacityExhausted" : "CapacityFree",
-                full ? "no room left for another VM in at least one resource"
-                     : std::to_string(static_cast<int>(std::round(utilization * 100))) + "% of the tightest resource in use",
-                generation));
-  if (!failed.ok()) return failed.error();
-  return status;
+  return done();
 }
 
 RegionController::RegionController(RegionControllerDeps deps) : deps_(std::move(deps)) {}
@@ -254,6 +339,16 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
     }
   }
   if (in.local) in = sumAllocated(name, std::move(in));
+  if (Federation* federation = deps_.federation) {
+    in.federated = true;
+    in.suspectAfter = federation->suspectAfter();
+    in.steadyNow = deps_.clock->steadyNow();
+    if (in.local) {
+      in.links = federation->links();
+    } else {
+      in.heard = federation->heartbeat(name);
+    }
+  }
 
   const api::RegionStatus& current = in.region.status;
   auto computed = computeRegionStatus(in, current, deps_.clock->wallNow());
@@ -261,8 +356,18 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
   const api::RegionStatus& desired = *computed;
   if (in.local && deps_.reportHealth && desired.healthScore) deps_.reportHealth(name, *desired.healthScore);
 
+  // A remote region heard from is looked at again when it would become suspect, should no
+  // heartbeat come first (each heartbeat enqueues it anyway).
+  kube::ReconcileResult settled = kube::ReconcileResult::success();
+  if (in.heard) {
+    const auto due = in.heard->heardAt + in.suspectAfter - in.steadyNow;
+    if (due >= std::chrono::milliseconds(0)) {
+      settled = kube::ReconcileResult::requeue(std::chrono::duration_cast<std::chrono::milliseconds>(due) + 50ms);
+    }
+  }
   StatusWrite written = writeStatus(*deps_.client, api::kRegionResource, in.region.metadata, current, desired,
                                     regionStatusOwnership());
+  if (written.outcome == StatusWrite::Outcome::kUnchanged) return settled;
   if (!written.written()) {
     if (written.outcome == StatusWrite::Outcome::kConflict) {
       // The cache is behind the server; the watch brings the newer object and a new reconcile.
@@ -287,7 +392,7 @@ kube::ReconcileResult RegionController::reconcile(const std::string& key, const 
       (!wasValid || wasValid->reason != valid->reason)) {
     deps_.events->record(written.object, kube::EventType::kWarning, valid->reason, "Validate", valid->message);
   }
-  return kube::ReconcileResult::success();
+  return settled;
 }
 
 }  // namespace dwcp::controllers

@@ -1,17 +1,24 @@
 // The Region controller. For this operator's own region it computes status from the signals
 // this cluster has: phase, healthScore (API reachability, recent reconcile errors, capacity in
-// use), allocated/available (summed from the VMPlacements placed here), routingWeight and
-// conditions; remote regions get phase Unknown until federation peers report them. Status is
+// use), allocated/available (summed from the VMPlacements placed here), routingWeight, peers (its
+// links as measured here) and conditions. A remote region's status comes from its heartbeats
+// (controllers/federation.h): phase, healthScore, allocated/available, peers (its own RTTs),
+// epoch and lastHeartbeatTime; one not heard from for the suspicion time shows Unknown with a
+// condition saying since when. Without federation, remote regions stay Unknown. Status is
 // computed as an api::RegionStatus and written by the status writer (controllers/status_writer.h)
 // only when it changed, with observedGeneration.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "api/region.h"
+#include "controllers/federation.h"
 #include "controllers/health_signals.h"
 #include "controllers/status_writer.h"
 #include "kube/client.h"
@@ -41,7 +48,12 @@ struct RegionControllerDeps {
   std::string localRegion;
   double failoverThreshold = 70.0;            // healthScore below it: Degraded
   std::function<void(const std::string& region, double score)> reportHealth;  // optional
+  Federation* federation = nullptr;           // optional: none, and remote regions stay Unknown
 };
+
+// lastHeartbeatTime of a remote region is refreshed when anything else in its status changes, and
+// at least this often: not at every heartbeat (a write per region per beat).
+inline constexpr std::chrono::seconds kHeartbeatTimeRefresh{10};
 
 // Inputs of the status computation, separated from I/O so it is table-testable.
 struct RegionInputs {
@@ -52,6 +64,14 @@ struct RegionInputs {
   int64_t allocatedCpu = 0, allocatedMemoryMiB = 0, allocatedStorageGiB = 0, allocatedVMs = 0;
   std::string duplicateEndpointOf;  // another Region with the same endpoint, if any
   std::string invalidSpec;          // api::parseRegion's error (names the fields), if any
+  // Federation: peers run. A remote region's status then comes from `heard` (nullopt: never heard
+  // since this operator started), suspected after `suspectAfter` without a heartbeat; the local
+  // region lists `links`.
+  bool federated = false;
+  std::optional<Federation::Heard> heard;
+  std::chrono::milliseconds suspectAfter{1500};
+  base::Clock::SteadyTime steadyNow{};
+  std::vector<api::PeerLink> links;
 };
 
 // Returns the desired status: `current` with this controller's fields (kRegionStatusOwnership)

@@ -906,5 +906,141 @@ INSTANTIATE_TEST_SUITE_P(
         VMHandlerCase{"NonStringRegionIgnored", added(withRegionValue(vmIn(""), 42)), {}}),
     [](const ::testing::TestParamInfo<VMHandlerCase>& info) { return std::string(info.param.name); });
 
+
+// ---------------------------------------------------------------------------------------------
+// A remote region's status from its heartbeats (federated).
+
+RegionInputs remoteInputs(const kube::FakeClock& clock) {
+  RegionInputs in;
+  in.region = decoded(makeRegion("eu-west-1"));
+  in.local = false;
+  in.federated = true;
+  in.suspectAfter = 1500ms;
+  in.steadyNow = clock.steadyNow();
+  return in;
+}
+
+Federation::Heard heardAt(const kube::FakeClock& clock, std::chrono::milliseconds ago, api::RegionPhase phase,
+                          double health, int64_t cpu) {
+  api::Heartbeat beat;
+  beat.region = "eu-west-1";
+  beat.sequence = 7;
+  beat.phase = phase;
+  beat.healthScore = health;
+  beat.allocated = {cpu, 2048, 10, 2};
+  beat.epoch = 4;
+  beat.peers = {{"us-east-1", 12.34, true}, {"ap-south-1", std::nullopt, false}};
+  return {beat, clock.steadyNow() - ago, clock.wallNow() - ago};
+}
+
+TEST(ComputeRemoteRegionStatusTest, AHeardRegionShowsWhatItsHeartbeatsSay) {
+  kube::FakeClock clock;
+  RegionInputs in = remoteInputs(clock);
+  in.heard = heardAt(clock, 200ms, api::RegionPhase::kHealthy, 96.6, 100);
+
+  json status = compute(in, json::object(), clock.wallNow());
+
+  EXPECT_EQ(status["phase"], "Healthy");
+  EXPECT_EQ(status["healthScore"], 97);
+  EXPECT_EQ(status["routingWeight"], 97);
+  EXPECT_EQ(status["epoch"], 4);
+  EXPECT_EQ(status["allocated"], (json{{"cpu", 100}, {"memoryMiB", 2048}, {"storageGiB", 10}, {"vms", 2}}));
+  EXPECT_EQ(status["available"]["cpu"], 4096 - 100);
+  EXPECT_EQ(status["available"]["vms"], 10000 - 2);
+  EXPECT_EQ(status["peers"], (json::array({{{"region", "ap-south-1"}, {"reachable", false}},
+                                           {{"region", "us-east-1"}, {"latencyMs", 12.3}, {"reachable", true}}})));
+  EXPECT_TRUE(status.contains("lastHeartbeatTime"));
+  json ready = conditionOf(status, "Ready");
+  EXPECT_EQ(ready["status"], "True");
+  EXPECT_EQ(ready["reason"], "HeartbeatHealthy");
+  EXPECT_EQ(ready["message"], "region eu-west-1 reports phase Healthy and health score 97 in its heartbeats");
+  EXPECT_EQ(conditionOf(status, "CapacityAvailable")["status"], "True");
+}
+
+TEST(ComputeRemoteRegionStatusTest, ARegionReportingDegradedGetsNoTraffic) {
+  kube::FakeClock clock;
+  RegionInputs in = remoteInputs(clock);
+  in.heard = heardAt(clock, 100ms, api::RegionPhase::kDegraded, 40, 0);
+  json status = compute(in, json::object(), clock.wallNow());
+  EXPECT_EQ(status["phase"], "Degraded");
+  EXPECT_EQ(status["routingWeight"], 0);
+  EXPECT_EQ(conditionOf(status, "Ready")["status"], "False");
+  EXPECT_EQ(conditionOf(status, "Ready")["reason"], "HeartbeatUnhealthy");
+}
+
+TEST(ComputeRemoteRegionStatusTest, ARegionNotHeardFromForTheSuspicionTimeIsUnknownSinceItsLastHeartbeat) {
+  kube::FakeClock clock;
+  RegionInputs in = remoteInputs(clock);
+  in.heard = heardAt(clock, 1600ms, api::RegionPhase::kHealthy, 100, 100);
+  const json healthy = [&] {
+    RegionInputs fresh = remoteInputs(clock);
+    fresh.heard = heardAt(clock, 100ms, api::RegionPhase::kHealthy, 100, 100);
+    return compute(fresh, json::object(), clock.wallNow());
+  }();
+
+  json status = compute(in, healthy, clock.wallNow());
+
+  EXPECT_EQ(status["phase"], "Unknown");
+  EXPECT_FALSE(status.contains("healthScore"));
+  EXPECT_FALSE(status.contains("allocated"));
+  EXPECT_FALSE(status.contains("routingWeight"));
+  const std::string heard = api::formatTime(std::chrono::time_point_cast<std::chrono::seconds>(in.heard->heardAtWall));
+  EXPECT_EQ(status["lastHeartbeatTime"], heard);
+  json ready = conditionOf(status, "Ready");
+  EXPECT_EQ(ready["status"], "Unknown");
+  EXPECT_EQ(ready["reason"], "HeartbeatMissed");
+  EXPECT_EQ(ready["message"], "no heartbeat from region eu-west-1 since " + heard + " (suspected after 1500ms)");
+}
+
+TEST(ComputeRemoteRegionStatusTest, ARegionNeverHeardFromSaysSoAndNamesItsEndpoint) {
+  kube::FakeClock clock;
+  json status = compute(remoteInputs(clock), json::object(), clock.wallNow());
+  EXPECT_EQ(status["phase"], "Unknown");
+  json ready = conditionOf(status, "Ready");
+  EXPECT_EQ(ready["reason"], "NoHeartbeat");
+  EXPECT_EQ(ready["message"], "no heartbeat from region eu-west-1 since this operator started (its peer endpoint is "
+                              "https://dwcp-eu-west-1.example.com:7443)");
+}
+
+// Heartbeats that change nothing rewrite nothing: lastHeartbeatTime moves with another change, or
+// every kHeartbeatTimeRefresh; a measured RTT within 20 % (or 1 ms) of the written one is kept.
+TEST(ComputeRemoteRegionStatusTest, SteadyHeartbeatsLeaveTheStatusAloneUntilTheRefresh) {
+  kube::FakeClock clock;
+  RegionInputs in = remoteInputs(clock);
+  in.heard = heardAt(clock, 0ms, api::RegionPhase::kHealthy, 100, 100);
+  const json first = compute(in, json::object(), clock.wallNow());
+
+  clock.advance(3s);
+  in = remoteInputs(clock);
+  in.heard = heardAt(clock, 0ms, api::RegionPhase::kHealthy, 100, 100);
+  in.heard->heartbeat.peers[0].rttMs = 13.9;  // within 20 % of 12.3
+  in.heard->heartbeat.sequence = 8;
+  EXPECT_EQ(compute(in, first, clock.wallNow()), first) << "nothing to write";
+
+  in.heard->heartbeat.allocated.cpu = 104;
+  const json changed = compute(in, first, clock.wallNow());
+  EXPECT_EQ(changed["allocated"]["cpu"], 104);
+  EXPECT_NE(changed["lastHeartbeatTime"], first["lastHeartbeatTime"]) << "refreshed with the change";
+
+  clock.advance(kHeartbeatTimeRefresh);
+  in = remoteInputs(clock);
+  in.heard = heardAt(clock, 0ms, api::RegionPhase::kHealthy, 100, 104);
+  in.heard->heartbeat.peers[0].rttMs = 30;  // far off: written
+  const json later = compute(in, changed, clock.wallNow());
+  EXPECT_EQ(later["peers"][1]["latencyMs"], 30.0);
+  EXPECT_NE(later["lastHeartbeatTime"], changed["lastHeartbeatTime"]);
+}
+
+TEST(ComputeRemoteRegionStatusTest, TheLocalRegionListsItsOwnLinks) {
+  kube::FakeClock clock;
+  RegionInputs in = localInputs();
+  in.federated = true;
+  in.links = {{"eu-west-1", 80.04, true}, {"ap-south-1", std::nullopt, false}};
+  json status = compute(in, json::object(), clock.wallNow());
+  EXPECT_EQ(status["peers"], (json::array({{{"region", "ap-south-1"}, {"reachable", false}},
+                                           {{"region", "eu-west-1"}, {"latencyMs", 80.0}, {"reachable", true}}})));
+  EXPECT_EQ(status["phase"], "Healthy");
+}
+
 }  // namespace
 }  // namespace dwcp::controllers

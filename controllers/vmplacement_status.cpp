@@ -49,8 +49,25 @@ StatusDraft computeStatus(const PlacementOutcome& outcome, const api::VMPlacemen
       status.candidates = outcome.candidates;
       status.message = outcome.message;
       status.placedAt = std::chrono::floor<std::chrono::seconds>(now);
-      status.epoch = status.epoch.value_or(0) + 1;
+      status.epoch = outcome.epoch ? *outcome.epoch : status.epoch.value_or(0) + 1;
       draft.condition("Placed", ConditionStatus::kTrue, "Placed", "placed in " + outcome.region, generation, now);
+      break;
+    case Kind::kReserving:
+      status.phase = PlacementPhase::kPending;
+      status.message = outcome.message;
+      draft.condition("Placed", ConditionStatus::kFalse, "Reserving", outcome.message, generation, now);
+      break;
+    case Kind::kMirrored:
+      if (current.phase != PlacementPhase::kPlaced || current.region != outcome.region) {
+        status.placedAt = std::chrono::floor<std::chrono::seconds>(now);
+      }
+      status.phase = PlacementPhase::kPlaced;
+      status.region = outcome.region;
+      status.score.reset();
+      status.candidates.clear();
+      status.message = outcome.message;
+      status.epoch = outcome.epoch.value_or(0);
+      draft.condition("Placed", ConditionStatus::kTrue, "Admitted", outcome.message, generation, now);
       break;
     case Kind::kUnschedulable: {
       const bool preempted = current.phase == PlacementPhase::kPreempted;

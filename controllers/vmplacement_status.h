@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct PlacementOutcome {
     kStillFits,      // the spec changed and `region`, where the VM is, still satisfies it
     kPlaced,         // placed in `region` with `score` and `candidates`; `message` explains
     kUnschedulable,  // nothing fits: `message` says why each region was rejected
+    kReserving,      // federated: waiting for `region` to admit it; `message` says since when
+    kMirrored,       // a mirror (controllers/mirror.h): holds capacity in `region` for its home, `message`
   };
   Kind kind = Kind::kInvalidSpec;
   std::string region;
@@ -41,6 +44,7 @@ struct PlacementOutcome {
   std::vector<api::PlacementCandidate> candidates;
   std::string message;
   bool workloadRemoved = false;  // the workload of the region it leaves was deleted
+  std::optional<int64_t> epoch = std::nullopt;  // Placed, Mirrored: this epoch (the reservation's) instead of the next one
 };
 
 // The status a VMPlacement at `generation` gets for `outcome`, from its `current` status. Pure:

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/groupversion.h"
+#include "controllers/mirror.h"
 #include "kube/json_fields.h"
 
 namespace dwcp::controllers {
@@ -91,6 +92,10 @@ kube::Status Workloads::remove(const json& object) {
   const json& ref = object.at(kRef);
   const std::string name = stringAt(ref, "/name"_json_pointer);
   if (name.empty() || !deps_.discovery) return kube::okStatus();
+  // A workload in another region's cluster is that region's to delete (it does when the record goes).
+  if (const std::string cluster = stringAt(ref, "/cluster"_json_pointer); !cluster.empty() && cluster != deps_.localRegion) {
+    return kube::okStatus();
+  }
   const std::string apiVersion = stringAt(ref, "/apiVersion"_json_pointer);
   const std::string kind = stringAt(ref, "/kind"_json_pointer);
   const std::string ns = stringAt(ref, "/namespace"_json_pointer);
@@ -174,6 +179,9 @@ std::optional<Workloads::Plan> Workloads::plan(const json& object, const api::VM
   }
   meta["labels"][kPlacementLabel] = vm.metadata.name;
   meta["labels"][kRegionLabel] = deps_.localRegion;
+  for (const char* federated : {kHomeLabel, kVMUidLabel}) {  // a mirror's workload names the VM's home and uid
+    if (auto it = vm.metadata.labels.find(federated); it != vm.metadata.labels.end()) meta["labels"][federated] = it->second;
+  }
   meta["annotations"]["federation.dwcp.io/epoch"] = std::to_string(draft.status.epoch.value_or(0));
   meta["ownerReferences"] = json::array({{{"apiVersion", std::string(api::kApiVersion)},
                                           {"kind", "VMPlacement"},

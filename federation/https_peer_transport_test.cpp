@@ -1,10 +1,13 @@
 // The mutual-TLS transport in-process: three regions on ephemeral loopback ports with
 // certificates generated here. Convergence, consistency levels across a partition injected in
 // the real transport, and every refusal: no client certificate, another CA, an unknown region,
-// a server naming the wrong region, malformed, unknown-version and oversized frames.
+// a server naming the wrong region, malformed, unknown-version and oversized frames, each
+// counted by reason and logged once; the links' measured round trip and health.
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -851,6 +854,230 @@ TEST(HttpsPeerTransportTest, ARotatedCertificateIsPresentedToNewConnections) {
   EXPECT_EQ(presentedCertificate(transport.listenPort()), renewed.certificatePem);
   transport.stop();
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dwcp::federation
+
+namespace dwcp::federation {
+namespace {
+
+// The default logger's lines while it lives. Declare it before the transports, so that none of
+// their threads logs through it after it is gone.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()), sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096)) {
+    auto logger = std::make_shared<spdlog::logger>("captured", sink_);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  // How many lines contain `text`.
+  size_t count(const std::string& text) const {
+    size_t lines = 0;
+    for (const std::string& line : sink_->last_formatted()) lines += line.find(text) != std::string::npos ? 1 : 0;
+    return lines;
+  }
+  std::string text() const {
+    std::string all;
+    for (const std::string& line : sink_->last_formatted()) all += line;
+    return all;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+// A loopback port nobody listens on any more: connecting to it is refused.
+uint16_t closedPort() {
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+TEST(HttpsPeerTransportTest, LinkHealthReportsTheRoundTripOfDeliveredFrames) {
+  TransportPair pair;
+  HttpsPeerTransport& sender = *pair.transports[0];
+  std::optional<PeerLinkHealth> before = sender.linkHealth(2);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(before->rttMillis.has_value()) << "nothing exchanged yet";
+  EXPECT_FALSE(before->lastDelivered.has_value());
+  const auto sent = std::chrono::steady_clock::now();
+  for (const char* frame : {"a", "b", "c"}) sender.send(2, std::vector<uint8_t>(frame, frame + 1));
+  ASSERT_TRUE(eventually([&] { return sender.stats().framesDelivered == 3; }));
+  const std::vector<PeerLinkHealth> all = sender.linkHealth();
+  ASSERT_EQ(all.size(), 1u);
+  const PeerLinkHealth& health = all[0];
+  EXPECT_EQ(health.region, "eu-west-1");
+  ASSERT_TRUE(health.rttMillis.has_value());
+  EXPECT_GT(*health.rttMillis, 0.0);
+  ASSERT_TRUE(health.lastDelivered.has_value());
+  EXPECT_GE(*health.lastDelivered, sent);
+  EXPECT_LE(*health.lastDelivered, std::chrono::steady_clock::now());
+  EXPECT_EQ(health.consecutiveFailures, 0u);
+  EXPECT_EQ(health.lastError, "");
+  // The receiving side has sent nothing: its link to the sender has no round trip yet.
+  ASSERT_TRUE(pair.transports[1]->linkHealth(1).has_value());
+  EXPECT_FALSE(pair.transports[1]->linkHealth(1)->rttMillis.has_value());
+}
+
+TEST(HttpsPeerTransportTest, InjectedLatencyIsPartOfTheMeasuredRoundTrip) {
+  TransportPair pair;
+  FaultSettings faults;
+  faults.addedLatencyMillis = 200;
+  pair.transports[0]->setFaults(faults);
+  pair.transports[0]->send(2, {'x'});
+  ASSERT_TRUE(eventually([&] { return pair.transports[0]->stats().framesDelivered == 1; }));
+  const std::optional<PeerLinkHealth> health = pair.transports[0]->linkHealth(2);
+  ASSERT_TRUE(health.has_value() && health->rttMillis.has_value());
+  EXPECT_GE(*health->rttMillis, 200.0) << "the frame waited 200 ms before it was posted";
+}
+
+TEST(HttpsPeerTransportTest, APeerAtAClosedPortShowsConnectFailuresUntilAFrameIsDelivered) {
+  TransportPair pair;
+  HttpsPeerTransport& sender = *pair.transports[0];
+  sender.setPeerAddress(2, "127.0.0.1", closedPort());
+  sender.send(2, {'a'});
+  sender.send(2, {'b'});
+  ASSERT_TRUE(eventually([&] { return sender.stats().sendFailures == 2; }));
+  std::optional<PeerLinkHealth> health = sender.linkHealth(2);
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->consecutiveFailures, 2u);
+  EXPECT_NE(health->lastError.find("connect: "), std::string::npos) << health->lastError;
+  EXPECT_NE(health->lastError.find("refused"), std::string::npos) << health->lastError;
+  EXPECT_FALSE(health->lastDelivered.has_value());
+  EXPECT_FALSE(health->rttMillis.has_value()) << "no exchange took place";
+
+  sender.setPeerAddress(2, "127.0.0.1", pair.transports[1]->listenPort());
+  sender.send(2, {'c'});
+  ASSERT_TRUE(eventually([&] { return sender.stats().framesDelivered == 1; }));
+  health = sender.linkHealth(2);
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->consecutiveFailures, 0u);
+  EXPECT_EQ(health->lastError, "");
+  EXPECT_TRUE(health->lastDelivered.has_value());
+  EXPECT_TRUE(health->rttMillis.has_value());
+}
+
+TEST(HttpsPeerTransportTest, APeerThatRefusesFramesIsAFailingLinkWithAMeasuredRoundTrip) {
+  TransportPair pair;
+  pair.transports[1]->setReceiver([](state::ReplicaId, std::span<const uint8_t>) -> state::Status {
+    return state::Error{state::ErrorCode::kMalformedMessage, "malformed peer message: bad magic"};
+  });
+  pair.transports[0]->send(2, {'x'});
+  ASSERT_TRUE(eventually([&] { return pair.transports[0]->stats().framesRejectedByPeer == 1; }));
+  const std::optional<PeerLinkHealth> health = pair.transports[0]->linkHealth(2);
+  ASSERT_TRUE(health.has_value());
+  EXPECT_TRUE(health->rttMillis.has_value()) << "any answer is a round trip";
+  EXPECT_FALSE(health->lastDelivered.has_value());
+  EXPECT_EQ(health->consecutiveFailures, 1u);
+  EXPECT_NE(health->lastError.find("400"), std::string::npos) << health->lastError;
+  EXPECT_NE(health->lastError.find("bad magic"), std::string::npos) << health->lastError;
+}
+
+TEST(HttpsPeerTransportTest, ARemovedPeerLeavesLinkHealthAndAnAddedOneStartsAfresh) {
+  TransportPair pair;
+  HttpsPeerTransport& sender = *pair.transports[0];
+  sender.send(2, {'x'});
+  ASSERT_TRUE(eventually([&] { return sender.stats().framesDelivered == 1; }));
+  ASSERT_TRUE(sender.linkHealth(2).has_value());
+  sender.removePeer(2);
+  EXPECT_TRUE(sender.linkHealth().empty());
+  EXPECT_FALSE(sender.linkHealth(2).has_value());
+
+  sender.addPeer({3, "ap-south-1", "127.0.0.1", closedPort()});
+  sender.addPeer({2, "eu-west-1", "127.0.0.1", pair.transports[1]->listenPort()});
+  const std::vector<PeerLinkHealth> all = sender.linkHealth();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].region, "eu-west-1");
+  EXPECT_EQ(all[1].region, "ap-south-1");
+  EXPECT_FALSE(all[0].rttMillis.has_value());
+  EXPECT_FALSE(all[0].lastDelivered.has_value());
+}
+
+TEST(HttpsPeerTransportTest, RefusalsAreCountedByReasonAndLoggedOncePerSenderAndReason) {
+  CapturedLog log;
+  Federation fed(4096);
+  const uint16_t port = fed.node(1).peerPort();
+  const TlsMaterial stranger = Pki::get().material("stranger"), peer = Pki::get().material("eu-west-1");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(request(stranger, port, http::verb::post, kFramesPath, bytesOf(putFrame(2, "k/x"))).status, 403u);
+  }
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(request(peer, port, http::verb::post, kFramesPath, "not a frame").status, 400u);
+  auto frame = putFrame(2, "k/x");
+  frame[2] = 99;
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(request(peer, port, http::verb::post, kFramesPath, bytesOf(frame)).status, 400u);
+  EXPECT_EQ(request(peer, port, http::verb::post, kFramesPath, bytesOf(putFrame(3, "k/x"))).status, 403u);
+  EXPECT_EQ(request(peer, port, http::verb::post, "/v1/elsewhere", "").status, 404u);
+  EXPECT_EQ(request(peer, port, http::verb::get, kFramesPath, "").status, 405u);
+  // Answered 413 by the HTTP layer, which never hands it to the transport.
+  EXPECT_EQ(request(peer, port, http::verb::post, kFramesPath, std::string(5000, 'x')).status, 413u);
+
+  const TransportStats stats = fed.node(1).transport().stats();
+  const std::map<std::string, uint64_t> expected = {
+      {"unknown-peer", 3}, {"malformed", 2}, {"unsupported-version", 2}, {"too-large", 0},
+      {"unknown-sender", 1}, {"not-ready", 0}, {"bad-request", 2}, {"other", 0}};
+  EXPECT_EQ(stats.refusedByReason, expected);
+  EXPECT_EQ(stats.framesRefused, 10u);
+  EXPECT_EQ(log.count("federation: refusing region stranger: unknown-peer: the client certificate names [stranger]"), 1u)
+      << log.text();
+  for (const char* reason : {"malformed", "unsupported-version", "unknown-sender", "bad-request"}) {
+    EXPECT_EQ(log.count(std::string("federation: refusing region eu-west-1: ") + reason + ": "), 1u) << reason;
+  }
+  EXPECT_EQ(log.count("federation: refusing region"), 5u) << log.text();
+  EXPECT_EQ(log.count("not a frame"), 0u) << "frame contents are never logged";
+}
+
+TEST(HttpsPeerTransportTest, EachRejectionByTheReceiverIsCountedUnderItsReason) {
+  struct Case {
+    state::ErrorCode code;
+    std::string reason;
+    unsigned status;
+  };
+  const Case cases[] = {{state::ErrorCode::kMalformedMessage, "malformed", 400},
+                        {state::ErrorCode::kUnsupportedVersion, "unsupported-version", 400},
+                        {state::ErrorCode::kMessageTooLarge, "too-large", 413},
+                        {state::ErrorCode::kUnknownPeer, "unknown-sender", 403},
+                        {state::ErrorCode::kDurabilityFailed, "other", 400},
+                        {state::ErrorCode::kInvalidArgument, "other", 400}};
+  TransportPair pair;  // transports[1] is eu-west-1, which knows us-east-1
+  HttpsPeerTransport& receiving = *pair.transports[1];
+  for (const Case& c : cases) {
+    receiving.setReceiver([&c](state::ReplicaId, std::span<const uint8_t>) -> state::Status {
+      return state::Error{c.code, "refused"};
+    });
+    const uint64_t before = receiving.stats().refusedByReason.at(c.reason);
+    const Reply reply = request(Pki::get().material("us-east-1"), receiving.listenPort(), http::verb::post, kFramesPath, "f");
+    ASSERT_TRUE(reply.connected) << reply.error;
+    EXPECT_EQ(reply.status, c.status) << c.reason;
+    EXPECT_EQ(receiving.stats().refusedByReason.at(c.reason), before + 1) << c.reason;
+  }
+  EXPECT_EQ(receiving.stats().framesRefused, std::size(cases));
+  EXPECT_EQ(receiving.stats().refusedByReason.at("other"), 2u);
+}
+
+TEST(HttpsPeerTransportTest, NoReceiverIsNotReadyAndAPartitionedPeerIsNoRefusal) {
+  TransportPair pair;  // transports[0] (us-east-1) has no receiver
+  HttpsPeerTransport& unready = *pair.transports[0];
+  Reply reply = request(Pki::get().material("eu-west-1"), unready.listenPort(), http::verb::post, kFramesPath, "f");
+  ASSERT_TRUE(reply.connected) << reply.error;
+  EXPECT_EQ(reply.status, 503u);
+  EXPECT_EQ(unready.stats().refusedByReason.at("not-ready"), 1u);
+
+  HttpsPeerTransport& receiving = *pair.transports[1];
+  FaultSettings cut;
+  cut.partitionedPeers = {1};
+  receiving.setFaults(cut);
+  reply = request(Pki::get().material("us-east-1"), receiving.listenPort(), http::verb::post, kFramesPath, "f");
+  ASSERT_TRUE(reply.connected) << reply.error;
+  EXPECT_EQ(reply.status, 503u);
+  const TransportStats stats = receiving.stats();
+  EXPECT_EQ(stats.framesRefused, 0u);
+  EXPECT_EQ(stats.framesDroppedByFaults, 1u);
+  for (const auto& [reason, count] : stats.refusedByReason) EXPECT_EQ(count, 0u) << reason;
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 #
 #   hack/controlplane.sh start DIR           start etcd + kube-apiserver, write DIR/kubeconfig
 #   hack/controlplane.sh stop DIR            stop both
+#   hack/controlplane.sh kill DIR            crash both, as a power loss would: SIGKILL to
+#                                            kube-apiserver, kube-apiserver-2 and etcd, no graceful
+#                                            stop; waits until they are gone; etcd data kept, so
+#                                            start DIR brings the cluster back on the same ports
 #   hack/controlplane.sh stop-apiserver DIR [N]   stop only kube-apiserver N (default 1)
 #   hack/controlplane.sh start-apiserver DIR [N]  start it again on the same port; N=2 starts a
 #                                                 second apiserver on the same etcd and writes
@@ -107,6 +111,29 @@ stop_one() {
   rm -f "$DIR/$name.pid"
 }
 
+# kill_all NAME...: SIGKILL to each one running, then waits until all are gone (a zombie counts
+# as gone: an orphan's parent may never reap it) and removes their pid files.
+kill_all() {
+  local name pid pids=() state left=()
+  for name in "$@"; do
+    if is_running "$name"; then pid="$(cat "$DIR/$name.pid")"; kill -9 "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || continue 2
+      state="$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$pid/stat" 2>/dev/null)" || continue 2
+      [[ "$state" == Z ]] && continue 2
+      sleep 0.1
+    done
+    left+=("$pid")
+  done
+  if ((${#left[@]})); then
+    echo "controlplane: still running 10 s after SIGKILL: pids ${left[*]}" >&2
+    return 1
+  fi
+  for name in "$@"; do rm -f "$DIR/$name.pid"; done
+}
+
 wait_ready() {  # wait_ready PORT NAME
   local url="https://127.0.0.1:$1/readyz" pki="$DIR/pki" name="$2"
   for _ in $(seq 1 600); do
@@ -170,6 +197,7 @@ case "$cmd" in
     echo "$DIR/kubeconfig"
     ;;
   stop) stop_one kube-apiserver-2; stop_one kube-apiserver; stop_one etcd ;;
+  kill) kill_all kube-apiserver-2 kube-apiserver etcd ;;
   stop-apiserver) stop_one "$APISERVER_NAME" ;;
   start-apiserver)
     load_env

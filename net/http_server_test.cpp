@@ -1,12 +1,14 @@
 // The one HTTP server under connections that never speak (idle sockets are closed at the
 // handshake, read and idle deadlines), above its connection cap (closed at once while a
 // certified peer keeps being served), with oversized requests, a throwing handler, a taken
-// port, and a TLS context replaced while it runs.
+// port, a TLS context replaced while it runs, and failed handshakes logged once per source.
 #include "base/testing/eventually.h"
 #include "net/http_server.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -328,6 +330,48 @@ TEST(HttpServerTest, AnAddressThatIsNeitherIpNorAResolvableNameIsRefusedByName) 
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message.find("cannot listen on no such host.invalid:0"), std::string::npos)
       << status.error().message;
+}
+
+// A TLS client presenting `material`'s certificate (none when it is empty) that handshakes and
+// hangs up; whether the server accepted it shows in the server's counters.
+void handshakeAs(uint16_t port, const TlsMaterial& material) {
+  ssl::context context(ssl::context::tls_client);
+  boost::system::error_code ec;
+  if (!material.certificatePem.empty()) {
+    context.use_certificate_chain(boost::asio::buffer(material.certificatePem), ec);
+    context.use_private_key(boost::asio::buffer(material.privateKeyPem), ssl::context::pem, ec);
+  }
+  context.set_verify_mode(ssl::verify_none);
+  boost::asio::io_context io;
+  ssl::stream<tcp::socket> stream(io, context);
+  stream.lowest_layer().connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
+  if (!ec) stream.handshake(ssl::stream_base::client, ec);
+}
+
+TEST(HttpServerTest, FailedHandshakesAreLoggedOncePerSourceAndErrorAndEachIsCounted) {
+  // The default logger captured; restored after the server's threads are gone.
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1024);
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink));
+  auto lines = [&sink](const std::string& text) {
+    size_t count = 0;
+    for (const std::string& line : sink->last_formatted()) count += line.find(text) != std::string::npos ? 1 : 0;
+    return count;
+  };
+  {
+    HttpServerOptions options = tlsOptions();
+    options.name = "peers";
+    auto server = makeHttpServer(options, echoNames);
+    EXPECT_TRUE(server->start().ok());
+    const PemPair rogueCa = makeCertificateAuthority("rogue CA").value();
+    const PemPair rogue = issueCertificate(rogueCa, "eu-west-1").value();
+    for (int i = 0; i < 3; ++i) handshakeAs(server->port(), TlsMaterial{});
+    for (int i = 0; i < 2; ++i) handshakeAs(server->port(), TlsMaterial{"", rogue.certificatePem, rogue.privateKeyPem});
+    EXPECT_TRUE(eventually([&] { return server->handshakeFailures() == 5; })) << server->handshakeFailures();
+    EXPECT_EQ(lines("peers: TLS handshake from 127.0.0.1 failed: "), 2u) << "one line per error text";
+    EXPECT_EQ(TlsClient(server->port()).get().first, 200u) << "a certified client is still served";
+  }
+  spdlog::set_default_logger(previous);
 }
 
 TEST(HttpServerTest, ErrorBodiesAreEscapedJson) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "controllers/federation.h"
 #include "controllers/health_signals.h"
 #include "kube/client.h"
 #include "kube/controller.h"
@@ -15,6 +16,7 @@
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "config/config.h"
+#include "operator/federation_setup.h"
 #include "operator/metrics.h"
 
 namespace dwcp::op {
@@ -31,6 +33,11 @@ struct ControllerContext {
   const config::Config* config = nullptr;
   OperatorMetrics* metrics = nullptr;
   controllers::HealthSignals* signals = nullptr;
+  // Federated only (null otherwise): the peers, what controllers ask to hear of them, and whether
+  // the replicated state has caught up since start (controllers that write it wait for it).
+  controllers::Federation* federation = nullptr;
+  FederationEvents* federationEvents = nullptr;
+  std::function<bool()> federationSynced{};
 };
 
 // A controller the manager runs: `prepare` (optional) runs once the caches synced, just before the
@@ -44,6 +51,8 @@ struct ManagedController {
 
 ManagedController setupRegionController(const ControllerContext& ctx);
 ManagedController setupVMPlacementController(const ControllerContext& ctx);
+// Federated only; after the VMPlacement controller, whose ledger it shares.
+ManagedController setupReservationController(const ControllerContext& ctx, const ManagedController& vmPlacements);
 
 // Every controller of this operator, in start order.
 std::vector<ManagedController> setupControllers(const ControllerContext& ctx);

@@ -19,6 +19,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/leader_election.h"
 #include "operator/controller_setup.h"
+#include "operator/federation_setup.h"
 #include "operator/health_server.h"
 #include "operator/metrics.h"
 #include "operator/routing_api.h"
@@ -41,6 +42,12 @@ struct Manager::State {
   std::unique_ptr<kube::Informer> vmPlacements;
   std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<kube::Discovery> discovery;
+  // Federated only: the peers (started by the leader before its controllers), what the
+  // controllers read them through, and whom their notices wake.
+  std::unique_ptr<federation::FederationNode> node;
+  std::unique_ptr<NodeFederation> federation;
+  FederationEvents federationEvents;
+  uint64_t federationSources = 0;
   std::vector<ManagedController> controllers;  // in start order
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<kube::LeaderElector*> guardElector{nullptr};  // set once the elector exists
@@ -69,6 +76,11 @@ struct Manager::State {
         lost = true;  // nothing useful can happen: exit and let the restart policy retry
         cv.notify_all();
       };
+      // The leader alone speaks for the region: its peers start with its leadership.
+      if (node) {
+        if (auto started = node->start(); !started.ok()) return fail("federation did not start: " + started.error().message);
+        spdlog::info("federation: peers served on {}", options.peerBindAddress);
+      }
       for (auto& controller : controllers) {
         if (controller.prepare) controller.prepare();
         if (auto s = controller.runner->run(); !s.ok()) {
@@ -136,7 +148,58 @@ kube::Status Manager::start() {
   s.discovery = std::make_unique<kube::Discovery>(*s.client, s.clock);
   ControllerContext context{s.client.get(), s.regions.get(), s.vmPlacements.get(), s.events.get(), s.discovery.get(),
                             &s.clock,       s.options.region, &s.config,          &s.metrics,    &s.signals};
+  if (s.options.federated()) {
+    auto node = makeFederationNode(s.options, s.config);
+    if (!node.ok()) return node.error();
+    s.node = std::move(node).value();
+    s.federation = std::make_unique<NodeFederation>(*s.node);
+    context.federation = s.federation.get();
+    context.federationEvents = &s.federationEvents;
+    federation::FederationNode* nodePtr = s.node.get();
+    context.federationSynced = [nodePtr] { return nodePtr->initialSyncDone(); };
+    // What this region's heartbeats say: its Region's status as its controller last wrote it.
+    const kube::Store* regionStore = &s.regions->store();
+    const std::string local = s.options.region;
+    s.node->setLocalState([regionStore, local] {
+      api::Heartbeat heartbeat;
+      if (auto object = regionStore->get(local)) {
+        if (const api::Region* region = controllers::asRegion(*object)) {
+          heartbeat.phase = region->status.phase.value_or(api::RegionPhase::kUnknown);
+          heartbeat.healthScore = region->status.healthScore.value_or(0);
+          heartbeat.allocated = region->status.allocated.value_or(api::RegionResources{});
+          if (!heartbeat.allocated.vms) heartbeat.allocated.vms = 0;
+          heartbeat.epoch = region->status.epoch.value_or(0);
+        }
+      }
+      return heartbeat;
+    });
+    // The peers are the Regions every cluster holds, followed as they change.
+    auto followRegions = [nodePtr, regionStore] {
+      std::vector<federation::RegionPeer> peers;
+      for (const auto& object : regionStore->list()) {
+        if (const api::Region* region = controllers::asRegion(*object)) {
+          peers.push_back({region->metadata.name, region->spec.endpoint});
+        }
+      }
+      nodePtr->setRegions(peers);
+    };
+    kube::EventHandler regionsToPeers;
+    regionsToPeers.onAdd = [followRegions](const kube::CachedObject&) { followRegions(); };
+    regionsToPeers.onUpdate = [followRegions](const kube::CachedObject& before, const kube::CachedObject& after) {
+      if (before.generation() != after.generation()) followRegions();
+    };
+    regionsToPeers.onDelete = [followRegions](const kube::CachedObject&) { followRegions(); };
+    s.regions->addHandler(std::move(regionsToPeers));
+    spdlog::info("federation on: peers on {} (mutual TLS with {})", s.options.peerBindAddress, s.options.peerCa);
+  } else {
+    spdlog::info("federation off (no --peer-tls-* flags): remote regions stay Unknown and VMs are placed from this "
+                 "cluster's view alone");
+  }
   s.controllers = setupControllers(context);
+  if (s.node) {
+    connectEvents(*s.node, s.federationEvents);
+    s.federationSources = s.metrics.addCounterSources(federationMetrics(*s.node));
+  }
 
   std::vector<CounterSource> sources;
   for (kube::Informer* informer : {s.regions.get(), s.vmPlacements.get()}) {
@@ -240,6 +303,11 @@ void Manager::shutdown() {
   for (auto it = s.controllers.rbegin(); it != s.controllers.rend(); ++it) it->runner->stop();
   if (s.controllersThread.joinable()) s.controllersThread.join();
   if (s.elector) s.elector->stop();
+  // The peers go with the controllers that wrote through them.
+  if (s.node) {
+    s.metrics.removeCounterSources(s.federationSources);
+    s.node->stop();
+  }
   // Routing requests in progress finish before the cache that feeds the table stops.
   if (s.routing) s.routing->stop();
   // No scrape reads the informers once they stop (and later are destroyed before the metrics).

@@ -1,5 +1,6 @@
 #include "operator/metrics.h"
 
+#include <limits>
 #include <mutex>
 
 #include <prometheus/collectable.h>
@@ -42,12 +43,25 @@ class OperatorMetrics::SourceCollector final : public prometheus::Collectable {
         if (f.name == s.name) family = &f;
       }
       if (!family) {
-        families.push_back({s.name, s.help, prometheus::MetricType::Counter, {}});
+        const auto type = s.readHistogram ? prometheus::MetricType::Histogram
+                          : s.gauge       ? prometheus::MetricType::Gauge
+                                          : prometheus::MetricType::Counter;
+        families.push_back({s.name, s.help, type, {}});
         family = &families.back();
       }
       prometheus::ClientMetric metric;
       for (const auto& [k, v] : s.labels) metric.label.push_back({k, v});
-      metric.counter.value = s.read ? s.read() : 0;
+      if (s.readHistogram) {
+        const HistogramValue value = s.readHistogram();
+        for (const auto& [bound, cumulative] : value.buckets) metric.histogram.bucket.push_back({cumulative, bound});
+        metric.histogram.bucket.push_back({value.count, std::numeric_limits<double>::infinity()});
+        metric.histogram.sample_count = value.count;
+        metric.histogram.sample_sum = value.sum;
+      } else if (s.gauge) {
+        metric.gauge.value = s.read ? s.read() : 0;
+      } else {
+        metric.counter.value = s.read ? s.read() : 0;
+      }
       family->metric.push_back(std::move(metric));
     }
     return families;

@@ -24,12 +24,23 @@
 
 namespace dwcp::op {
 
-// A counter read from elsewhere at scrape time (e.g. a Reflector's restart count).
+// A histogram's value as a source reads it: cumulative counts per upper bound (+Inf implied by
+// `count`).
+struct HistogramValue {
+  std::vector<std::pair<double, uint64_t>> buckets;
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+// A counter read from elsewhere at scrape time (e.g. a Reflector's restart count); a gauge when
+// `gauge` is set; a histogram when `readHistogram` is set.
 struct CounterSource {
   std::string name;
   std::string help;
   std::vector<std::pair<std::string, std::string>> labels;
   std::function<double()> read;
+  bool gauge = false;
+  std::function<HistogramValue()> readHistogram{};
 };
 
 class OperatorMetrics {

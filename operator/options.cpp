@@ -29,6 +29,13 @@ Flags:
   --health-probe-bind-address ADDR  serve /healthz and /readyz on ADDR (default :8081; "0" disables)
   --routing-bind-address ADDR       serve the routing API (POST /v1/route, GET /v1/regions) on ADDR,
                                     on every replica (default :8090; "0" disables)
+  --peer-bind-address ADDR          serve the other regions' operators (mutual TLS) on ADDR, on the
+                                    leader (default :7443)
+  --peer-tls-cert PATH              this region's peer certificate (its DNS SAN is the region name);
+                                    with --peer-tls-key and --peer-ca it turns federation on.
+                                    The three files are read again when they change
+  --peer-tls-key PATH               its private key
+  --peer-ca PATH                    the federation's CA: peers must present a certificate it signed
   --log-level LEVEL                 trace, debug, info, warn, error (default info)
   -h, --help                        show this help
 )";
@@ -73,6 +80,10 @@ kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
       {"--metrics-bind-address", &o.metricsBindAddress},
       {"--health-probe-bind-address", &o.healthProbeBindAddress},
       {"--routing-bind-address", &o.routingBindAddress},
+      {"--peer-bind-address", &o.peerBindAddress},
+      {"--peer-tls-cert", &o.peerTlsCert},
+      {"--peer-tls-key", &o.peerTlsKey},
+      {"--peer-ca", &o.peerCa},
       {"--log-level", &o.logLevel},
   };
   for (size_t i = 0; i < args.size(); ++i) {
@@ -113,9 +124,23 @@ kube::Result<Options> parseOptions(const std::vector<std::string>& args) {
   }
   for (auto [flag, value] : {std::pair{"--metrics-bind-address", &o.metricsBindAddress},
                              std::pair{"--health-probe-bind-address", &o.healthProbeBindAddress},
-                             std::pair{"--routing-bind-address", &o.routingBindAddress}}) {
+                             std::pair{"--routing-bind-address", &o.routingBindAddress},
+                             std::pair{"--peer-bind-address", &o.peerBindAddress}}) {
     if (*value == "0") continue;
     if (auto b = parseBindAddress(flag, *value); !b.ok()) return b.error();
+  }
+  const int peerFiles = !o.peerTlsCert.empty() + !o.peerTlsKey.empty() + !o.peerCa.empty();
+  if (peerFiles != 0 && peerFiles != 3) {
+    for (auto [flag, value] : {std::pair{"--peer-tls-cert", &o.peerTlsCert}, std::pair{"--peer-tls-key", &o.peerTlsKey},
+                               std::pair{"--peer-ca", &o.peerCa}}) {
+      if (value->empty()) {
+        return Error{0, "Invalid",
+                     std::string(flag) + ": is required with the other --peer-tls-* flags (federation needs all three files)"};
+      }
+    }
+  }
+  if (peerFiles == 3 && o.peerBindAddress == "0") {
+    return Error{0, "Invalid", "--peer-bind-address: cannot be \"0\" when the --peer-tls-* flags turn federation on"};
   }
   static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (std::find(levels.begin(), levels.end(), o.logLevel) == levels.end()) {

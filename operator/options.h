@@ -21,6 +21,13 @@ struct Options {
   std::string metricsBindAddress = ":8080";      // "0" disables
   std::string healthProbeBindAddress = ":8081";  // "0" disables
   std::string routingBindAddress = ":8090";      // the routing API; "0" disables
+  // The federation's peers (mutual TLS): on when the three files are given, off (this operator
+  // alone, a planner) when none is.
+  std::string peerBindAddress = ":7443";
+  std::string peerTlsCert;
+  std::string peerTlsKey;
+  std::string peerCa;
+  bool federated() const { return !peerTlsCert.empty(); }
   std::string logLevel = "info";
   bool showHelp = false;
 };

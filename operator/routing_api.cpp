@@ -1,5 +1,6 @@
 #include "operator/routing_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -30,6 +31,17 @@ routing::RegionSpec routingRegionOf(const api::Region& region) {
   spec.phase = region.status.phase.value_or(routing::RegionPhase::kHealthy);
   if (region.status.healthScore) spec.healthScore = *region.status.healthScore;
   return spec;
+}
+
+std::optional<double> reportedLoadOf(const api::Region& region) {
+  if (!region.status.allocated) return std::nullopt;
+  const api::RegionResources& used = *region.status.allocated;
+  const api::RegionCapacity& capacity = region.spec.capacity;
+  auto share = [](int64_t part, int64_t whole) { return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0; };
+  double load = std::max({share(used.cpu, capacity.cpu), share(used.memoryMiB, capacity.memoryMiB),
+                          share(used.storageGiB, capacity.storageGiB),
+                          capacity.maxVMs ? share(used.vms.value_or(0), *capacity.maxVMs) : 0.0});
+  return std::clamp(load, 0.0, 1.0);
 }
 
 namespace {
@@ -78,10 +90,14 @@ RoutingApi::~RoutingApi() { stop(); }
 void RoutingApi::rebuild(const kube::Store& regions) {
   std::lock_guard lock(mu_);
   std::vector<routing::RegionSpec> specs;
+  std::vector<std::pair<std::string, double>> loads;
   std::map<std::string, LeftOut> leftOut;
   for (const auto& object : regions.list()) {
     auto spec = routingRegionOf(*object);
     if (spec.ok()) {
+      if (const api::Region* region = object->as<api::Region>()) {
+        if (auto load = reportedLoadOf(*region)) loads.emplace_back(spec->name, *load);
+      }
       specs.push_back(std::move(*spec));
       continue;
     }
@@ -103,6 +119,7 @@ void RoutingApi::rebuild(const kube::Store& regions) {
     spdlog::error("routing api: region table not updated: {}", s.error().toString());
     return;
   }
+  for (const auto& [name, load] : loads) (void)table_.reportLoad(name, load);
   auto snapshot = table_.snapshot();
   spdlog::debug("routing api: {} regions, {} accept traffic (table version {})", count,
                 snapshot->acceptingTraffic().size(), snapshot->version());

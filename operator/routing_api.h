@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/region.h"
@@ -24,6 +25,10 @@ namespace dwcp::op {
 // spec.cost.cpuHour, spec.capacity.cpu as the capacity weight; Disabled when spec.enabled is
 // false, else status.phase (Healthy before the first status) and status.healthScore.
 routing::RegionSpec routingRegionOf(const api::Region& region);
+// The share of its tightest resource a Region reports in use (status.allocated against
+// spec.capacity, 0..1), which the table takes as the region's reported load; nullopt without an
+// allocation (a remote region not heard from, or no federation).
+std::optional<double> reportedLoadOf(const api::Region& region);
 // The same for an object of the Region cache, through api::parseRegion: an error names the field.
 kube::Result<routing::RegionSpec> routingRegionOf(const nlohmann::json& object);
 // The same for a cached Region (decoded once, or kept as JSON with the reason it was refused).

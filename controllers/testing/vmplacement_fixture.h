@@ -219,10 +219,22 @@ class FakeApi {
     std::lock_guard lock(mu_);
     kubevirtServed_ = served;
   }
+  // Creates answer 404 (the namespace does not exist in this cluster) while false.
+  void setNamespaceExists(bool exists) {
+    std::lock_guard lock(mu_);
+    namespaceExists_ = exists;
+  }
+  std::vector<std::string> serverKeys() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [key, object] : server_) out.push_back(key);
+    return out;
+  }
 
   kube::Response handle(const kube::Request& request) {
     std::lock_guard lock(mu_);
     const std::string path = request.path.substr(0, request.path.find('?'));
+    if (path + "/" == kVMPath && request.method == "POST") return createVMPlacement(request);
     if (startsWith(path, kVMPath)) return vmPlacement(request, path.substr(std::string(kVMPath).size()));
     if (request.method == "GET") {
       if (auto list = discovery(path)) return *list;
@@ -300,6 +312,21 @@ class FakeApi {
 
   std::string nextVersion() { return std::to_string(++version_); }
 
+  // POST (a mirror's creation): AlreadyExists for a taken name; the server sets uid,
+  // resourceVersion and generation, and drops status (the status subresource).
+  kube::Response createVMPlacement(const kube::Request& request) {
+    json object = json::parse(request.body);
+    if (!namespaceExists_) return statusError(404, "NotFound");
+    const std::string key = kube::objectKey(object);
+    if (server_.count(key)) return statusError(409, "AlreadyExists");
+    object["metadata"]["uid"] = "uid-" + object["metadata"]["name"].get<std::string>();
+    object["metadata"]["resourceVersion"] = nextVersion();
+    object["metadata"]["generation"] = 1;
+    object.erase("status");
+    server_[key] = object;
+    return {201, object.dump()};
+  }
+
   kube::Response vmPlacement(const kube::Request& request, const std::string& rest) {
     const auto slash = rest.find('/');
     const std::string name = rest.substr(0, slash);
@@ -308,6 +335,32 @@ class FakeApi {
     auto found = server_.find(key);
     if (found == server_.end()) return statusError(404, "NotFound");
     json& object = found->second;
+    if (request.method == "DELETE" && subresource.empty()) {
+      const json options = request.body.empty() ? json::object() : json::parse(request.body);
+      const std::string uid = options.value("/preconditions/uid"_json_pointer, std::string());
+      if (!uid.empty() && uid != object["metadata"]["uid"]) return statusError(409, "Conflict");
+      if (object["metadata"].contains("finalizers") && !object["metadata"]["finalizers"].empty()) {
+        object["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+        object["metadata"]["resourceVersion"] = nextVersion();
+        return {200, object.dump()};
+      }
+      server_.erase(found);
+      return {200, json{{"kind", "Status"}, {"status", "Success"}}.dump()};
+    }
+    if (request.method == "PUT" && subresource.empty()) {  // update: spec and metadata, status kept
+      json body = json::parse(request.body);
+      if (body.value("/metadata/resourceVersion"_json_pointer, std::string()) !=
+          object["metadata"]["resourceVersion"].get<std::string>()) {
+        return statusError(409, "Conflict");
+      }
+      const json status = object.value("status", json());
+      const bool specChanged = body["spec"] != object["spec"];
+      body["metadata"]["generation"] = object["metadata"].value("generation", 1) + (specChanged ? 1 : 0);
+      body["metadata"]["resourceVersion"] = nextVersion();
+      if (!status.is_null()) body["status"] = status;
+      object = std::move(body);
+      return {200, object.dump()};
+    }
     if (request.method == "PATCH" && subresource.empty()) {
       if (request.contentType != "application/json-patch+json") return statusError(415, "UnsupportedMediaType");
       try {
@@ -342,6 +395,7 @@ class FakeApi {
   std::vector<std::pair<std::string, json>> statusWrites_;
   std::map<std::string, json> workloads_;
   bool kubevirtServed_ = true;
+  bool namespaceExists_ = true;
   int64_t version_ = 100;
 };
 
