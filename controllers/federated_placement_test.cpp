@@ -113,6 +113,24 @@ TEST_F(FederatedPlacementTest, ARemoteRegionIsReservedFirstAndTheVMIsPlacedOnlyW
       << "admitted: the region counts it in what it reports";
 }
 
+// The cache brings a status write back later than the next reconcile may run: a VM admitted and
+// written Placed is not reserved again from the stale copy.
+TEST_F(FederatedPlacementTest, AReconcileBeforeTheCacheSeesTheAdmissionDoesNotReserveAgain) {
+  addRegions(federatedRegions());
+  api_.put(europeanVM());
+  startHome();
+  reconcile("web-frontend-01");
+  const std::string target = fed_->record("uid-web-frontend-01")->region;
+  answer(target, "uid-web-frontend-01", true);
+  ASSERT_TRUE(reconcile("web-frontend-01").isSuccess());  // writes Placed; the cache still has the old copy
+  const auto log = fed_->log();
+  auto again = reconcile("web-frontend-01");
+  EXPECT_TRUE(again.requeueAfter.has_value());
+  EXPECT_EQ(fed_->log(), log) << "no new reservation from the stale copy";
+  EXPECT_EQ(fed_->record("uid-web-frontend-01")->epoch, 1);
+  EXPECT_EQ(api_.statusWritesOf(keyOf("web-frontend-01")).size(), 1u);
+}
+
 TEST_F(FederatedPlacementTest, ARefusalRePlacesTheVMWithoutTheRegionThatRefused) {
   addRegions(federatedRegions());
   api_.put(europeanVM());

@@ -137,9 +137,11 @@ void ReservationController::refuse(const api::PlacementRecord& record, const std
 
 kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& record) {
   Federation& federation = *deps_.federation;
-  if (auto answer = federation.answer(deps_.localRegion, record.uid);
-      answer && answer->epoch == record.epoch && !answer->admitted) {
-    return kube::ReconcileResult::success();  // this attempt was refused; the home decides again
+  if (auto answer = federation.answer(deps_.localRegion, record.uid); answer && answer->epoch == record.epoch) {
+    if (!answer->admitted) return kube::ReconcileResult::success();  // refused; the home decides again
+    // Admitted, and its mirror made, but the cache has not seen the mirror yet: its add event
+    // comes. Admitting it again would hold the room twice, or free the hold on AlreadyExists.
+    return kube::ReconcileResult::requeue(1s);
   }
   const std::string name = mirrorName(record);
   const std::string key = record.namespace_ + "/" + name;
@@ -153,11 +155,13 @@ kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& r
   }
   auto created = deps_.client->create(api::kVMPlacementResource, record.namespace_, mirrorObject(record));
   if (!created.ok()) {
-    deps_.ledger->forget(key);
     const kube::Error& error = created.error();
     if (error.isAlreadyExists()) {
-      return kube::ReconcileResult::requeue(500ms);  // the cache is behind, or an older mirror of that name is going
+      // A mirror of that name is there (of an earlier VM of the same name, being deleted): it holds
+      // the ledger entry of this key, which stays; this one is admitted once it is gone.
+      return kube::ReconcileResult::requeue(500ms);
     }
+    deps_.ledger->forget(key);
     if (error.isNotFound() || error.code == 403 || error.code == 422) {
       refuse(record, "cannot hold it in namespace " + record.namespace_ + " of region " + deps_.localRegion + ": " +
                          error.message);

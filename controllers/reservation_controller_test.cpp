@@ -104,6 +104,27 @@ TEST_F(ReservationControllerTest, AnAdmittedRecordBecomesAMirrorBeforeItsAnswerS
   EXPECT_EQ(fed_->log().size(), writes);
 }
 
+// Found in a 200-VM burst on three real regions: a second reconcile of an admitted record before
+// the cache saw its mirror admitted it again, got AlreadyExists and freed the room the mirror
+// held, and the region took one VM more than it has.
+TEST_F(ReservationControllerTest, AReconcileBeforeTheCacheSeesTheMirrorNeitherAdmitsAgainNorFreesTheRoom) {
+  startHere(4);
+  const api::PlacementRecord first = recordFor("a", "us-east-1", 4);
+  fed_->putRecord(first);
+  ASSERT_TRUE(reserve(first.uid).isSuccess());
+  // The cache has not seen the mirror yet (no catchUp), and the record is looked at again.
+  reserve(first.uid);
+  EXPECT_EQ(controller_->ledger().count("default/a.us-east-1"), 1u) << "the admitted mirror still holds its room";
+  EXPECT_EQ(requestsTo("POST", "/apis/federation.dwcp.io/v1alpha1/namespaces/default/vmplacements").size(), 1u);
+
+  const api::PlacementRecord second = recordFor("b", "ap-south-1", 4);
+  fed_->putRecord(second);
+  ASSERT_TRUE(reserve(second.uid).isSuccess());
+  ASSERT_TRUE(answerFor(second.uid));
+  EXPECT_FALSE(answerFor(second.uid)->admitted) << "the region is full";
+  EXPECT_EQ(mirrors().size(), 1u);
+}
+
 TEST_F(ReservationControllerTest, ARecordThatDoesNotFitIsRefusedWithTheReasonAndNothingIsCreated) {
   startHere(8);
   const api::PlacementRecord record = recordFor("big", "us-east-1", 12);

@@ -349,6 +349,11 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
   // Federated: a reservation in flight, and a VM held by another region.
   if (federation) {
     const auto record = federation->record(vm.metadata.uid);
+    if (record && record->home == deps_.localRegion && record->state == api::RecordState::kPlaced &&
+        record->epoch > current.epoch.value_or(0)) {
+      // This home wrote Placed at that epoch; the cache has not brought the write back yet.
+      return kube::ReconcileResult::requeue(100ms);
+    }
     if (record && record->home == deps_.localRegion && record->state == api::RecordState::kReserving &&
         record->region != deps_.localRegion) {
       std::string excluded, note;

@@ -4,7 +4,7 @@
 # and "N passed, N failed" at the end; exits non-zero when any check failed.
 #
 #   e2e/run.sh [TEST...]   tests: crds admission region_status restart apiserver_restart leader_election leader_hang placement
-#                          routing state_mtls
+#                          routing state_mtls federation
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${E2E_WORK:-$ROOT/.e2e}"
@@ -28,7 +28,7 @@ trap cleanup EXIT
 bash "$ROOT/hack/build-tools.sh" >/dev/null || exit 2
 
 tests=("$@")
-((${#tests[@]})) || tests=(crds admission region_status restart apiserver_restart leader_election leader_hang placement routing state_mtls)
+((${#tests[@]})) || tests=(crds admission region_status restart apiserver_restart leader_election leader_hang placement routing state_mtls federation)
 for t in "${tests[@]}"; do
   log "--- $t"
   rm -f "$WORK"/op-*
