@@ -22,6 +22,17 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->monitoring.interval, std::chrono::seconds(10));
   EXPECT_EQ(c->monitoring.traceRetention, std::chrono::hours(24 * 7));
   EXPECT_EQ(c->runtime.regionStatusInterval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->peers.heartbeatInterval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->peers.suspectAfterHeartbeats, 3);
+  EXPECT_EQ(c->peers.reservationTimeout, std::chrono::seconds(10));
+}
+
+TEST(ConfigTest, PeerTimingsParse) {
+  auto c = parseConfig("federation: {heartbeat_interval: 250ms, suspect_after: 4, reservation_timeout: 30s}\n", "peers.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->peers.heartbeatInterval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c->peers.suspectAfterHeartbeats, 4);
+  EXPECT_EQ(c->peers.reservationTimeout, std::chrono::seconds(30));
 }
 
 TEST(ConfigTest, RegionStatusIntervalMayBeZero) {
@@ -119,6 +130,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_algorithm", "federation: {placement: {algorithm: fastest}}\n", "federation.placement.algorithm: must be one of"},
         BadCase{"threshold_range", "federation: {failover: {failover_threshold: 170}}\n", "federation.failover.failover_threshold: must be between 0 and 100"},
         BadCase{"threshold_type", "federation: {failover: {failover_threshold: high}}\n", "federation.failover.failover_threshold: must be a number"},
+        BadCase{"heartbeat_too_fast", "federation: {heartbeat_interval: 10ms}\n", "federation.heartbeat_interval: must be between 50ms and 1m"},
+        BadCase{"heartbeat_not_duration", "federation: {heartbeat_interval: often}\n", "federation.heartbeat_interval: invalid duration"},
+        BadCase{"suspect_zero", "federation: {suspect_after: 0}\n", "federation.suspect_after: must be between 1 and 100"},
+        BadCase{"suspect_text", "federation: {suspect_after: 3s}\n", "federation.suspect_after: must be"},
+        BadCase{"reservation_zero", "federation: {reservation_timeout: 0s}\n", "federation.reservation_timeout: must be positive"},
         BadCase{"bad_duration", "federation: {failover: {max_failover_time: 30 seconds}}\n", "federation.failover.max_failover_time: invalid duration"},
         BadCase{"bad_unit", "routing: {ddos_protection: {blacklist_duration: 1y}}\n", "routing.ddos_protection.blacklist_duration: invalid duration \"1y\": unknown unit"},
         BadCase{"bool_type", "routing: {global: {enable_ddos_protection: maybe}}\n", "routing.global.enable_ddos_protection: must be true or false"},

@@ -31,6 +31,20 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o->metricsBindAddress, ":8080");
   EXPECT_EQ(o->healthProbeBindAddress, ":8081");
   EXPECT_EQ(o->routingBindAddress, ":8090");
+  EXPECT_EQ(o->peerBindAddress, ":7443");
+  EXPECT_FALSE(o->federated()) << "no peer files: this operator alone";
+}
+
+TEST(OptionsTest, ThePeerFilesTogetherTurnFederationOn) {
+  auto o = parseOptions({"--region=eu-west-1", "--peer-tls-cert", "c.crt", "--peer-tls-key=c.key", "--peer-ca", "ca.crt",
+                         "--peer-bind-address", "127.0.0.1:17443"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_TRUE(o->federated());
+  EXPECT_EQ(o->peerTlsCert, "c.crt");
+  EXPECT_EQ(o->peerTlsKey, "c.key");
+  EXPECT_EQ(o->peerCa, "ca.crt");
+  EXPECT_EQ(o->peerBindAddress, "127.0.0.1:17443");
+  EXPECT_NE(usage().find("--peer-ca PATH"), std::string::npos);
 }
 
 TEST(OptionsTest, RoutingApiCanBeDisabledOrMoved) {
@@ -69,6 +83,12 @@ TEST(OptionsTest, BadArgumentsNameTheFlag) {
       {{"--region", "a", "--leader-elect=yes"}, "--leader-elect: \"yes\" is not true or false"},
       {{"--region", "a", "--log-level", "loud"}, "--log-level: \"loud\""},
       {{"--region", "a", "--config", "--leader-elect"}, "--config: needs a value"},
+      {{"--region", "a", "--peer-tls-cert", "c"}, "--peer-tls-key: is required with the other --peer-tls-* flags"},
+      {{"--region", "a", "--peer-tls-cert", "c", "--peer-tls-key", "k"}, "--peer-ca: is required with the other"},
+      {{"--region", "a", "--peer-ca", "ca"}, "--peer-tls-cert: is required with the other"},
+      {{"--region", "a", "--peer-bind-address", "7443"}, "--peer-bind-address: \"7443\" is not HOST:PORT"},
+      {{"--region", "a", "--peer-tls-cert=c", "--peer-tls-key=k", "--peer-ca=ca", "--peer-bind-address=0"},
+       "--peer-bind-address: cannot be \"0\" when the --peer-tls-* flags turn federation on"},
   };
   for (const auto& c : cases) {
     auto o = parseOptions(c.args);
