@@ -21,6 +21,7 @@ help:
 	@echo "make lint           clang-tidy (.clang-tidy) on every C++ source (~20 min on 2 cores)"
 	@echo "make lint-changed   clang-tidy on the sources changed since LINT_BASE (default HEAD~1); part of make test"
 	@echo "make bench-runtime  cold-start benchmark (10,000 VMPlacements)"
+	@echo "make bench-federation  three local regions: create-to-remote-workload beside its ceiling, remote status lag, CPU, RSS"
 
 deps:
 	@bash hack/install-deps.sh
@@ -105,3 +106,9 @@ bench-state: build
 bench-routing: build
 	$(BUILD_DIR)/bin/bench_routing --benchmark_format=json
 	BUILD_DIR=$(BUILD_DIR) bash bench/routing_http.sh
+
+# Three local regions (hack/federation.sh): create at home -> workload in another region at RATE/s
+# for DURATION s beside the same driver's ceiling, remote-status lag, operator CPU and RSS.
+.PHONY: bench-federation
+bench-federation: build tools
+	BUILD_DIR=$(BUILD_DIR) bash bench/federation.sh

@@ -169,6 +169,15 @@ kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& r
     }
     return kube::ReconcileResult::failure("creating mirror " + key + ": " + error.toString());
   }
+  // Its workload now, not after a watch round trip: the VMPlacement controller names it in the
+  // mirror's status when the mirror reaches its cache.
+  if (deps_.workloads) {
+    if (auto mirror = api::parseVMPlacement(created.value()); mirror.ok()) {
+      if (auto applied = deps_.workloads->applyEarly(created.value(), *mirror); !applied.ok()) {
+        spdlog::warn("mirror {}: applying its workload early: {} (its reconcile applies it)", key, applied.error().toString());
+      }
+    }
+  }
   api::ReservationAnswer answer;
   answer.uid = record.uid;
   answer.region = deps_.localRegion;

@@ -20,6 +20,7 @@
 
 #include "controllers/federation.h"
 #include "controllers/placement_ledger.h"
+#include "controllers/workload.h"
 #include "engines/placement/engine.h"
 #include "kube/client.h"
 #include "kube/clock.h"
@@ -41,6 +42,7 @@ struct ReservationControllerDeps {
   Federation* federation = nullptr;
   std::shared_ptr<PlacementLedger> ledger;  // the VMPlacement controller's
   const placement::Engine* engine = nullptr;
+  Workloads* workloads = nullptr;  // the VMPlacement controller's: a new mirror's workload is applied at once
 };
 
 class ReservationController {

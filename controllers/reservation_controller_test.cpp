@@ -57,6 +57,7 @@ class ReservationControllerTest : public VMPlacementControllerTest {
     r.federation = fed_.get();
     r.ledger = controller_->placementLedger();
     r.engine = &controller_->engine();
+    r.workloads = &controller_->workloads();
     reservations_ = std::make_unique<ReservationController>(std::move(r));
   }
 
@@ -123,6 +124,24 @@ TEST_F(ReservationControllerTest, AReconcileBeforeTheCacheSeesTheMirrorNeitherAd
   ASSERT_TRUE(answerFor(second.uid));
   EXPECT_FALSE(answerFor(second.uid)->admitted) << "the region is full";
   EXPECT_EQ(mirrors().size(), 1u);
+}
+
+// The workload of an admitted VM is made right after its mirror, owned by it, without waiting for
+// the mirror to come back through the watch.
+TEST_F(ReservationControllerTest, AnAdmittedVMsWorkloadIsMadeWithItsMirror) {
+  startHere(16);
+  api::PlacementRecord record = recordFor("web", "us-east-1", 4);
+  record.spec.template_ = json{{"apiVersion", "kubevirt.io/v1"}, {"kind", "VirtualMachine"}, {"spec", {{"running", true}}}};
+  fed_->putRecord(record);
+  ASSERT_TRUE(reserve(record.uid).isSuccess());
+  const json workload = api_.workload(std::string(kWorkloadPath) + "web");
+  ASSERT_TRUE(workload.is_object()) << "named after the VM at its home";
+  EXPECT_EQ(workload["metadata"]["labels"][kHomeLabel], "us-east-1");
+  EXPECT_EQ(workload["metadata"]["labels"][kVMUidLabel], record.uid);
+  EXPECT_EQ(workload["metadata"]["labels"][kPlacementLabel], "web.us-east-1");
+  EXPECT_EQ(workload["metadata"]["ownerReferences"][0]["uid"], "uid-web.us-east-1");
+  EXPECT_EQ(workload["metadata"]["ownerReferences"][0]["controller"], true);
+  EXPECT_TRUE(answerFor(record.uid)->admitted);
 }
 
 TEST_F(ReservationControllerTest, ARecordThatDoesNotFitIsRefusedWithTheReasonAndNothingIsCreated) {

@@ -84,6 +84,7 @@ class VMPlacementController {
   // over this region's capacity).
   const std::shared_ptr<PlacementLedger>& placementLedger() const { return ledger_; }
   const placement::Engine& engine() const { return engine_; }
+  Workloads& workloads() { return workloads_; }
 
  private:
   void forget(const std::string& key);

@@ -51,6 +51,9 @@ std::optional<kube::ReconcileResult> Workloads::ensure(const json& object, const
       if (planned) {
         const bool recorded = status.workloadRef && sameObject(*status.workloadRef, planned->ref);
         const std::string what = describe(planned->ref);
+        // A mirror's first workload was applied with it (applyEarly), owned by it: the status names
+        // it once, after this apply, rather than before.
+        const bool namedFirst = status.workloadRef.has_value() || mirroredUid(vm).empty();
         if (!recorded) {
           // The template names another object than the one recorded: that one goes first.
           if (auto removed = remove(object); !removed.ok()) {
@@ -59,7 +62,9 @@ std::optional<kube::ReconcileResult> Workloads::ensure(const json& object, const
           status.workloadRef = planned->ref;
           draft.condition("WorkloadReady", ConditionStatus::kUnknown, "Materializing",
                           what + " is being applied in region " + deps_.localRegion, generation, now);
-          if (auto stop = record()) return stop;
+          if (namedFirst) {
+            if (auto stop = record()) return stop;
+          }
         }
         auto applied = deps_.client->patch(planned->type, *planned->ref.namespace_, *planned->ref.name, kube::PatchType::kApply,
                                            planned->workload, "", kFieldManager, true);
@@ -134,13 +139,26 @@ kube::Status Workloads::remove(const json& object) {
   return kube::okStatus();
 }
 
+kube::Status Workloads::applyEarly(const json& object, const api::VMPlacement& vm) {
+  if (!vm.spec.template_ || !deps_.discovery) return kube::okStatus();
+  StatusDraft scratch;
+  std::string error;
+  auto planned = plan(object, vm, scratch, error, /*report=*/false);  // a refusal is reported by ensure()
+  if (!error.empty()) return kube::Error{0, "", error};
+  if (!planned) return kube::okStatus();
+  auto applied = deps_.client->patch(planned->type, *planned->ref.namespace_, *planned->ref.name, kube::PatchType::kApply,
+                                     planned->workload, "", kFieldManager, true);
+  if (!applied.ok()) return applied.error();
+  return kube::okStatus();
+}
+
 std::optional<Workloads::Plan> Workloads::plan(const json& object, const api::VMPlacement& vm, StatusDraft& draft,
-                                               std::string& error) {
+                                               std::string& error, bool report) {
   const auto now = deps_.clock->wallNow();
   const int64_t generation = vm.metadata.generation;
   auto reject = [&](const char* reason, const std::string& message) -> std::optional<Plan> {
     draft.condition("WorkloadReady", ConditionStatus::kFalse, reason, message, generation, now);
-    if (deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
+    if (report && deps_.events) deps_.events->record(object, kube::EventType::kWarning, reason, "Materialize", message);
     return std::nullopt;
   };
   const json& tmpl = *vm.spec.template_;

@@ -54,7 +54,8 @@ class Workloads {
   using Record = std::function<std::optional<kube::ReconcileResult>()>;
   // Brings spec.template to `region` when it is ours, recording the result in `draft`: the
   // workload is named in status.workloadRef (through `record`) before it is applied, so no failed
-  // write leaves a workload the status does not name. A template that cannot be applied is
+  // write leaves a workload the status does not name (a mirror's first one excepted: applied with
+  // the mirror and owned by it, it is named once, after the apply). A template that cannot be applied is
   // reported (WorkloadReady False, an event) and not retried until the spec changes; for another
   // region, WorkloadReady Unknown says who materializes it. Returns a result to end with, or
   // nullopt when the caller records `draft` next.
@@ -67,6 +68,14 @@ class Workloads {
   // is never deleted (an event says why). Errors are transient.
   kube::Status remove(const nlohmann::json& object);
 
+  // Applies spec.template of `object` at once, before its status names it: for a mirror
+  // (mirror.h) the reservation controller has just created, so the workload does not wait for a
+  // watch round trip and a status write. The workload is owned by `object` and labelled with the
+  // VM's uid, and ensure() names it in status at the VMPlacement's first reconcile (applying it
+  // again changes nothing). A template the checks refuse is left to ensure() to report. Errors
+  // are transient.
+  kube::Status applyEarly(const nlohmann::json& object, const api::VMPlacement& vm);
+
  private:
   struct Plan {
     kube::ResourceType type;
@@ -77,7 +86,7 @@ class Workloads {
   // namespace. A template that cannot be applied is reported in `draft` and yields nothing; a
   // transient failure goes to `error`.
   std::optional<Plan> plan(const nlohmann::json& object, const api::VMPlacement& vm, StatusDraft& draft,
-                           std::string& error);
+                           std::string& error, bool report = true);
 
   WorkloadDeps deps_;
 };

@@ -255,11 +255,13 @@ void FederationNode::put(const std::string& key, std::string value) {
   if (state_->getLocal(key) == value) return;
   auto written = state_->put(key, std::move(value), state::WriteOptions{});
   if (!written.ok()) spdlog::error("federation: writing {}: {}", key, written.error().message);
+  state_->flush();  // another region waits for it
 }
 
 void FederationNode::remove(const std::string& key) {
   if (!state_->getLocal(key)) return;
   (void)state_->remove(key, state::WriteOptions{});
+  state_->flush();
 }
 
 std::optional<api::PlacementRecord> FederationNode::record(const std::string& uid) const {

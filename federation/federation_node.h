@@ -41,7 +41,9 @@ struct NodeConfig {
   std::chrono::milliseconds tlsReloadInterval{10'000};
   std::chrono::milliseconds heartbeatInterval{500};
   int suspectAfterHeartbeats = 3;
-  std::chrono::milliseconds tickInterval{2};
+  // Timers of the replicated state (retransmissions, anti-entropy, batches of heartbeats);
+  // records and answers are pushed as they are written.
+  std::chrono::milliseconds tickInterval{5};
   // initialSyncDone() turns true at this much after start() at the latest.
   std::chrono::milliseconds initialSyncTimeout{5'000};
   state::GeoStateConfig state;  // self, writer and peers are set by the node

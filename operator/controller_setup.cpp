@@ -129,6 +129,7 @@ ManagedController setupReservationController(const ControllerContext& ctx, const
   deps.federation = ctx.federation;
   deps.ledger = placementController->placementLedger();
   deps.engine = &placementController->engine();
+  deps.workloads = &placementController->workloads();
   auto controller = std::make_shared<controllers::ReservationController>(std::move(deps));
   // The engine lives in the VMPlacement controller: keep it alive as long as this one.
   auto owner = std::shared_ptr<void>(

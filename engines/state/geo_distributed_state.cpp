@@ -261,6 +261,11 @@ std::vector<std::string> GeoDistributedState::keysWithPrefix(std::string_view pr
   return out;
 }
 
+void GeoDistributedState::flush() {
+  std::lock_guard lock(mu_);
+  flushLocked(clock_.wallMillis());
+}
+
 void GeoDistributedState::sync() {
   std::lock_guard lock(mu_);
   flushLocked(clock_.wallMillis());

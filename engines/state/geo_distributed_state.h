@@ -110,6 +110,8 @@ class GeoDistributedState {
   // Pushes pending writes now and starts an anti-entropy round with every peer (periodic
   // rounds in tick() ask one peer each, in turn).
   void sync();
+  // Pushes pending writes now, without waiting for the batch window (a write someone waits for).
+  void flush();
   // A frame from peer `from` (as authenticated by the transport). Malformed, oversized,
   // unknown-version frames and unknown senders are rejected with the error and change nothing.
   Status receive(ReplicaId from, std::span<const uint8_t> frame);
