@@ -215,9 +215,23 @@ void FederationNode::onChanged(const std::vector<std::string>& keys) {
         break;
       }
       case api::RecordKey::Kind::kRecord:
+        if (auto value = state_->getLocal(key)) {  // absent: removed, which is news too
+          auto record = api::parsePlacementRecord(*value);
+          if (!record.ok() || record->uid != parsed->uid) {
+            refused(key, record.ok() ? "the record names VM " + record->uid : record.error().message);
+            break;
+          }
+        }
         if (listeners_.record) listeners_.record(parsed->uid);
         break;
       case api::RecordKey::Kind::kAnswer:
+        if (auto value = state_->getLocal(key)) {
+          auto answer = api::parseReservationAnswer(*value);
+          if (!answer.ok() || answer->uid != parsed->uid || answer->region != parsed->region) {
+            refused(key, answer.ok() ? "the answer names another region or VM" : answer.error().message);
+            break;
+          }
+        }
         if (listeners_.answer) listeners_.answer(parsed->region, parsed->uid);
         break;
     }
@@ -252,6 +266,7 @@ std::chrono::milliseconds FederationNode::suspectAfter() const {
 }
 
 void FederationNode::put(const std::string& key, std::string value) {
+  if (!state_) return;  // before start(): the controllers that write run after it
   if (state_->getLocal(key) == value) return;
   auto written = state_->put(key, std::move(value), state::WriteOptions{});
   if (!written.ok()) spdlog::error("federation: writing {}: {}", key, written.error().message);
@@ -259,27 +274,25 @@ void FederationNode::put(const std::string& key, std::string value) {
 }
 
 void FederationNode::remove(const std::string& key) {
-  if (!state_->getLocal(key)) return;
+  if (!state_ || !state_->getLocal(key)) return;
   (void)state_->remove(key, state::WriteOptions{});
   state_->flush();
 }
 
+// Reads: a value that does not parse, or names another key, reads as absent (it was counted and
+// logged when it arrived).
 std::optional<api::PlacementRecord> FederationNode::record(const std::string& uid) const {
-  if (!api::isUid(uid)) return std::nullopt;
-  const std::string key = api::recordKey(uid);
-  auto value = state_->getLocal(key);
+  if (!state_ || !api::isUid(uid)) return std::nullopt;
+  auto value = state_->getLocal(api::recordKey(uid));
   if (!value) return std::nullopt;
   auto parsed = api::parsePlacementRecord(*value);
-  if (!parsed.ok() || parsed->uid != uid) {
-    refused(key, parsed.ok() ? "the record names VM " + parsed->uid
-                                                                : parsed.error().message);
-    return std::nullopt;
-  }
+  if (!parsed.ok() || parsed->uid != uid) return std::nullopt;
   return std::move(parsed).value();
 }
 
 std::vector<api::PlacementRecord> FederationNode::recordsIn(const std::string& region) const {
   std::vector<api::PlacementRecord> out;
+  if (!state_) return out;
   for (const std::string& key : state_->keysWithPrefix(api::recordKey(""))) {
     const auto parsed = api::parseRecordKey(key);
     if (!parsed) continue;
@@ -293,16 +306,11 @@ void FederationNode::putRecord(const api::PlacementRecord& record) { put(api::re
 void FederationNode::removeRecord(const std::string& uid) { remove(api::recordKey(uid)); }
 
 std::optional<api::ReservationAnswer> FederationNode::answer(const std::string& region, const std::string& uid) const {
-  if (!api::isRegionName(region) || !api::isUid(uid)) return std::nullopt;
-  const std::string key = api::answerKey(region, uid);
-  auto value = state_->getLocal(key);
+  if (!state_ || !api::isRegionName(region) || !api::isUid(uid)) return std::nullopt;
+  auto value = state_->getLocal(api::answerKey(region, uid));
   if (!value) return std::nullopt;
   auto parsed = api::parseReservationAnswer(*value);
-  if (!parsed.ok() || parsed->uid != uid || parsed->region != region) {
-    refused(key, parsed.ok() ? "the answer names another region or VM"
-                                                                : parsed.error().message);
-    return std::nullopt;
-  }
+  if (!parsed.ok() || parsed->uid != uid || parsed->region != region) return std::nullopt;
   return std::move(parsed).value();
 }
 
@@ -315,13 +323,16 @@ void FederationNode::removeAnswer(const std::string& uid) { remove(api::answerKe
 std::vector<std::string> FederationNode::answeredUids() const {
   const std::string prefix = api::answerKey(config_.region, "");
   std::vector<std::string> out;
-  for (const std::string& key : state_->keysWithPrefix(prefix)) out.push_back(key.substr(prefix.size()));
+  if (!state_) return out;
+  for (const std::string& key : state_->keysWithPrefix(prefix)) {
+    if (std::string uid = key.substr(prefix.size()); api::isUid(uid)) out.push_back(std::move(uid));
+  }
   return out;
 }
 
 bool FederationNode::caughtUpWith(const std::string& region) const {
   auto id = idOf(region);
-  return id && state_->caughtUpWith(*id);
+  return id && state_ && state_->caughtUpWith(*id);
 }
 
 NodeStats FederationNode::stats() const {

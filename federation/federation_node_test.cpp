@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,12 @@
 #include "federation/membership.h"
 #include "federation/replica_node.h"
 #include "net/testing/pki.h"
+
+namespace dwcp::api {
+// Failures print records as their JSON.
+void PrintTo(const PlacementRecord& record, std::ostream* out) { *out << serialize(record); }
+void PrintTo(const ReservationAnswer& answer, std::ostream* out) { *out << serialize(answer); }
+}  // namespace dwcp::api
 
 namespace dwcp::federation {
 namespace {
@@ -209,6 +216,12 @@ class FederationNodeTest : public ::testing::Test {
   void connectAll() {
     const std::vector<RegionPeer> all = regions();
     for (auto& [region, node] : nodes_) node->setRegions(all);
+  }
+
+  // Every frame `region` queued so far was posted (or failed).
+  bool sentEverythingQueued(const std::string& region) {
+    const TransportStats stats = node(region).stats().transport;
+    return stats.framesQueued == stats.framesDelivered + stats.framesRejectedByPeer + stats.sendFailures;
   }
 
   fs::path dir_;
@@ -476,7 +489,7 @@ TEST_F(FederationNodeTest, RecordsFromAPeerThatDoNotParseOrNameAnotherKeyAreIgno
 // A key under this region's answer prefix that is not an answer key (its uid is not a uid) is
 // refused as it arrives; answeredUids() must not list it either. Disabled: fails today, reported
 // (answeredUids() returns every key suffix under resv/<self>/ unchecked); enable with the fix.
-TEST_F(FederationNodeTest, DISABLED_AnsweredUidsListsOnlyKeysOfTheFederationsLayout) {
+TEST_F(FederationNodeTest, AnsweredUidsListsOnlyKeysOfTheFederationsLayout) {
   FederationNode& a = start("a");
   ASSERT_NE(a.listenPort(), 0);
   HostilePeer c("c", "a", a.listenPort());
@@ -491,7 +504,7 @@ TEST_F(FederationNodeTest, DISABLED_AnsweredUidsListsOnlyKeysOfTheFederationsLay
 // recordsRefused counts records from peers that were ignored (dwcp_federation_records_refused_total):
 // one bad record is one, however often the controllers read it. Disabled: fails today, reported
 // (record() and answer() count a refusal on every read); enable with the fix.
-TEST_F(FederationNodeTest, DISABLED_AHostileRecordIsCountedOnceHoweverOftenItIsRead) {
+TEST_F(FederationNodeTest, AHostileRecordIsCountedOnceHoweverOftenItIsRead) {
   FederationNode& a = start("a");
   ASSERT_NE(a.listenPort(), 0);
   HostilePeer c("c", "a", a.listenPort());
@@ -580,7 +593,7 @@ TEST_F(FederationNodeTest, ARestartedRegionLearnsItsRecordsBackAndItsNewWritesRe
   }));
 
   const uint16_t port = node("b").listenPort();
-  node("b").stop();
+  node("b").stop();  // frames a queued for this run may reach the next one: it tells them apart
   NodeConfig config = configFor("b");
   config.listenPort = port;  // the same address: a's Regions do not change
   FederationNode& b = make(config);  // destroys the old b
@@ -642,6 +655,47 @@ TEST_F(FederationNodeTest, ARegionRestartedOnAnotherPortIsFollowedAfterSetRegion
   ASSERT_TRUE(soon([&] { return node("a").record("uid-1") == changed; }));
   EXPECT_EQ(node("a").recordsIn("b"), std::vector<api::PlacementRecord>{changed});
   EXPECT_TRUE(node("a").recordsIn("a").empty());
+}
+
+// A region restarts while a peer's answer to the earlier run's digest request is still on its way
+// (here: a's frames to b wait 2 s). The answer carries a's whole context and only what the earlier
+// run lacked; the new run must not take that context for entries it holds. Disabled: fails today,
+// reported. The new b merges the context without the entries, is "caught up" with a while holding
+// nothing, and skips the entries when a's answer to its own request comes: it never learns them back.
+TEST_F(FederationNodeTest, AnAnswerMeantForTheEarlierRunDoesNotMakeTheRestartedRunSkipRecords) {
+  ASSERT_NE(start("a").listenPort(), 0);
+  ASSERT_NE(start("b").listenPort(), 0);
+  connectAll();
+  const api::PlacementRecord record = recordOf("uid-1", "b", "a");
+  node("b").putRecord(record);
+  ASSERT_TRUE(soon([&] { return node("a").record("uid-1") == record; }));
+
+  FaultSettings slow;
+  slow.addedLatencyMillis = 2'000;
+  node("a").transport().setFaults(slow);
+  // The earlier b asks a twice more (and its requests reached a): a's answers wait in its queue.
+  const uint64_t rounds = node("b").stats().state.antiEntropyRounds;
+  ASSERT_TRUE(soon([&] { return node("b").stats().state.antiEntropyRounds >= rounds + 2; }));
+  ASSERT_TRUE(soon([&] { return sentEverythingQueued("b"); }));
+
+  const uint16_t port = node("b").listenPort();
+  node("b").stop();
+  NodeConfig config = configFor("b");
+  config.listenPort = port;
+  FederationNode& b = make(config);
+  b.setRegions(regions());
+  ASSERT_TRUE(b.start().ok());
+
+  ASSERT_TRUE(soon([&] { return b.caughtUpWith("a"); }));
+  EXPECT_EQ(b.record("uid-1"), record) << "caught up with a without holding what a had";
+
+  node("a").transport().setFaults(FaultSettings{});
+  const uint64_t later = b.stats().state.antiEntropyRounds;
+  ASSERT_TRUE(soon([&] {
+    return b.stats().state.antiEntropyRounds >= later + 4 && sentEverythingQueued("b") &&
+           sentEverythingQueued("a");
+  }));
+  EXPECT_EQ(b.record("uid-1"), record) << "never learned back";
 }
 
 // 6. Membership follows setRegions.

@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t kMaxOwnWriteTimes = 100'000;
 constexpr size_t kMaxDigestEntriesPerFrame = 65'536;
+constexpr size_t kRecentDigestIds = 1'024;
 
 std::string quorumMessage(Consistency level, size_t answered, size_t regions, size_t needed, bool isWrite) {
   std::string text = level == Consistency::kStrong ? "strong consistency not reached: " : "quorum not reached: ";
@@ -106,7 +107,9 @@ GeoDistributedState::GeoDistributedState(GeoStateConfig config, const base::Cloc
       transport_(transport),
       durableLog_(durableLog),
       hlc_(writer_, clock, config_.maxForwardDriftMillis),
-      store_(writer_) {
+      store_(writer_),
+      nextBatchSeq_((uint64_t{writer_} << 32) + 1),
+      nextRequestId_((uint64_t{writer_} << 32) + 1) {
   nextAntiEntropyMillis_ = clock_.wallMillis() + config_.antiEntropyIntervalMillis;
 }
 
@@ -362,6 +365,11 @@ void GeoDistributedState::flushLocked(int64_t nowMillis) {
 void GeoDistributedState::startDigestRoundLocked(uint64_t requestId, const std::set<ReplicaId>& peers) {
   if (peers.empty()) return;
   ++metrics_.antiEntropyRounds;
+  if (requestId == 0) {  // a periodic round: an id of its own too, so its answers are known as this run's
+    requestId = nextRequestId_++;
+    recentDigestIds_.push_back(requestId);
+    if (recentDigestIds_.size() > kRecentDigestIds) recentDigestIds_.pop_front();
+  }
   const auto frame = encodeFrame(Frame{config_.self, DigestRequest{requestId, store_.context()}});
   for (ReplicaId peer : peers) sendLocked(peer, frame);
 }
@@ -479,6 +487,20 @@ void GeoDistributedState::onDigestResponse(ReplicaId from, const DigestResponse&
                                            std::vector<std::string>& changed) {
   if (durableLog_ != nullptr && !durableLog_->append(response.delta).ok()) return;
   observeLocked(response.delta);
+  // An answer carries the responder's whole context beside what the asker lacked then: it is
+  // joined whole only when this run asked (an earlier run of this region, with other contents, may
+  // have); any other keeps just its entries' dots, as a piece of a split answer does.
+  const uint64_t id = response.requestId;
+  const bool ours = id != 0 && (pendingReads_.count(id) > 0 ||
+                                std::find(recentDigestIds_.begin(), recentDigestIds_.end(), id) != recentDigestIds_.end());
+  if (!ours) {
+    StoreDelta entriesOnly;
+    entriesOnly.entries = response.delta.entries;
+    for (const StoreEntry& entry : entriesOnly.entries) entriesOnly.context.add(entry.dot);
+    metrics_.antiEntropyRepairs += store_.apply(entriesOnly, &changed);
+    notePeerSeen(from, response.delta.context.compact());
+    return;
+  }
   metrics_.antiEntropyRepairs += store_.apply(response.delta, &changed);
   notePeerSeen(from, response.delta.context.compact());
   if (auto it = pendingReads_.find(response.requestId); response.requestId != 0 && it != pendingReads_.end()) {

@@ -211,8 +211,11 @@ class GeoDistributedState {
   ReplicatedStore store_;
   StoreDelta pendingBatch_;
   int64_t pendingSinceMillis_ = 0;
-  uint64_t nextBatchSeq_ = 1;
-  uint64_t nextRequestId_ = 1;
+  // Batch numbers and digest request ids start at (writer << 32) + 1: a run writing under another
+  // writer id never takes an acknowledgement or an answer meant for an earlier run for its own.
+  uint64_t nextBatchSeq_;
+  uint64_t nextRequestId_;
+  std::deque<uint64_t> recentDigestIds_;  // the periodic rounds' ids still answered as this run's
   std::map<uint64_t, SentBatch> sentBatches_;
   std::vector<PendingWrite> pendingWrites_;
   std::map<uint64_t, PendingRead> pendingReads_;

@@ -500,5 +500,89 @@ TEST(GeoStateTest, ARestartedRegionIsCaughtUpWithAPeerOnlyOnceItHoldsWhatThatPee
   EXPECT_FALSE(fed.region(1).caughtUpWith(2)) << "no longer a peer";
 }
 
+
+// Frames outlive the process they were meant for: a digest answer computed for a region's earlier
+// run (its whole context beside only what that run lacked) reaching the restarted run must not
+// make it claim writes it does not hold, and an acknowledgement of the earlier run's batch must
+// not count for the new run's batch of the same number.
+TEST(GeoStateTest, AnAnswerMeantForARegionsEarlierRunDoesNotHideWritesFromTheNextRun) {
+  base::FakeClock clock;
+  struct Capture : PeerTransport {
+    std::vector<std::vector<uint8_t>> frames;
+    void send(ReplicaId, std::vector<uint8_t> frame) override { frames.push_back(std::move(frame)); }
+  } toA, toB1, toB2;
+  GeoStateConfig ca = baseConfig(), cb = baseConfig();
+  ca.self = 1;
+  ca.peers = {2};
+  cb.self = 2;
+  cb.peers = {1};
+  GeoDistributedState a(ca, clock, toA);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.put("k" + std::to_string(i), "v", {}).ok());
+  a.flush();
+  toA.frames.clear();
+
+  // b's first run knows a's writes already and asks what it lacks: a answers "nothing, and here
+  // is my whole context".
+  cb.writer = 100;
+  auto b1 = std::make_unique<GeoDistributedState>(cb, clock, toB1);
+  b1->sync();  // an empty digest: a answers with everything
+  for (auto& frame : toB1.frames) ASSERT_TRUE(a.receive(2, frame).ok());
+  for (auto& frame : toA.frames) ASSERT_TRUE(b1->receive(1, frame).ok());
+  ASSERT_EQ(b1->getLocal("k4"), "v");
+  toA.frames.clear();
+  toB1.frames.clear();
+  b1->sync();  // now b1 holds everything: a's answer to this carries no entries, a's whole context
+  for (auto& frame : toB1.frames) ASSERT_TRUE(a.receive(2, frame).ok());
+  std::vector<std::vector<uint8_t>> stale = std::move(toA.frames);
+  toA.frames.clear();
+  ASSERT_FALSE(stale.empty());
+
+  // b crashes and restarts empty; the answer meant for its first run arrives now.
+  cb.writer = 200;
+  auto b2 = std::make_unique<GeoDistributedState>(cb, clock, toB2);
+  for (auto& frame : stale) ASSERT_TRUE(b2->receive(1, frame).ok());
+  EXPECT_FALSE(b2->caughtUpWith(1)) << "it holds none of a's writes";
+  // Its own round then brings everything back.
+  b2->sync();
+  for (auto& frame : toB2.frames) ASSERT_TRUE(a.receive(2, frame).ok());
+  for (auto& frame : toA.frames) ASSERT_TRUE(b2->receive(1, frame).ok());
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(b2->getLocal("k" + std::to_string(i)), "v") << i;
+  EXPECT_TRUE(b2->caughtUpWith(1));
+}
+
+TEST(GeoStateTest, AnAcknowledgementOfAnEarlierRunsBatchDoesNotCountForTheNextRun) {
+  base::FakeClock clock;
+  struct Capture : PeerTransport {
+    std::vector<std::vector<uint8_t>> frames;
+    void send(ReplicaId, std::vector<uint8_t> frame) override { frames.push_back(std::move(frame)); }
+  } toA, toB1, toB2;
+  GeoStateConfig ca = baseConfig(), cb = baseConfig();
+  ca.self = 1;
+  ca.peers = {2, 3};
+  cb.self = 2;
+  cb.peers = {1, 3};
+  GeoDistributedState a(ca, clock, toA);
+  cb.writer = 100;
+  GeoDistributedState b1(cb, clock, toB1);
+  ASSERT_TRUE(b1.put("old", "v", {}).ok());
+  b1.flush();
+  for (auto& frame : toB1.frames) {
+    auto decoded = decodeFrame(frame);
+    if (decoded.ok() && decoded->type() == MessageType::kDeltaBatch) {
+      ASSERT_TRUE(a.receive(2, frame).ok());
+    }
+  }
+  std::vector<std::vector<uint8_t>> staleAcks = std::move(toA.frames);
+  ASSERT_FALSE(staleAcks.empty());
+
+  cb.writer = 200;
+  GeoDistributedState b2(cb, clock, toB2);
+  Outcome outcome;
+  ASSERT_TRUE(b2.put("new", "v", WriteOptions{Consistency::kQuorum, 0, 300}, record(outcome)).ok());
+  for (auto& frame : staleAcks) ASSERT_TRUE(b2.receive(1, frame).ok());
+  b2.tick();
+  EXPECT_FALSE(outcome.called) << "a never acknowledged the new run's write: no quorum yet";
+}
+
 }  // namespace
 }  // namespace dwcp::state
