@@ -5,9 +5,11 @@
 #              constrained to the second, each with a ConfigMap template: create-at-home to
 #              workload-made-in-the-other-cluster p50/p99, the lag from a Region's own status to
 #              the other cluster's copy of it, and the operators' CPU and peak RSS meanwhile
-#   ceiling    the same driver and rate with the operators stopped: the driver writes the
-#              VMPlacement at home and then the ConfigMap in the other cluster itself
-# Prints one JSON object (ratio: operator p99 / ceiling p99). WORK (default .bench/federation),
+#   ceiling    the same driver and rate with the operators stopped: the driver makes the
+#              operators' API writes itself, in their order (the VMPlacement at home; the mirror,
+#              the workload and the mirror's status in the other cluster; an Event and the status at
+#              home); and the minimum (the VMPlacement at home, then the workload there)
+# Prints one JSON object (ratios: operator / same-writes ceiling, p50 and p99). WORK (default .bench/federation),
 # RATE (20), DURATION (60), IDLE_SECONDS (30), BUILD_DIR.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,22 +84,25 @@ echo "bench/federation: the same with the operators stopped (ceiling)" >&2
 for r in "${REGIONS[@]}"; do kill -TERM "${PID[$r]}"; done
 for r in "${REGIONS[@]}"; do for _ in $(seq 1 100); do kill -0 "${PID[$r]}" 2>/dev/null || break; sleep 0.1; done; done
 for r in "${REGIONS[@]}"; do
-  "$KUBECTL" --kubeconfig "$WORK/$r/kubeconfig" create namespace fedceiling >/dev/null
+  for ns in fedceiling fedminimal; do "$KUBECTL" --kubeconfig "$WORK/$r/kubeconfig" create namespace $ns >/dev/null; done
 done
 CEILING="$("$BUILD/bin/federation_e2e" --home-kubeconfig "$WORK/$HOME_REGION/kubeconfig" \
   --target-kubeconfig "$WORK/$TARGET/kubeconfig" --target "$TARGET" --namespace fedceiling \
-  --rate "$RATE" --duration "$DURATION" --ceiling)"
+  --rate "$RATE" --duration "$DURATION" --ceiling same)"
+MINIMAL="$("$BUILD/bin/federation_e2e" --home-kubeconfig "$WORK/$HOME_REGION/kubeconfig" \
+  --target-kubeconfig "$WORK/$TARGET/kubeconfig" --target "$TARGET" --namespace fedminimal \
+  --rate "$RATE" --duration "$DURATION" --ceiling minimal)"
 
-python3 - "$OPERATOR" "$CEILING" "$IDLE" "$LOAD" "$(nproc)" <<'PY'
+python3 - "$OPERATOR" "$CEILING" "$MINIMAL" "$IDLE" "$LOAD" "$(nproc)" <<'PY'
 import json, sys
-op, ceiling, idle, load = (json.loads(a) for a in sys.argv[1:5])
-cores = int(sys.argv[5])
+op, ceiling, minimal, idle, load = (json.loads(a) for a in sys.argv[1:6])
+cores = int(sys.argv[6])
 o, c = op["create_to_remote_workload_ms"], ceiling["create_to_remote_workload_ms"]
+ratio = lambda q: round(o[q] / c[q], 2) if c.get(q) else None
 print(json.dumps({
     "regions": 3, "cores": cores,
-    "operator": op, "ceiling": ceiling,
-    "p99_ratio_to_ceiling": round(o["p99"] / c["p99"], 2) if c.get("p99") else None,
-    "p50_ratio_to_ceiling": round(o["p50"] / c["p50"], 2) if c.get("p50") else None,
+    "operator": op, "ceiling_same_writes": ceiling, "ceiling_minimal": minimal,
+    "p50_ratio_to_ceiling": ratio("p50"), "p99_ratio_to_ceiling": ratio("p99"),
     "idle": idle, "under_load": load,
 }))
 PY

@@ -6,9 +6,13 @@
 // heartbeats) is measured on one clock. Prints one JSON object on stdout.
 //
 //   federation_e2e --home-kubeconfig F --target-kubeconfig F --target REGION --namespace NS
-//                  --rate R --duration S [--ceiling] [--threads T] [--wait-seconds S]
-//     --ceiling   no operator: the driver makes the writes the design cannot do without (the
-//                 VMPlacement at home, then the workload in the target's cluster) itself
+//                  --rate R --duration S [--ceiling same|minimal] [--threads T] [--wait-seconds S]
+//     --ceiling same      no operator: the driver makes the operators' API writes itself, in
+//                         their order: the VMPlacement at home; in the target's cluster the mirror
+//                         and the workload, then the mirror's status; at home an Event and the
+//                         VMPlacement's status
+//     --ceiling minimal   no operator: only the writes no design can do without, the VMPlacement
+//                         at home and the workload in the target's cluster
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -48,7 +52,7 @@ struct Options {
   std::string homeKubeconfig, targetKubeconfig, target, ns = "fedbench";
   double rate = 20, duration = 60, waitSeconds = 60;
   int threads = 8;
-  bool ceiling = false;
+  std::string ceiling;  // "", "same" or "minimal"
 };
 
 int64_t nowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
@@ -199,7 +203,13 @@ int main(int argc, char** argv) {
     else if (arg == "--duration") o.duration = number();
     else if (arg == "--wait-seconds") o.waitSeconds = number();
     else if (arg == "--threads") o.threads = static_cast<int>(number());
-    else if (arg == "--ceiling") o.ceiling = true;
+    else if (arg == "--ceiling") {
+      o.ceiling = value();
+      if (o.ceiling != "same" && o.ceiling != "minimal") {
+        std::cerr << "federation_e2e: --ceiling must be same or minimal, got \"" << o.ceiling << "\"\n";
+        return 2;
+      }
+    }
     else {
       std::cerr << "federation_e2e: unknown argument " << arg << "\n";
       return 2;
@@ -248,6 +258,22 @@ int main(int argc, char** argv) {
                   {"constraints", {{"regions", {o.target}}}},
                   {"template", {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"data", {{"index", std::to_string(index)}}}}}}}};
   };
+  const dwcp::kube::ResourceType kEvents{"events.k8s.io", "v1", "events", "Event", true};
+  auto placedStatus = [&](const json& object, const std::string& region) {
+    json status = {{"phase", "Placed"},
+                   {"region", region},
+                   {"epoch", 1},
+                   {"observedGeneration", object.value("/metadata/generation"_json_pointer, int64_t{1})},
+                   {"placedAt", "2026-01-01T00:00:00Z"},
+                   {"workloadRef", {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"namespace", o.ns},
+                                    {"name", object.value("/metadata/name"_json_pointer, std::string())}, {"cluster", region}}},
+                   {"conditions", json::array({{{"type", "Placed"}, {"status", "True"}, {"reason", "Placed"},
+                                                {"message", "placed in " + region},
+                                                {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})}};
+    json updated = object;
+    updated["status"] = status;
+    return updated;
+  };
   auto createOne = [&](int index) {
     sent[index] = nowNs();
     auto created = home->create(kVMPlacementResource, o.ns, vm(index));
@@ -256,16 +282,46 @@ int main(int argc, char** argv) {
       ++createErrors;
       return;
     }
-    if (!o.ceiling) return;
+    if (o.ceiling.empty()) return;
+    std::optional<json> mirror;
+    if (o.ceiling == "same" && created.ok()) {
+      json body = vm(index);
+      body["metadata"]["name"] = nameOf(index) + ".home";
+      body["metadata"]["labels"] = {{"federation.dwcp.io/home", "home"}, {"federation.dwcp.io/vm-uid", "u" + std::to_string(index)}};
+      auto made = target->create(kVMPlacementResource, o.ns, body);
+      if (made.ok()) mirror = made.value();
+    }
     json workload = {{"apiVersion", "v1"},
                      {"kind", "ConfigMap"},
                      {"metadata", {{"name", nameOf(index)}, {"namespace", o.ns}}},
                      {"data", {{"index", std::to_string(index)}}}};
+    if (mirror) {
+      workload["metadata"]["ownerReferences"] = json::array(
+          {{{"apiVersion", "federation.dwcp.io/v1alpha1"}, {"kind", "VMPlacement"}, {"name", (*mirror)["metadata"]["name"]},
+            {"uid", (*mirror)["metadata"]["uid"]}, {"controller", true}}});
+    }
     auto made = target->create(kConfigMaps, o.ns, workload);
     if (!made.ok() && made.error().code != 409) {
       spdlog::warn("create workload {}: {}", nameOf(index), made.error().toString());
       ++createErrors;
+      return;
     }
+    if (o.ceiling != "same" || !mirror || !created.ok()) return;
+    (void)target->updateStatus(kVMPlacementResource, placedStatus(*mirror, o.target));
+    json event = {{"apiVersion", "events.k8s.io/v1"},
+                  {"kind", "Event"},
+                  {"metadata", {{"name", nameOf(index) + ".placed"}, {"namespace", o.ns}}},
+                  {"eventTime", "2026-01-01T00:00:00.000000Z"},
+                  {"reportingController", "federation.dwcp.io/dwcp-operator"},
+                  {"reportingInstance", "federation-e2e"},
+                  {"action", "Place"},
+                  {"reason", "Placed"},
+                  {"regarding", {{"apiVersion", "federation.dwcp.io/v1alpha1"}, {"kind", "VMPlacement"},
+                                 {"namespace", o.ns}, {"name", nameOf(index)}}},
+                  {"note", "placed in " + o.target},
+                  {"type", "Normal"}};
+    (void)home->create(kEvents, o.ns, event);
+    (void)home->updateStatus(kVMPlacementResource, placedStatus(created.value(), o.target));
   };
 
   std::atomic<int> next{0};
@@ -299,16 +355,18 @@ int main(int argc, char** argv) {
       if (auto it = copySeen.find(allocated); it != copySeen.end()) lags.push_back((it->second - own) / 1e6);
     }
   }
-  json out = {{"mode", o.ceiling ? "ceiling" : "operator"},
+  json out = {{"mode", o.ceiling.empty() ? "operator" : "ceiling-" + o.ceiling},
               {"target_rate_per_second", o.rate},
               {"duration_seconds", o.duration},
               {"vms", count},
               {"create_errors", createErrors.load()},
               {"workloads_made", madeCount.load()},
               {"create_to_remote_workload_ms", percentiles(toWorkload)},
-              {"made_by", o.ceiling ? "the driver (VMPlacement at home, then the ConfigMap in the target's cluster)"
-                                    : "dwcp-operator (home reserves, target admits, mirrors and applies)"}};
-  if (!o.ceiling) out["remote_status_lag_ms"] = percentiles(lags);
+              {"made_by", o.ceiling == "same"      ? "the driver, the operators' writes (home: VMPlacement; target: mirror, "
+                                                     "workload, mirror status; home: Event, status)"
+                          : o.ceiling == "minimal" ? "the driver (VMPlacement at home, then the ConfigMap in the target's cluster)"
+                                                   : "dwcp-operator (home reserves, target admits, mirrors and applies)"}};
+  if (o.ceiling.empty()) out["remote_status_lag_ms"] = percentiles(lags);
   std::cout << out.dump() << std::endl;
   return madeCount + createErrors == count ? 0 : 3;
 }

@@ -169,15 +169,6 @@ kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& r
     }
     return kube::ReconcileResult::failure("creating mirror " + key + ": " + error.toString());
   }
-  // Its workload now, not after a watch round trip: the VMPlacement controller names it in the
-  // mirror's status when the mirror reaches its cache.
-  if (deps_.workloads) {
-    if (auto mirror = api::parseVMPlacement(created.value()); mirror.ok()) {
-      if (auto applied = deps_.workloads->applyEarly(created.value(), *mirror); !applied.ok()) {
-        spdlog::warn("mirror {}: applying its workload early: {} (its reconcile applies it)", key, applied.error().toString());
-      }
-    }
-  }
   api::ReservationAnswer answer;
   answer.uid = record.uid;
   answer.region = deps_.localRegion;
@@ -185,6 +176,22 @@ kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& r
   answer.admitted = true;
   answer.reason = "admitted";
   answer.mirror = name;
+  // Its workload now, not after a watch round trip, and in the answer: the home's status is
+  // complete in one write. The VMPlacement controller names it in the mirror's status when the
+  // mirror reaches its cache.
+  if (deps_.workloads) {
+    if (auto mirror = api::parseVMPlacement(created.value()); mirror.ok()) {
+      auto applied = deps_.workloads->applyEarly(created.value(), *mirror);
+      if (!applied.ok()) {
+        spdlog::warn("mirror {}: applying its workload early: {} (its reconcile applies it)", key, applied.error().toString());
+      } else if (const std::optional<api::WorkloadRef>& ref = applied.value()) {
+        answer.workloadRef = *ref;
+        answer.workloadRef->cluster = deps_.localRegion;
+        answer.workloadReady = api::Condition{"WorkloadReady", api::ConditionStatus::kTrue, "Materialized",
+                                              appliedMessage(*ref, deps_.localRegion), {}, std::nullopt};
+      }
+    }
+  }
   spdlog::info("reservation of VM {} ({}/{} of region {}, epoch {}) admitted as {}", record.uid, record.namespace_,
                record.name, record.home, record.epoch, key);
   federation.putAnswer(answer);
@@ -231,7 +238,9 @@ kube::ReconcileResult ReservationController::converge(const api::PlacementRecord
   }
   if (const api::Condition* ready = api::findCondition(vm->status.conditions, "WorkloadReady")) {
     answer.workloadReady = *ready;
-    answer.workloadReady->observedGeneration.reset();  // the mirror's generation means nothing at home
+    // The mirror's generation and transition time mean nothing at home (it keeps its own).
+    answer.workloadReady->observedGeneration.reset();
+    answer.workloadReady->lastTransitionTime = {};
   }
   deps_.federation->putAnswer(answer);
   return kube::ReconcileResult::success();

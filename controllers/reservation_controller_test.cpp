@@ -141,7 +141,15 @@ TEST_F(ReservationControllerTest, AnAdmittedVMsWorkloadIsMadeWithItsMirror) {
   EXPECT_EQ(workload["metadata"]["labels"][kPlacementLabel], "web.us-east-1");
   EXPECT_EQ(workload["metadata"]["ownerReferences"][0]["uid"], "uid-web.us-east-1");
   EXPECT_EQ(workload["metadata"]["ownerReferences"][0]["controller"], true);
-  EXPECT_TRUE(answerFor(record.uid)->admitted);
+  auto answer = answerFor(record.uid);
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->admitted);
+  ASSERT_TRUE(answer->workloadRef) << "the home's status is complete in one write";
+  EXPECT_EQ(answer->workloadRef->cluster, kHere);
+  EXPECT_EQ(answer->workloadRef->uid, workload["metadata"]["uid"]);
+  ASSERT_TRUE(answer->workloadReady);
+  EXPECT_EQ(answer->workloadReady->status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(answer->workloadReady->message, "VirtualMachine default/web applied in region eu-west-1");
 }
 
 TEST_F(ReservationControllerTest, ARecordThatDoesNotFitIsRefusedWithTheReasonAndNothingIsCreated) {

@@ -80,7 +80,7 @@ std::optional<kube::ReconcileResult> Workloads::ensure(const json& object, const
         } else {
           status.workloadRef->uid = applied->value("/metadata/uid"_json_pointer, std::string());
           draft.condition("WorkloadReady", ConditionStatus::kTrue, "Materialized",
-                          what + " applied in region " + deps_.localRegion, generation, now);
+                          appliedMessage(*status.workloadRef, deps_.localRegion), generation, now);
         }
       }
     }
@@ -139,17 +139,23 @@ kube::Status Workloads::remove(const json& object) {
   return kube::okStatus();
 }
 
-kube::Status Workloads::applyEarly(const json& object, const api::VMPlacement& vm) {
-  if (!vm.spec.template_ || !deps_.discovery) return kube::okStatus();
+std::string appliedMessage(const api::WorkloadRef& ref, const std::string& region) {
+  return describe(ref) + " applied in region " + region;
+}
+
+kube::Result<std::optional<api::WorkloadRef>> Workloads::applyEarly(const json& object, const api::VMPlacement& vm) {
+  if (!vm.spec.template_ || !deps_.discovery) return std::optional<api::WorkloadRef>();
   StatusDraft scratch;
   std::string error;
   auto planned = plan(object, vm, scratch, error, /*report=*/false);  // a refusal is reported by ensure()
   if (!error.empty()) return kube::Error{0, "", error};
-  if (!planned) return kube::okStatus();
+  if (!planned) return std::optional<api::WorkloadRef>();
   auto applied = deps_.client->patch(planned->type, *planned->ref.namespace_, *planned->ref.name, kube::PatchType::kApply,
                                      planned->workload, "", kFieldManager, true);
   if (!applied.ok()) return applied.error();
-  return kube::okStatus();
+  api::WorkloadRef ref = planned->ref;
+  ref.uid = applied->value("/metadata/uid"_json_pointer, std::string());
+  return std::optional<api::WorkloadRef>(std::move(ref));
 }
 
 std::optional<Workloads::Plan> Workloads::plan(const json& object, const api::VMPlacement& vm, StatusDraft& draft,

@@ -34,6 +34,8 @@ struct WorkloadKind {
 };
 // KubeVirt VirtualMachine, ConfigMap, Deployment and StatefulSet.
 std::vector<WorkloadKind> defaultWorkloadKinds();
+// The WorkloadReady message of a workload applied in `region`: "VirtualMachine default/web applied in region r".
+std::string appliedMessage(const api::WorkloadRef& ref, const std::string& region);
 
 struct WorkloadDeps {
   kube::Client* client = nullptr;
@@ -72,9 +74,9 @@ class Workloads {
   // (mirror.h) the reservation controller has just created, so the workload does not wait for a
   // watch round trip and a status write. The workload is owned by `object` and labelled with the
   // VM's uid, and ensure() names it in status at the VMPlacement's first reconcile (applying it
-  // again changes nothing). A template the checks refuse is left to ensure() to report. Errors
-  // are transient.
-  kube::Status applyEarly(const nlohmann::json& object, const api::VMPlacement& vm);
+  // again changes nothing). A template the checks refuse is left to ensure() to report. Returns
+  // the workload applied (with its uid), nullopt when there is none to apply; errors are transient.
+  kube::Result<std::optional<api::WorkloadRef>> applyEarly(const nlohmann::json& object, const api::VMPlacement& vm);
 
  private:
   struct Plan {

@@ -176,6 +176,7 @@ void FederationNode::beat() {
     ++heartbeatsSent_;
   }
   (void)state_->put(api::heartbeatKey(config_.region), api::serialize(heartbeat), state::WriteOptions{});
+  state_->flush();
 }
 
 void FederationNode::refused(const std::string& key, const std::string& why) const {

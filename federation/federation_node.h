@@ -41,9 +41,9 @@ struct NodeConfig {
   std::chrono::milliseconds tlsReloadInterval{10'000};
   std::chrono::milliseconds heartbeatInterval{500};
   int suspectAfterHeartbeats = 3;
-  // Timers of the replicated state (retransmissions, anti-entropy, batches of heartbeats);
-  // records and answers are pushed as they are written.
-  std::chrono::milliseconds tickInterval{5};
+  // Timers of the replicated state (retransmissions every 100 ms, anti-entropy every 250 ms,
+  // deadlines); every write is pushed as it is made, so nothing waits for a tick.
+  std::chrono::milliseconds tickInterval{20};
   // initialSyncDone() turns true at this much after start() at the latest.
   std::chrono::milliseconds initialSyncTimeout{5'000};
   state::GeoStateConfig state;  // self, writer and peers are set by the node

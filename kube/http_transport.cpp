@@ -27,6 +27,7 @@
 #include <system_error>
 
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -322,6 +323,15 @@ Result<std::shared_ptr<HttpTransport>> HttpTransport::create(const RestConfig& c
     return std::shared_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
   } catch (const std::exception& e) {
     return invalid(std::string("cannot create HTTP client: ") + e.what());
+  }
+}
+
+bool HttpTransport::setThreadPoolSize(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+    return true;
+  } catch (const std::exception&) {
+    return false;
   }
 }
 

@@ -28,6 +28,11 @@ class HttpTransport final : public Transport {
   // Validates the server URL and the PEM data (an Error names the bad field).
   static Result<std::shared_ptr<HttpTransport>> create(const RestConfig& config,
                                                        HttpTransportOptions options = {});
+  // Sizes cpprest's process-wide thread pool (40 threads by default, which for an operator's
+  // few dozen requests in flight mostly wake each other): call from main() before the first
+  // transport is made. False when the pool already exists (the call then changes nothing).
+  // Nothing of this transport blocks a pool thread, so a small pool never starves it.
+  static bool setThreadPoolSize(size_t threads);
   ~HttpTransport() override;
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;

@@ -53,7 +53,15 @@ void WorkQueue::addLocked(const std::string& key, const std::string& reason,
   if (processing_.contains(key)) return;  // done() queues it
   queue_.push_back(key);
   reportDepthLocked();
-  readyCv_.notify_one();
+  wakeOneLocked();
+}
+
+void WorkQueue::wakeOneLocked() {
+  if (readyWaiters_ > 0) {
+    readyCv_.notify_one();
+  } else if (timerWaiting_) {
+    timerCv_.notify_one();
+  }
 }
 
 void WorkQueue::promoteReadyLocked(Clock::SteadyTime now) {
@@ -101,6 +109,7 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::nanoseconds delay,
   // Bound absurd delays so the time point cannot overflow.
   delay = std::min<std::chrono::nanoseconds>(delay, std::chrono::hours(24 * 365 * 10));
   const auto readyAt = now + std::chrono::duration_cast<Clock::SteadyTime::duration>(delay);
+  const bool earliest = delayedByTime_.empty() || readyAt < delayedByTime_.begin()->first;
   auto it = delayedByKey_.find(key);
   if (it != delayedByKey_.end()) {
     if (it->second.readyAt <= readyAt) return;  // the earlier request wins
@@ -110,8 +119,11 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::nanoseconds delay,
     delayedByKey_.emplace(key, Delayed{readyAt, reason});
   }
   delayedByTime_.emplace(readyAt, key);
-  // Blocked getters may be napping until a later time; let them recompute.
-  readyCv_.notify_all();
+  if (!timerWaiting_) {
+    if (readyWaiters_ > 0) readyCv_.notify_one();  // it takes the timer role
+  } else if (earliest) {
+    timerCv_.notify_one();  // it naps until a later time: let it recompute
+  }
 }
 
 void WorkQueue::addRateLimited(const std::string& key, const std::string& reason) {
@@ -162,17 +174,24 @@ std::optional<WorkQueue::Item> WorkQueue::get() {
     if (shuttingDown_) break;
     if (!queue_.empty()) {
       --blockedGetters_;
-      return popLocked(now);
+      auto item = popLocked(now);
+      // More ready keys, or delayed keys with nobody timing them: another idle getter's turn.
+      if (!queue_.empty() || (!delayedByTime_.empty() && !timerWaiting_)) wakeOneLocked();
+      return item;
     }
-    if (delayedByTime_.empty()) {
-      readyCv_.wait(lock);
-    } else {
+    if (!delayedByTime_.empty() && !timerWaiting_) {
       // Nap until the next delayed key is due, bounded so a non-real clock is re-read.
       auto untilReady = std::chrono::duration_cast<std::chrono::nanoseconds>(
           delayedByTime_.begin()->first - now);
       auto nap = std::clamp<std::chrono::nanoseconds>(untilReady, std::chrono::milliseconds(1),
                                                       options_.maxPollWait);
-      readyCv_.wait_for(lock, nap);
+      timerWaiting_ = true;
+      timerCv_.wait_for(lock, nap);
+      timerWaiting_ = false;
+    } else {
+      ++readyWaiters_;
+      readyCv_.wait(lock);
+      --readyWaiters_;
     }
   }
   --blockedGetters_;
@@ -206,7 +225,7 @@ void WorkQueue::done(const std::string& key) {
   if (dirty_.contains(key)) {
     queue_.push_back(key);
     reportDepthLocked();
-    readyCv_.notify_one();
+    wakeOneLocked();
   }
 }
 
@@ -214,12 +233,14 @@ void WorkQueue::wakeUp() {
   std::lock_guard lock(mu_);
   promoteReadyLocked(clock_.steadyNow());
   readyCv_.notify_all();
+  timerCv_.notify_all();
 }
 
 void WorkQueue::shutDown() {
   std::lock_guard lock(mu_);
   shuttingDown_ = true;
   readyCv_.notify_all();
+  timerCv_.notify_all();
   if (processing_.empty()) idleCv_.notify_all();
 }
 
@@ -227,6 +248,7 @@ bool WorkQueue::shutDownWithDrain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   shuttingDown_ = true;
   readyCv_.notify_all();
+  timerCv_.notify_all();
   return idleCv_.wait_for(lock, timeout, [this] { return processing_.empty(); });
 }
 

@@ -121,13 +121,21 @@ class WorkQueue {
   void promoteReadyLocked(Clock::SteadyTime now);
   std::optional<Item> popLocked(Clock::SteadyTime now);
   void reportDepthLocked() const;
+  // Wakes one idle getter for a ready key: one waiting for keys, else the one timing delayed keys.
+  void wakeOneLocked();
 
   Clock& clock_;
   const WorkQueueOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable readyCv_;  // a key became ready, or shutdown
+  // Idle getters: at most one times the delayed keys (timerCv_, a timed wait until the earliest is
+  // due); the others wait for a ready key (readyCv_) without a timeout, so N workers are not all
+  // woken each time a delayed key falls due.
+  std::condition_variable readyCv_;  // a key became ready, the timer role is free, or shutdown
+  std::condition_variable timerCv_;  // an earlier delayed key, a ready key nobody else waits for, or shutdown
   std::condition_variable idleCv_;   // processing became empty during shutdown
+  size_t readyWaiters_ = 0;
+  bool timerWaiting_ = false;
   std::deque<std::string> queue_;                       // ready keys, FIFO; each is in dirty_
   std::unordered_map<std::string, Pending> dirty_;      // keys that need processing
   std::unordered_map<std::string, Clock::SteadyTime> processing_;  // key -> when handed out

@@ -327,6 +327,66 @@ TEST(WorkQueueTest, BlockedGetterWithRealClockGetsDelayedKeyByItself) {
   EXPECT_EQ(item->key, "ns/a");
 }
 
+// Idle getters: one times the delayed keys, the others wait for ready keys. Whatever role the idle
+// getters are in, a key is handed out at once (the polling bound is an hour here, so only a wake
+// can deliver it).
+TEST(WorkQueueTest, AReadyKeyReachesTheGetterThatIsTimingDelayedKeys) {
+  FakeClock clock;
+  WorkQueueOptions options;
+  options.maxPollWait = std::chrono::duration_cast<milliseconds>(hours(1));
+  WorkQueue queue(clock, options);
+  queue.addAfter("ns/later", hours(1), "timer");
+  std::optional<WorkQueue::Item> got;
+  std::thread getter([&] { got = queue.get(); });  // the only idle getter: it times "ns/later"
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == 1; }));
+  queue.add("ns/now", "event");
+  getter.join();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->key, "ns/now");
+}
+
+TEST(WorkQueueTest, AnEarlierDelayedKeyWakesTheGetterTimingALaterOne) {
+  WorkQueueOptions options;
+  options.maxPollWait = std::chrono::duration_cast<milliseconds>(hours(1));
+  WorkQueue queue(RealClock::instance(), options);
+  queue.addAfter("ns/later", hours(1), "far");
+  std::optional<WorkQueue::Item> got;
+  std::thread getter([&] { got = queue.get(); });
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == 1; }));
+  queue.addAfter("ns/soon", milliseconds(20), "near");
+  getter.join();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->key, "ns/soon");
+}
+
+TEST(WorkQueueTest, ManyIdleGettersShareDelayedAndReadyKeysWithNoneLeftBehind) {
+  WorkQueueOptions options;
+  options.maxPollWait = std::chrono::duration_cast<milliseconds>(hours(1));
+  WorkQueue queue(RealClock::instance(), options);
+  constexpr int kGetters = 8, kKeys = 200;
+  std::atomic<int> handled{0};
+  std::vector<std::thread> getters;
+  for (int g = 0; g < kGetters; ++g) {
+    getters.emplace_back([&] {
+      while (auto item = queue.get()) {
+        ++handled;
+        queue.done(item->key);
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return queue.stats().blockedGetters == kGetters; }));
+  for (int i = 0; i < kKeys; ++i) {
+    if (i % 3 == 0) {
+      queue.addAfter("ns/d" + std::to_string(i), milliseconds(1 + i % 17), "delayed");
+    } else {
+      queue.add("ns/r" + std::to_string(i), "ready");
+    }
+  }
+  EXPECT_TRUE(eventually([&] { return handled.load() == kKeys; }, seconds(10))) << handled.load();
+  queue.shutDown();
+  for (auto& g : getters) g.join();
+}
+
 struct BackoffCase {
   int failures;
   nanoseconds expected;
