@@ -233,5 +233,30 @@ TEST_F(FederatedPlacementTest, AMirrorIsPlacedHereAsAdmittedAndHeldInTheLedger) 
   EXPECT_FALSE(fed_->record("uid-remote")) << "a mirror writes no record of its own";
 }
 
+
+// A mirror holds room this region admitted for another home: a local VM of higher priority
+// never preempts it, whatever its spec says.
+TEST_F(FederatedPlacementTest, AMirrorIsNeverPreemptedHere) {
+  std::vector<json> regions = federatedRegions();
+  for (json& r : regions) {
+    if (r["metadata"]["name"] == kHome) r["spec"]["capacity"]["cpu"] = 8;
+  }
+  addRegions(regions);
+  json mirror = vmObject("low.eu-west-1", 8, /*priority=*/1, /*preemptible=*/true);
+  mirror["metadata"]["labels"] = {{kHomeLabel, "eu-west-1"}, {kVMUidLabel, "uid-remote"}};
+  mirror["metadata"]["annotations"] = {{kEpochAnnotation, "1"}, {kVMNameAnnotation, "low"}};
+  api_.put(withStatus(mirror, "Placed", kHome));
+  json urgent = vmObject("urgent", 8, /*priority=*/99);
+  urgent["spec"]["constraints"] = {{"regions", {kHome}}};
+  api_.put(urgent);
+  startHome();
+  ASSERT_TRUE(reconcile("urgent").isSuccess());
+  auto writes = api_.statusWritesOf(keyOf("urgent"));
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes.back()["phase"], "Unschedulable");
+  EXPECT_TRUE(api_.statusWritesOf(keyOf("low.eu-west-1")).empty()) << "the mirror was not preempted";
+  EXPECT_EQ(controller_->ledger().at(keyOf("low.eu-west-1")), kHome);
+}
+
 }  // namespace
 }  // namespace dwcp::controllers

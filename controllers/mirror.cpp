@@ -4,6 +4,7 @@
 
 #include "api/groupversion.h"
 #include "base/strings.h"
+#include "controllers/placement_mapping.h"
 
 namespace dwcp::controllers {
 
@@ -78,6 +79,12 @@ api::VMPlacementSpec mirrorSpec(const api::PlacementRecord& record) {
     }
   }
   return spec;
+}
+
+placement::PlacedVM mirrorHold(const std::string& key, const std::string& region, const api::VMPlacementSpec& spec) {
+  placement::PlacedVM held = toPlacedVM(key, region, spec);
+  held.preemptible = false;
+  return held;
 }
 
 json mirrorObject(const api::PlacementRecord& record) {

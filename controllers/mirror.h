@@ -13,6 +13,7 @@
 
 #include "api/federation.h"
 #include "api/vmplacement.h"
+#include "engines/placement/types.h"
 #include "kube/store.h"
 
 namespace dwcp::controllers {
@@ -45,5 +46,9 @@ std::string mirrorName(const api::PlacementRecord& record);
 nlohmann::json mirrorObject(const api::PlacementRecord& record);
 // The spec a mirror of `record` carries (what mirrorObject puts in spec).
 api::VMPlacementSpec mirrorSpec(const api::PlacementRecord& record);
+
+// The room a mirror holds in the placement ledger: never a preemption victim here, whatever its
+// spec says (its home placed it; this region admitted it).
+placement::PlacedVM mirrorHold(const std::string& key, const std::string& region, const api::VMPlacementSpec& spec);
 
 }  // namespace dwcp::controllers

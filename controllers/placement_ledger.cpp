@@ -19,7 +19,7 @@ void PlacementLedger::seed(const kube::Store& vmPlacements) {
     if (!vm) continue;  // its spec does not parse: the controller reports it
     const std::string& key = object->key();
     if (!mirrorHome(*vm, localRegion_).empty()) {  // a mirror holds room here from its creation on
-      seeded[key] = toPlacedVM(key, localRegion_, vm->spec);
+      seeded[key] = mirrorHold(key, localRegion_, vm->spec);
       continue;
     }
     const api::VMPlacementStatus& status = vm->status;

@@ -147,7 +147,7 @@ kube::ReconcileResult ReservationController::admit(const api::PlacementRecord& r
   const std::string key = record.namespace_ + "/" + name;
   // The decision and its commit in one critical section of the ledger.
   auto misfit = deps_.ledger->recheck(*deps_.engine, admissionRequest(key, record.spec),
-                                      toPlacedVM(key, deps_.localRegion, record.spec));
+                                      mirrorHold(key, deps_.localRegion, record.spec));
   if (!misfit.ok()) return kube::ReconcileResult::failure(misfit.error().message);
   if (*misfit) {
     refuse(record, placement::describe(**misfit));
@@ -206,7 +206,7 @@ kube::ReconcileResult ReservationController::converge(const api::PlacementRecord
   if (!(vm->spec == spec) || mirrorEpoch(*vm) != record.epoch) {
     if (!(vm->spec.resources == spec.resources)) {
       auto misfit = deps_.ledger->recheck(*deps_.engine, admissionRequest(mirror.key(), spec),
-                                          toPlacedVM(mirror.key(), deps_.localRegion, spec));
+                                          mirrorHold(mirror.key(), deps_.localRegion, spec));
       if (!misfit.ok()) return kube::ReconcileResult::failure(misfit.error().message);
       if (*misfit) {
         refuse(record, "its changed resources do not fit: " + placement::describe(**misfit));

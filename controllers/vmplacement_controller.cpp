@@ -69,6 +69,24 @@ api::VMPlacementStatus statusOf(const kube::CachedObject& object) {
   return raw ? statusOf(*raw) : api::VMPlacementStatus{};
 }
 
+// What the region holding a VM reports of its workload, in the VM's status at home: the
+// workloadRef (cluster set) and WorkloadReady, whose message names the region.
+void showAnswer(StatusDraft& draft, const api::ReservationAnswer& answer, const api::VMPlacement& vm, api::Time now) {
+  const int64_t generation = vm.metadata.generation;
+  draft.status.workloadRef = answer.workloadRef;
+  if (answer.workloadReady) {
+    const api::Condition& ready = *answer.workloadReady;
+    const std::string& message = ready.message;
+    draft.condition("WorkloadReady", ready.status, ready.reason.c_str(),
+                    message.find("region " + answer.region) == std::string::npos ? "region " + answer.region + ": " + message
+                                                                                : message,
+                    generation, now);
+  } else if (vm.spec.template_) {
+    draft.condition("WorkloadReady", api::ConditionStatus::kUnknown, "RemoteRegion",
+                    "the operator of region " + answer.region + " materializes spec.template", generation, now);
+  }
+}
+
 // Region fields that change where VMs may go. The local region's allocation figures are this
 // controller's own and are not; a remote region's, federated, are what it reports it holds.
 bool placementRelevantChange(const kube::CachedObject& before, const kube::CachedObject& after, bool federated,
@@ -381,14 +399,7 @@ kube::ReconcileResult VMPlacementController::reconcile(const std::string& key, c
           federation->putRecord(recordOf(vm, currentRegion, api::RecordState::kPlaced, record->epoch));
         }
         StatusDraft draft{current, {}};
-        if (answer && answer->admitted) {
-          draft.status.workloadRef = answer->workloadRef;
-          if (answer->workloadReady) {
-            const api::Condition& ready = *answer->workloadReady;
-            draft.condition("WorkloadReady", ready.status, ready.reason.c_str(), "region " + currentRegion + ": " + ready.message,
-                            generation, now);
-          }
-        }
+        if (answer && answer->admitted) showAnswer(draft, *answer, vm, now);
         return done(writeStatus(object, draft));
       }
     }
@@ -591,15 +602,7 @@ std::optional<kube::ReconcileResult> VMPlacementController::continueReservation(
     draft.status.score = vm.status.score;
     draft.status.candidates = vm.status.candidates;
   }
-  draft.status.workloadRef = answer->workloadRef;
-  if (answer->workloadReady) {
-    const api::Condition& ready = *answer->workloadReady;
-    draft.condition("WorkloadReady", ready.status, ready.reason.c_str(), "region " + record.region + ": " + ready.message,
-                    generation, now);
-  } else if (vm.spec.template_) {
-    draft.condition("WorkloadReady", api::ConditionStatus::kUnknown, "RemoteRegion",
-                    "the operator of region " + record.region + " materializes spec.template", generation, now);
-  }
+  showAnswer(draft, *answer, vm, now);
   if (deps_.events) {
     deps_.events->record(object, kube::EventType::kNormal, "Placed", "Place",
                          "placed in " + record.region + " (admitted by region " + record.region + ", epoch " +
@@ -625,7 +628,7 @@ kube::ReconcileResult VMPlacementController::reconcileMirror(const std::string& 
   if (!kube::hasFinalizer(object, kPlacementFinalizer)) {
     if (auto added = addFinalizer(object); added.stop) return *added.stop;
   }
-  ledger_->assume(toPlacedVM(key, deps_.localRegion, vm.spec));
+  ledger_->assume(mirrorHold(key, deps_.localRegion, vm.spec));
   const int64_t epoch = mirrorEpoch(vm);
   StatusDraft draft = computeStatus({PlacementOutcome::Kind::kMirrored, deps_.localRegion, 0, {},
                                      "holds capacity here for VMPlacement " + vm.metadata.namespace_ + "/" +
