@@ -258,5 +258,38 @@ TEST_F(FederatedPlacementTest, AMirrorIsNeverPreemptedHere) {
   EXPECT_EQ(controller_->ledger().at(keyOf("low.eu-west-1")), kHome);
 }
 
+
+// A VM refused everywhere waits; when a region that refused it changes, it asks again with a new
+// epoch (the refused one's answer must not answer the new attempt), and not the others.
+TEST_F(FederatedPlacementTest, AWaitingVMAsksAgainWithANewEpochOnlyWhereSomethingChanged) {
+  addRegions(federatedRegions());
+  api_.put(europeanVM());
+  startHome();
+  reconcile("web-frontend-01");
+  const std::string first = fed_->record("uid-web-frontend-01")->region;
+  answer(first, "uid-web-frontend-01", false, "insufficient cpu: 0 free, 4 requested");
+  reconcile("web-frontend-01");
+  const std::string second = fed_->record("uid-web-frontend-01")->region;
+  answer(second, "uid-web-frontend-01", false, "insufficient cpu: 0 free, 4 requested");
+  reconcile("web-frontend-01");
+  ASSERT_FALSE(fed_->record("uid-web-frontend-01")) << "Unschedulable: withdrawn";
+  api_.catchUp();
+
+  // Only `second` reports a change: only it is asked again, at an epoch above both refusals.
+  json changed;
+  for (const json& r : federatedRegions()) {
+    if (r["metadata"]["name"] == second) changed = r;
+  }
+  changed["metadata"]["resourceVersion"] = "51";
+  changed["status"]["allocated"]["cpu"] = 1;
+  regions_.upsert(changed);
+  controller_->placementLedger()->regionsChanged();
+  reconcile("web-frontend-01");
+  auto record = fed_->record("uid-web-frontend-01");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->region, second);
+  EXPECT_EQ(record->epoch, 3);
+}
+
 }  // namespace
 }  // namespace dwcp::controllers

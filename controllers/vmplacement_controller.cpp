@@ -178,21 +178,22 @@ void VMPlacementController::excludeRefusers(const std::string& key, int64_t gene
   for (auto refusal = it->second.begin(); refusal != it->second.end();) {
     auto region = deps_.regions->get(refusal->first);
     if (!region || region->resourceVersion() != refusal->second.regionVersion || refusal->second.generation != generation) {
-      refusal = it->second.erase(refusal);  // it changed since: worth asking again
+      refusal->second.excluding = false;  // it changed since: worth asking again (its epoch stays used)
+    }
+    if (!refusal->second.excluding) {
+      ++refusal;
       continue;
     }
     request.constraints.excludeRegions.push_back(refusal->first);
     note += "region " + refusal->first + " refused: " + refusal->second.reason + "; ";
     ++refusal;
   }
-  if (it->second.empty()) refusals_.erase(it);
 }
 
 void VMPlacementController::withdrawRecord(const std::string& key, const std::string& uid) {
   {
     std::lock_guard lock(pendingMu_);
-    pending_.erase(key);
-    refusals_.erase(key);
+    pending_.erase(key);  // refusals stay: a VM that waits keeps away from who refused it
   }
   if (!deps_.federation || uid.empty()) return;
   if (auto record = deps_.federation->record(uid); record && record->home == deps_.localRegion) {
@@ -515,6 +516,14 @@ kube::ReconcileResult VMPlacementController::startReservation(const std::string&
   // region answers this attempt and not an earlier refusal.
   int64_t epoch = vm.status.epoch.value_or(0);
   if (auto previous = federation.record(vm.metadata.uid)) epoch = std::max(epoch, previous->epoch);
+  {
+    // A refused attempt's record is withdrawn when the VM waits: its epoch is not reused, or the
+    // region's refusal of it would answer the new attempt.
+    std::lock_guard lock(pendingMu_);
+    if (auto it = refusals_.find(key); it != refusals_.end()) {
+      for (const auto& [region, refusal] : it->second) epoch = std::max(epoch, refusal.epoch);
+    }
+  }
   ++epoch;
   federation.putRecord(recordOf(vm, region, api::RecordState::kReserving, epoch));
   {
@@ -583,7 +592,7 @@ std::optional<kube::ReconcileResult> VMPlacementController::continueReservation(
     auto region = deps_.regions->get(record.region);
     std::lock_guard lock(pendingMu_);
     pending_.erase(key);
-    refusals_[key][record.region] = Refusal{answer->reason, region ? region->resourceVersion() : "", generation};
+    refusals_[key][record.region] = Refusal{answer->reason, region ? region->resourceVersion() : "", generation, record.epoch};
     spdlog::info("VMPlacement {}: region {} refused the reservation: {}", key, record.region, answer->reason);
     return std::nullopt;
   }

@@ -158,6 +158,8 @@ class VMPlacementController {
     std::string reason;
     std::string regionVersion;  // the Region's resourceVersion when it refused
     int64_t generation = 0;     // the VM's, when it was refused
+    int64_t epoch = 0;          // of the refused attempt
+    bool excluding = true;      // until the Region or the VM changes
   };
   // Excludes the regions that refused `vm` (at its generation) since they last changed; says so
   // in `note`.

@@ -25,9 +25,6 @@ int main(int argc, char** argv) {
     std::cout << usage();
     return 0;
   }
-  // Four threads run every API exchange's callbacks: cpprest's default 40 mostly wake each other
-  // (thousands of context switches a second under load, measured).
-  dwcp::kube::HttpTransport::setThreadPoolSize(4);
   spdlog::set_level(spdlog::level::from_str(options->logLevel));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
@@ -47,6 +44,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Four threads run every API exchange's callbacks: cpprest's default 40 mostly wake each other
+  // (thousands of context switches a second under load, measured). The pool starts its threads
+  // here, so after the mask above: a stop signal must never land on one of them.
+  dwcp::kube::HttpTransport::setThreadPoolSize(4);
 
   Manager manager(*options, config);
   if (auto started = manager.start(); !started.ok()) {
